@@ -1,0 +1,50 @@
+//! Every size, depth and count that untrusted bytes can influence, named in one place.
+//!
+//! The decoders in this crate check these before allocating or recursing; the specs in
+//! `formats/*.md` state the same numbers, so another implementation refuses the same inputs.
+
+/// Deepest nesting of CBOR arrays and maps accepted anywhere (formats/cbor.md §3).
+pub const CBOR_DEPTH_MAX: usize = 8;
+/// Most CBOR data items (of any kind) in one decoded structure.
+pub const CBOR_ITEMS_MAX: usize = 100_000;
+
+/// Largest encoded package header (formats/package-header.md).
+pub const HEADER_BYTES_MAX: usize = 64 * 1024;
+/// Most declared metadata fields in one header.
+pub const METADATA_FIELDS_MAX: usize = 64;
+/// Longest metadata field name, in bytes.
+pub const METADATA_NAME_BYTES_MAX: usize = 64;
+/// Longest metadata text value, in bytes.
+pub const METADATA_VALUE_BYTES_MAX: usize = 4096;
+/// Most content objects in one package.
+pub const OBJECTS_MAX: usize = 64;
+/// Longest object name, in bytes.
+pub const OBJECT_NAME_BYTES_MAX: usize = 255;
+/// Longest media type, in bytes.
+pub const MEDIA_TYPE_BYTES_MAX: usize = 127;
+/// Longest record key, in bytes.
+pub const RECORD_KEY_BYTES_MAX: usize = 512;
+/// Longest tenant or archive identifier, in bytes.
+pub const IDENTIFIER_BYTES_MAX: usize = 64;
+/// Largest single content object.
+pub const OBJECT_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
+/// Largest sealed (compressed) package accepted by the decoder.
+pub const SEALED_BYTES_MAX: usize = 96 * 1024 * 1024;
+/// Largest decompressed package CBOR: all objects at their limit would not fit, on purpose;
+/// a package's objects together may not exceed this (it bounds zstd output, against bombs).
+pub const PACKAGE_RAW_BYTES_MAX: usize = 80 * 1024 * 1024;
+
+/// Most hashes in an inclusion proof (a tree of at most 2^64 leaves has at most 64 levels).
+pub const INCLUSION_HASHES_MAX: usize = 64;
+/// Most hashes in a consistency proof.
+pub const CONSISTENCY_HASHES_MAX: usize = 128;
+/// Largest encoded proof or receipt.
+pub const PROOF_BYTES_MAX: usize = 8 * 1024;
+
+/// Largest signed note (checkpoint) in bytes.
+pub const NOTE_BYTES_MAX: usize = 16 * 1024;
+/// Most signature lines in one signed note.
+pub const NOTE_SIGNATURES_MAX: usize = 16;
+/// Longest key name or checkpoint origin, in bytes.
+pub const NOTE_NAME_BYTES_MAX: usize = 256;

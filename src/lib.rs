@@ -1,0 +1,2 @@
+//! Zegel library.
+pub use zegel_format as format;
