@@ -201,7 +201,9 @@ pub fn decode_exact<T>(
 
 /// Runs an encoding closure into a fresh buffer. Writing to a `Vec` cannot fail.
 pub fn encode_with(
-    f: impl FnOnce(&mut Encoder<&mut Vec<u8>>) -> Result<(), minicbor::encode::Error<std::convert::Infallible>>,
+    f: impl FnOnce(
+        &mut Encoder<&mut Vec<u8>>,
+    ) -> Result<(), minicbor::encode::Error<std::convert::Infallible>>,
 ) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut e = Encoder::new(&mut buf);
@@ -261,7 +263,11 @@ pub(crate) fn uint(d: &mut Decoder<'_>, what: &str) -> Result<u64, DecodeError> 
     d.u64().map_err(wrap(what))
 }
 
-pub(crate) fn text<'b>(d: &mut Decoder<'b>, what: &str, max: usize) -> Result<&'b str, DecodeError> {
+pub(crate) fn text<'b>(
+    d: &mut Decoder<'b>,
+    what: &str,
+    max: usize,
+) -> Result<&'b str, DecodeError> {
     let s = d.str().map_err(wrap(what))?;
     if s.len() > max {
         return Err(DecodeError::Limit {
@@ -297,11 +303,7 @@ pub(crate) fn null(d: &mut Decoder<'_>, what: &str) -> Result<bool, DecodeError>
 }
 
 /// Checks a format version or algorithm identifier against the one value this version knows.
-pub(crate) fn expect_value(
-    d: &mut Decoder<'_>,
-    what: &str,
-    known: u64,
-) -> Result<(), DecodeError> {
+pub(crate) fn expect_value(d: &mut Decoder<'_>, what: &str, known: u64) -> Result<(), DecodeError> {
     let v = uint(d, what)?;
     if v != known {
         return Err(DecodeError::Unsupported {
@@ -346,7 +348,13 @@ mod tests {
         let ok = format!("{}00", "81".repeat(CBOR_DEPTH_MAX));
         check(&ok, Ok(()));
         let deep = format!("{}00", "81".repeat(CBOR_DEPTH_MAX + 1));
-        check(&deep, Err(DecodeError::TooDeep { at: CBOR_DEPTH_MAX, max: CBOR_DEPTH_MAX }));
+        check(
+            &deep,
+            Err(DecodeError::TooDeep {
+                at: CBOR_DEPTH_MAX,
+                max: CBOR_DEPTH_MAX,
+            }),
+        );
         // Keys that are containers: compared by their encoded bytes.
         check("a281008101f6f6", Ok(()));
     }

@@ -24,7 +24,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text: three lines, each ending in a newline, no extension lines.
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root.0))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root.0)
+        )
     }
 
     /// Signs the checkpoint as a note.
@@ -41,7 +46,8 @@ impl Checkpoint {
         let origin = lines.next().unwrap_or_default();
         let size = lines.next().ok_or_else(|| bad("missing tree size line"))?;
         let root = lines.next().ok_or_else(|| bad("missing root hash line"))?;
-        note::check_key_name(origin).map_err(|_| bad("origin must be non-empty with no spaces or '+'"))?;
+        note::check_key_name(origin)
+            .map_err(|_| bad("origin must be non-empty with no spaces or '+'"))?;
         let size_ok = !size.is_empty()
             && size.len() <= 20
             && size.bytes().all(|b| b.is_ascii_digit())
@@ -63,7 +69,11 @@ impl Checkpoint {
         let rest: Vec<&str> = lines.collect();
         match rest.split_last() {
             Some((last, ext)) if last.is_empty() && ext.iter().all(|l| !l.is_empty()) => {}
-            _ => return Err(bad("the body must end in a newline and hold no empty lines")),
+            _ => {
+                return Err(bad(
+                    "the body must end in a newline and hold no empty lines",
+                ));
+            }
         }
         Ok(Checkpoint {
             origin: origin.to_string(),

@@ -215,12 +215,20 @@ impl PackageHeader {
             check_text("record key", k, RECORD_KEY_BYTES_MAX)?;
         }
         if self.metadata.len() > METADATA_FIELDS_MAX {
-            return Err(limit("metadata fields", self.metadata.len(), METADATA_FIELDS_MAX));
+            return Err(limit(
+                "metadata fields",
+                self.metadata.len(),
+                METADATA_FIELDS_MAX,
+            ));
         }
         for (name, value) in &self.metadata {
             check_metadata_name(name)?;
             if let MetaValue::Text(t) = value {
-                check_text_len(&format!("metadata value {name:?}"), t, METADATA_VALUE_BYTES_MAX)?;
+                check_text_len(
+                    &format!("metadata value {name:?}"),
+                    t,
+                    METADATA_VALUE_BYTES_MAX,
+                )?;
             }
         }
         if self.objects.len() > OBJECTS_MAX {
@@ -237,7 +245,11 @@ impl PackageHeader {
             }
             check_media_type(&o.media_type)?;
             if o.size > OBJECT_BYTES_MAX {
-                return Err(limit("object size", o.size as usize, OBJECT_BYTES_MAX as usize));
+                return Err(limit(
+                    "object size",
+                    o.size as usize,
+                    OBJECT_BYTES_MAX as usize,
+                ));
             }
         }
         Ok(())
@@ -362,15 +374,26 @@ fn decode_metadata(d: &mut Decoder<'_>) -> Result<BTreeMap<String, MetaValue>, D
     for _ in 0..len {
         let name = cbor::text(d, "metadata name", METADATA_NAME_BYTES_MAX)?.to_string();
         use minicbor::data::Type;
-        let ty = d.datatype().map_err(|e| schema(format!("metadata {name:?}: {e}")))?;
+        let ty = d
+            .datatype()
+            .map_err(|e| schema(format!("metadata {name:?}: {e}")))?;
         let value = match ty {
             Type::String => MetaValue::Text(
                 cbor::text(d, "metadata value", METADATA_VALUE_BYTES_MAX)?.to_string(),
             ),
             Type::Bool => MetaValue::Bool(d.bool().map_err(|e| schema(e.to_string()))?),
-            Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::I8 | Type::I16 | Type::I32
-            | Type::I64 | Type::Int => MetaValue::Int(d.i64().map_err(|_| {
-                schema(format!("metadata {name:?}: integer outside the 64-bit signed range"))
+            Type::U8
+            | Type::U16
+            | Type::U32
+            | Type::U64
+            | Type::I8
+            | Type::I16
+            | Type::I32
+            | Type::I64
+            | Type::Int => MetaValue::Int(d.i64().map_err(|_| {
+                schema(format!(
+                    "metadata {name:?}: integer outside the 64-bit signed range"
+                ))
             })?),
             other => {
                 return Err(schema(format!(
@@ -449,14 +472,15 @@ fn check_media_type(mt: &str) -> Result<(), DecodeError> {
         s.is_some_and(|s| {
             !s.is_empty()
                 && s.len() <= 63
-                && s.bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b)
-                })
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
         })
     };
     let ok = name_ok(parts.next()) && name_ok(parts.next()) && parts.next().is_none();
     if !ok || mt.len() > MEDIA_TYPE_BYTES_MAX || mt.chars().any(char::is_control) {
-        return Err(schema(format!("media type {mt:?} is not of the form type/subtype")));
+        return Err(schema(format!(
+            "media type {mt:?} is not of the form type/subtype"
+        )));
     }
     Ok(())
 }

@@ -50,7 +50,11 @@ fn split(n: u64) -> u64 {
 
 /// Hash of leaves `[start, end)` where `start` is a multiple of the largest power of two not
 /// above `end - start` (true of every subtree RFC 9162 recursion visits).
-pub fn subtree_hash<S: NodeSource + ?Sized>(src: &S, start: u64, end: u64) -> Result<Hash, ProofError> {
+pub fn subtree_hash<S: NodeSource + ?Sized>(
+    src: &S,
+    start: u64,
+    end: u64,
+) -> Result<Hash, ProofError> {
     let n = end - start;
     if n.is_power_of_two() && start % n == 0 {
         let level = n.trailing_zeros();

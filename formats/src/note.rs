@@ -43,7 +43,9 @@ pub enum NoteError {
 pub fn check_key_name(name: &str) -> Result<(), KeyError> {
     let ok = !name.is_empty()
         && name.len() <= NOTE_NAME_BYTES_MAX
-        && !name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control());
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control());
     if ok {
         Ok(())
     } else {
@@ -70,7 +72,12 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SigningKey({}+{})", self.name, hex::encode(self.key_id()))
+        write!(
+            f,
+            "SigningKey({}+{})",
+            self.name,
+            hex::encode(self.key_id())
+        )
     }
 }
 
@@ -192,8 +199,14 @@ fn split_key_text(text: &str) -> Result<(&str, String, Vec<u8>), KeyError> {
     let (Some(b64), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(KeyError::Malformed("expected <name>+<key id>+<key>".into()));
     };
-    if id.len() != 8 || !id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-        return Err(KeyError::Malformed("the key id must be 8 lowercase hex digits".into()));
+    if id.len() != 8
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
+        return Err(KeyError::Malformed(
+            "the key id must be 8 lowercase hex digits".into(),
+        ));
     }
     let raw = B64
         .decode(b64)
@@ -239,7 +252,11 @@ pub fn sign_note(text: &str, key: &SigningKey) -> String {
     let sig = key.sign(text.as_bytes());
     let mut raw = key.key_id().to_vec();
     raw.extend_from_slice(&sig);
-    format!("{text}\n{SIG_LINE_PREFIX}{} {}\n", key.name(), B64.encode(raw))
+    format!(
+        "{text}\n{SIG_LINE_PREFIX}{} {}\n",
+        key.name(),
+        B64.encode(raw)
+    )
 }
 
 fn note_err(msg: impl Into<String>) -> DecodeError {
@@ -275,9 +292,11 @@ pub fn parse_note(bytes: &[u8]) -> Result<Note, DecodeError> {
                 max: NOTE_SIGNATURES_MAX as u64,
             });
         }
-        let rest = line
-            .strip_prefix(SIG_LINE_PREFIX)
-            .ok_or_else(|| note_err(format!("signature line {line:?} must start with an em dash and a space")))?;
+        let rest = line.strip_prefix(SIG_LINE_PREFIX).ok_or_else(|| {
+            note_err(format!(
+                "signature line {line:?} must start with an em dash and a space"
+            ))
+        })?;
         let (name, b64) = rest
             .split_once(' ')
             .ok_or_else(|| note_err("signature line needs a key name and a signature"))?;
@@ -286,7 +305,9 @@ pub fn parse_note(bytes: &[u8]) -> Result<Note, DecodeError> {
             .decode(b64)
             .map_err(|e| note_err(format!("signature base64: {e}")))?;
         if raw.len() < 5 {
-            return Err(note_err("a signature holds a 4-byte key id and at least one byte"));
+            return Err(note_err(
+                "a signature holds a 4-byte key id and at least one byte",
+            ));
         }
         let (id, sig) = raw.split_at(4);
         let key_id = <[u8; 4]>::try_from(id).map_err(|_| note_err("short key id"))?;

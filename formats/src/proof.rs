@@ -65,7 +65,11 @@ fn decode(bytes: &[u8], kind: u64, max: usize) -> Result<(u64, u64, Vec<Hash>), 
                     TYPE_CONSISTENCY => "a consistency proof".to_string(),
                     other => format!("proof type {other}"),
                 };
-                return Err(schema(format!("expected {}, found {}", name(kind), name(k))));
+                return Err(schema(format!(
+                    "expected {}, found {}",
+                    name(kind),
+                    name(k)
+                )));
             }
             cbor::key(d, "proof", 2)?;
             cbor::expect_value(d, "hash algorithm", HASH_ALG_SHA256)?;
@@ -112,7 +116,11 @@ impl ConsistencyProof {
     }
 
     /// Checks this proof between two roots (RFC 9162 §2.1.4.2).
-    pub fn verify(&self, old_root: &Hash, new_root: &Hash) -> Result<(), crate::merkle::VerifyError> {
+    pub fn verify(
+        &self,
+        old_root: &Hash,
+        new_root: &Hash,
+    ) -> Result<(), crate::merkle::VerifyError> {
         crate::merkle::verify_consistency(self.old, self.new, old_root, new_root, &self.path)
     }
 }

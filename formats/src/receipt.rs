@@ -170,7 +170,11 @@ impl Receipt {
     pub fn verify(&self, key: &VerifierKey) -> Result<(), ReceiptError> {
         if self.signed.key_name != key.name() || self.signed.key_id != key.key_id() {
             return Err(ReceiptError::WrongKey {
-                found: format!("{}+{}", self.signed.key_name, hex::encode(self.signed.key_id)),
+                found: format!(
+                    "{}+{}",
+                    self.signed.key_name,
+                    hex::encode(self.signed.key_id)
+                ),
                 expected: format!("{}+{}", key.name(), hex::encode(key.key_id())),
             });
         }

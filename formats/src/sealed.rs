@@ -33,10 +33,23 @@ pub struct OpenedPackage {
 /// The outcome of checking one object against the header (fixity).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectCheck {
-    Ok { name: String, size: u64 },
-    Withheld { name: String },
-    SizeMismatch { name: String, expected: u64, found: u64 },
-    DigestMismatch { name: String, expected: Hash, found: Hash },
+    Ok {
+        name: String,
+        size: u64,
+    },
+    Withheld {
+        name: String,
+    },
+    SizeMismatch {
+        name: String,
+        expected: u64,
+        found: u64,
+    },
+    DigestMismatch {
+        name: String,
+        expected: Hash,
+        found: Hash,
+    },
 }
 
 impl ObjectCheck {
@@ -124,8 +137,13 @@ impl Sealer {
     }
 
     /// Encodes and compresses one package. The caller has validated and encoded the header.
-    pub fn seal(&mut self, header_bytes: &[u8], objects: &[Option<&[u8]>]) -> std::io::Result<Vec<u8>> {
-        self.compressor.compress(&encode_package(header_bytes, objects))
+    pub fn seal(
+        &mut self,
+        header_bytes: &[u8],
+        objects: &[Option<&[u8]>],
+    ) -> std::io::Result<Vec<u8>> {
+        self.compressor
+            .compress(&encode_package(header_bytes, objects))
     }
 }
 
@@ -164,7 +182,9 @@ type Envelope = (Vec<u8>, Vec<Option<Vec<u8>>>);
 
 fn decode_envelope(d: &mut Decoder<'_>) -> Result<Envelope, DecodeError> {
     if cbor::array_len(d, "sealed package", 3)? != 3 {
-        return Err(schema("sealed package: expected [version, header, objects]"));
+        return Err(schema(
+            "sealed package: expected [version, header, objects]",
+        ));
     }
     cbor::expect_value(d, "sealed package version", SEALED_VERSION)?;
     let header = cbor::bytes(d, "header")?;

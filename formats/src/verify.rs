@@ -93,7 +93,13 @@ impl Report {
         self.push(name, Verdict::Skip, detail, Outcome::Ok);
     }
 
-    fn push(&mut self, name: impl Into<String>, verdict: Verdict, detail: impl Into<String>, outcome: Outcome) {
+    fn push(
+        &mut self,
+        name: impl Into<String>,
+        verdict: Verdict,
+        detail: impl Into<String>,
+        outcome: Outcome,
+    ) {
         self.checks.push(Check {
             name: name.into(),
             verdict,
@@ -158,7 +164,8 @@ pub fn verify_package(inputs: PackageInputs<'_>) -> Report {
     match inputs.checkpoint {
         None => r.skip("checkpoint.signature", "no checkpoint given"),
         Some(bytes) => {
-            let Some(cp) = check_checkpoint(&mut r, "checkpoint", bytes, inputs.key, &origin) else {
+            let Some(cp) = check_checkpoint(&mut r, "checkpoint", bytes, inputs.key, &origin)
+            else {
                 return r;
             };
             check_inclusion(&mut r, &package, &leaf, inputs.proof, &cp);
@@ -175,17 +182,31 @@ fn check_objects(r: &mut Report, package: &OpenedPackage) {
         let name = format!("object.{i}");
         match c {
             ObjectCheck::Ok { name: n, size } => {
-                r.pass(name, format!("{n:?}: {size} bytes, SHA-256 matches the header"));
+                r.pass(
+                    name,
+                    format!("{n:?}: {size} bytes, SHA-256 matches the header"),
+                );
             }
             ObjectCheck::Withheld { name: n } => {
-                r.skip(name, format!("{n:?}: content withheld; only its digest is attested"));
+                r.skip(
+                    name,
+                    format!("{n:?}: content withheld; only its digest is attested"),
+                );
             }
-            ObjectCheck::SizeMismatch { name: n, expected, found } => r.fail(
+            ObjectCheck::SizeMismatch {
+                name: n,
+                expected,
+                found,
+            } => r.fail(
                 name,
                 Outcome::BadDigest,
                 format!("{n:?}: header says {expected} bytes, found {found}"),
             ),
-            ObjectCheck::DigestMismatch { name: n, expected, found } => r.fail(
+            ObjectCheck::DigestMismatch {
+                name: n,
+                expected,
+                found,
+            } => r.fail(
                 name,
                 Outcome::BadDigest,
                 format!("{n:?}: header says SHA-256 {expected}, content hashes to {found}"),
@@ -204,12 +225,21 @@ fn check_checkpoint(
 ) -> Option<Checkpoint> {
     let cp = match checkpoint::open(bytes, key) {
         Ok(cp) => cp,
-        Err(CheckpointError::Malformed(e)) | Err(CheckpointError::Note(NoteError::Malformed(e))) => {
-            r.fail(format!("{prefix}.decode"), Outcome::DecodeError, e.to_string());
+        Err(CheckpointError::Malformed(e))
+        | Err(CheckpointError::Note(NoteError::Malformed(e))) => {
+            r.fail(
+                format!("{prefix}.decode"),
+                Outcome::DecodeError,
+                e.to_string(),
+            );
             return None;
         }
         Err(CheckpointError::Note(e)) => {
-            r.fail(format!("{prefix}.signature"), Outcome::BadSignature, e.to_string());
+            r.fail(
+                format!("{prefix}.signature"),
+                Outcome::BadSignature,
+                e.to_string(),
+            );
             return None;
         }
     };
@@ -225,7 +255,10 @@ fn check_checkpoint(
         );
         return None;
     }
-    r.pass(format!("{prefix}.origin"), format!("{origin}, tree size {}", cp.size));
+    r.pass(
+        format!("{prefix}.origin"),
+        format!("{origin}, tree size {}", cp.size),
+    );
     Some(cp)
 }
 
@@ -261,7 +294,10 @@ fn check_inclusion(
     match proof.verify(leaf, &cp.root) {
         Ok(()) => r.pass(
             "proof.inclusion",
-            format!("leaf {} is in the tree of {} with root {}", proof.index, cp.size, cp.root),
+            format!(
+                "leaf {} is in the tree of {} with root {}",
+                proof.index, cp.size, cp.root
+            ),
         ),
         Err(e) => r.fail("proof.inclusion", Outcome::BadProof, e.to_string()),
     }
@@ -305,9 +341,14 @@ fn check_receipt(
     let head = &receipt.signed.head;
     let problems: Vec<String> = [
         (head.origin != origin).then(|| format!("origin {:?} is not {origin:?}", head.origin)),
-        (receipt.seq != package.header.seq)
-            .then(|| format!("seq {} is not the package's {}", receipt.seq, package.header.seq)),
-        (receipt.leaf != *leaf).then(|| format!("leaf {} is not the package's {leaf}", receipt.leaf)),
+        (receipt.seq != package.header.seq).then(|| {
+            format!(
+                "seq {} is not the package's {}",
+                receipt.seq, package.header.seq
+            )
+        }),
+        (receipt.leaf != *leaf)
+            .then(|| format!("leaf {} is not the package's {leaf}", receipt.leaf)),
         (head.time_ms < package.header.time_ms).then(|| {
             format!(
                 "signed at {} ms, before the package time {} ms",
@@ -321,7 +362,10 @@ fn check_receipt(
     if problems.is_empty() {
         r.pass(
             "receipt.package",
-            format!("receipt names this package: leaf {} at seq {}", leaf, receipt.seq),
+            format!(
+                "receipt names this package: leaf {} at seq {}",
+                leaf, receipt.seq
+            ),
         );
     } else {
         r.fail("receipt.package", Outcome::BadReceipt, problems.join("; "));
@@ -338,19 +382,34 @@ pub fn verify_consistency(
     let mut r = Report::default();
     let open = |r: &mut Report, name: &str, bytes: &[u8]| match checkpoint::open(bytes, key) {
         Ok(cp) => {
-            r.pass(format!("{name}.signature"), format!("{} at size {}", cp.origin, cp.size));
+            r.pass(
+                format!("{name}.signature"),
+                format!("{} at size {}", cp.origin, cp.size),
+            );
             Some(cp)
         }
-        Err(CheckpointError::Note(NoteError::Malformed(e))) | Err(CheckpointError::Malformed(e)) => {
-            r.fail(format!("{name}.decode"), Outcome::DecodeError, e.to_string());
+        Err(CheckpointError::Note(NoteError::Malformed(e)))
+        | Err(CheckpointError::Malformed(e)) => {
+            r.fail(
+                format!("{name}.decode"),
+                Outcome::DecodeError,
+                e.to_string(),
+            );
             None
         }
         Err(CheckpointError::Note(e)) => {
-            r.fail(format!("{name}.signature"), Outcome::BadSignature, e.to_string());
+            r.fail(
+                format!("{name}.signature"),
+                Outcome::BadSignature,
+                e.to_string(),
+            );
             None
         }
     };
-    let (Some(old), Some(new)) = (open(&mut r, "old-checkpoint", old_checkpoint), open(&mut r, "new-checkpoint", new_checkpoint)) else {
+    let (Some(old), Some(new)) = (
+        open(&mut r, "old-checkpoint", old_checkpoint),
+        open(&mut r, "new-checkpoint", new_checkpoint),
+    ) else {
         return r;
     };
     if old.origin != new.origin {
@@ -382,7 +441,10 @@ pub fn verify_consistency(
     match proof.verify(&old.root, &new.root) {
         Ok(()) => r.pass(
             "proof.consistency",
-            format!("the tree of {} is a prefix of the tree of {}", old.size, new.size),
+            format!(
+                "the tree of {} is a prefix of the tree of {}",
+                old.size, new.size
+            ),
         ),
         Err(e) => r.fail("proof.consistency", Outcome::BadProof, e.to_string()),
     }
@@ -398,15 +460,24 @@ pub fn verify_chain(sealed_packages: &[&[u8]]) -> Report {
         let p = match sealed::open(bytes) {
             Ok(p) => p,
             Err(e) => {
-                r.fail(format!("package.{i}.decode"), Outcome::DecodeError, e.to_string());
+                r.fail(
+                    format!("package.{i}.decode"),
+                    Outcome::DecodeError,
+                    e.to_string(),
+                );
                 return r;
             }
         };
         let leaf = p.leaf_hash();
         if let Some((ph, pleaf)) = &prev {
             let h = &p.header;
-            let problem = if (h.tenant.as_str(), h.archive.as_str()) != (ph.tenant.as_str(), ph.archive.as_str()) {
-                Some(format!("{}/{} follows {}/{}", h.tenant, h.archive, ph.tenant, ph.archive))
+            let problem = if (h.tenant.as_str(), h.archive.as_str())
+                != (ph.tenant.as_str(), ph.archive.as_str())
+            {
+                Some(format!(
+                    "{}/{} follows {}/{}",
+                    h.tenant, h.archive, ph.tenant, ph.archive
+                ))
             } else if h.seq != ph.seq + 1 {
                 Some(format!("seq {} follows seq {}", h.seq, ph.seq))
             } else if h.prev != Some(*pleaf) {
@@ -416,7 +487,10 @@ pub fn verify_chain(sealed_packages: &[&[u8]]) -> Report {
                     ph.seq
                 ))
             } else if h.time_ms < ph.time_ms {
-                Some(format!("time {} ms is before the previous {} ms", h.time_ms, ph.time_ms))
+                Some(format!(
+                    "time {} ms is before the previous {} ms",
+                    h.time_ms, ph.time_ms
+                ))
             } else {
                 None
             };
@@ -425,7 +499,10 @@ pub fn verify_chain(sealed_packages: &[&[u8]]) -> Report {
                     r.fail(format!("chain.{}", h.seq), Outcome::BadLink, m);
                     return r;
                 }
-                None => r.pass(format!("chain.{}", h.seq), format!("links to seq {}", ph.seq)),
+                None => r.pass(
+                    format!("chain.{}", h.seq),
+                    format!("links to seq {}", ph.seq),
+                ),
             }
         }
         prev = Some((p.header, leaf));

@@ -1,0 +1,879 @@
+//! Conformance vectors (formats/vectors/README.md): generated here, deterministically, checked
+//! in under `formats/vectors/`, and run by tests and by `zegel-verify vectors`.
+//!
+//! One scenario per file. Every vector is built from one small sample log so that the
+//! negative ones differ from a positive one by exactly the fault they name.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::hash::{Hash, sha256};
+use crate::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
+use crate::merkle::{self, MemoryTree};
+use crate::note::{SigningKey, VerifierKey};
+use crate::proof::{ConsistencyProof, InclusionProof};
+use crate::receipt::{ReceiptHead, SignedHead};
+use crate::sealed::{self, SEAL_ZSTD_LEVEL};
+use crate::verify::{self, Outcome, PackageInputs, Report};
+
+/// Identifies the vector file format.
+pub const VECTOR_FORMAT: &str = "zegel-vector/v1";
+
+/// One conformance scenario, as stored in `formats/vectors/<scenario>.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vector {
+    pub format: String,
+    pub scenario: String,
+    pub description: String,
+    /// `package`, `chain` or `consistency`.
+    pub check: String,
+    /// `ok`, `decode-error`, `bad-digest`, `bad-signature`, `bad-origin`, `bad-proof`,
+    /// `bad-link` or `bad-receipt`.
+    pub expect: String,
+    /// Name of the first check that fails, when `expect` is not `ok`.
+    pub failed_check: Option<String>,
+    /// Inputs: `public_key` (verifier key text), and base64 (`package`, `proof`, `receipt`,
+    /// `packages`) or note text (`checkpoint`, `old_checkpoint`, `new_checkpoint`).
+    pub inputs: BTreeMap<String, serde_json::Value>,
+}
+
+/// Why a vector could not be run at all (as opposed to giving an outcome).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("vector {scenario}: {problem}")]
+pub struct VectorError {
+    pub scenario: String,
+    pub problem: String,
+}
+
+impl Vector {
+    fn input_str(&self, name: &str) -> Result<Option<&str>, VectorError> {
+        match self.inputs.get(name) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.error(format!("input {name} must be a string"))),
+        }
+    }
+
+    fn input_b64(&self, name: &str) -> Result<Option<Vec<u8>>, VectorError> {
+        self.input_str(name)?
+            .map(|s| {
+                B64.decode(s)
+                    .map_err(|e| self.error(format!("input {name}: {e}")))
+            })
+            .transpose()
+    }
+
+    fn error(&self, problem: String) -> VectorError {
+        VectorError {
+            scenario: self.scenario.clone(),
+            problem,
+        }
+    }
+
+    /// Runs the vector's check and returns the report; compare `report.outcome()` with
+    /// `expect`, and the first failure's name with `failed_check`.
+    pub fn run(&self) -> Result<Report, VectorError> {
+        if self.format != VECTOR_FORMAT {
+            return Err(self.error(format!("unknown format {:?}", self.format)));
+        }
+        let key_text = self
+            .input_str("public_key")?
+            .ok_or_else(|| self.error("missing input public_key".into()))?;
+        let key = VerifierKey::from_text(key_text).map_err(|e| self.error(e.to_string()))?;
+        let need = |name: &str| {
+            self.input_str(name)?
+                .ok_or_else(|| self.error(format!("missing input {name}")))
+        };
+        match self.check.as_str() {
+            "package" => {
+                let sealed = self
+                    .input_b64("package")?
+                    .ok_or_else(|| self.error("missing input package".into()))?;
+                let proof = self.input_b64("proof")?;
+                let receipt = self.input_b64("receipt")?;
+                let checkpoint = self.input_str("checkpoint")?;
+                Ok(verify::verify_package(PackageInputs {
+                    sealed: &sealed,
+                    proof: proof.as_deref(),
+                    checkpoint: checkpoint.map(str::as_bytes),
+                    receipt: receipt.as_deref(),
+                    key: &key,
+                }))
+            }
+            "consistency" => {
+                let proof = self
+                    .input_b64("proof")?
+                    .ok_or_else(|| self.error("missing input proof".into()))?;
+                Ok(verify::verify_consistency(
+                    need("old_checkpoint")?.as_bytes(),
+                    need("new_checkpoint")?.as_bytes(),
+                    &proof,
+                    &key,
+                ))
+            }
+            "chain" => {
+                let Some(serde_json::Value::Array(items)) = self.inputs.get("packages") else {
+                    return Err(self.error("input packages must be an array".into()));
+                };
+                let mut packages = Vec::new();
+                for item in items {
+                    let s = item
+                        .as_str()
+                        .ok_or_else(|| self.error("packages holds strings".into()))?;
+                    packages.push(B64.decode(s).map_err(|e| self.error(e.to_string()))?);
+                }
+                let refs: Vec<&[u8]> = packages.iter().map(Vec::as_slice).collect();
+                Ok(verify::verify_chain(&refs))
+            }
+            other => Err(self.error(format!("unknown check {other:?}"))),
+        }
+    }
+
+    /// Runs the vector and compares with its expectation; `Err` explains a mismatch.
+    pub fn check_expectation(&self) -> Result<Report, VectorError> {
+        let report = self.run()?;
+        let expected = Outcome::parse(&self.expect)
+            .ok_or_else(|| self.error(format!("unknown expectation {:?}", self.expect)))?;
+        let failed = report.first_failure().map(|c| c.name.clone());
+        if report.outcome() != expected || failed != self.failed_check {
+            return Err(self.error(format!(
+                "expected {} at {:?}, got {} at {:?} ({})",
+                self.expect,
+                self.failed_check,
+                report.outcome().as_str(),
+                failed,
+                report.first_failure().map_or("", |c| c.detail.as_str())
+            )));
+        }
+        Ok(report)
+    }
+}
+
+/// The fixed test keys. Their seeds are public: never use them for anything real.
+pub fn test_key() -> SigningKey {
+    SigningKey::from_seed("zegel.test", [7; 32]).unwrap_or_else(|_| unreachable_key())
+}
+
+fn other_key() -> SigningKey {
+    SigningKey::from_seed("zegel.test", [9; 32]).unwrap_or_else(|_| unreachable_key())
+}
+
+fn unreachable_key() -> SigningKey {
+    // "zegel.test" is a valid key name; this branch exists only to avoid a panic path.
+    SigningKey::from_seed("x", [0; 32]).unwrap_or_else(|_| std::process::abort())
+}
+
+const TENANT: &str = "acme";
+const ARCHIVE: &str = "invoices";
+const T0_MS: u64 = 1_764_000_000_000;
+
+/// A small sealed log: seq 0 is an agreement, seq 1..=4 are database rows.
+pub struct SampleLog {
+    pub key: SigningKey,
+    pub headers: Vec<PackageHeader>,
+    pub header_bytes: Vec<Vec<u8>>,
+    pub objects: Vec<Vec<u8>>,
+    pub sealed: Vec<Vec<u8>>,
+    pub tree: MemoryTree,
+}
+
+impl std::fmt::Debug for SampleLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SampleLog({} packages)", self.sealed.len())
+    }
+}
+
+fn seal(header_bytes: &[u8], objects: &[Option<&[u8]>]) -> Vec<u8> {
+    let raw = sealed::encode_package(header_bytes, objects);
+    zstd::bulk::compress(&raw, SEAL_ZSTD_LEVEL).unwrap_or_default()
+}
+
+impl SampleLog {
+    pub fn build() -> SampleLog {
+        let key = test_key();
+        let mut log = SampleLog {
+            key,
+            headers: Vec::new(),
+            header_bytes: Vec::new(),
+            objects: Vec::new(),
+            sealed: Vec::new(),
+            tree: MemoryTree::new(),
+        };
+        let agreement =
+            br#"{"record_key":"invoice_id","retention":{"after":"issued_on","years":10}}"#;
+        log.append(
+            Kind::Agreement,
+            None,
+            BTreeMap::new(),
+            ("agreement.json", agreement.to_vec()),
+        );
+        for i in 1..=4u64 {
+            let id = format!("INV-2025-{i:05}");
+            let row = format!(
+                r#"{{"invoice_id":"{id}","customer":"0{}","amount_eur":"{}.{:02}","issued_on":"2025-0{i}-15"}}"#,
+                400_000_000 + i * 7919,
+                120 * i,
+                i * 13 % 100
+            );
+            let mut meta = BTreeMap::new();
+            meta.insert("issued_on".into(), MetaValue::Text(format!("2025-0{i}-15")));
+            meta.insert(
+                "customer".into(),
+                MetaValue::Text(format!("0{}", 400_000_000 + i * 7919)),
+            );
+            meta.insert("lines".into(), MetaValue::Int(i as i64));
+            meta.insert("paid".into(), MetaValue::Bool(i % 2 == 0));
+            log.append(
+                Kind::Record,
+                Some(id),
+                meta,
+                ("record.json", row.into_bytes()),
+            );
+        }
+        log
+    }
+
+    fn append(
+        &mut self,
+        kind: Kind,
+        record_key: Option<String>,
+        metadata: BTreeMap<String, MetaValue>,
+        (name, object): (&str, Vec<u8>),
+    ) {
+        let seq = self.headers.len() as u64;
+        let header = PackageHeader {
+            tenant: TENANT.into(),
+            archive: ARCHIVE.into(),
+            seq,
+            prev: self.header_bytes.last().map(|b| crate::hash::leaf_hash(b)),
+            time_ms: T0_MS + seq * 1000,
+            kind,
+            agreement: kind
+                .needs_agreement()
+                .then_some(AgreementRef { version: 1, seq: 0 }),
+            record_key,
+            metadata,
+            objects: vec![ObjectRef {
+                name: name.into(),
+                media_type: "application/json".into(),
+                size: object.len() as u64,
+                digest: sha256(&object),
+            }],
+            retain_until_ms: kind
+                .needs_agreement()
+                .then_some(T0_MS + 10 * 365 * 86_400_000),
+        };
+        let bytes = header.encode();
+        self.tree.push(crate::hash::leaf_hash(&bytes));
+        self.sealed.push(seal(&bytes, &[Some(&object)]));
+        self.headers.push(header);
+        self.header_bytes.push(bytes);
+        self.objects.push(object);
+    }
+
+    pub fn origin(&self) -> String {
+        checkpoint::origin(self.key.name(), TENANT, ARCHIVE)
+    }
+
+    pub fn checkpoint(&self, size: u64, key: &SigningKey) -> String {
+        let root = merkle::root(&self.tree, size).unwrap_or_default();
+        Checkpoint {
+            origin: self.origin(),
+            size,
+            root,
+        }
+        .sign(key)
+    }
+
+    pub fn inclusion(&self, index: u64, size: u64) -> InclusionProof {
+        InclusionProof {
+            index,
+            size,
+            path: merkle::inclusion_proof(&self.tree, index, size).unwrap_or_default(),
+        }
+    }
+
+    pub fn receipt(&self, seq: u64, size: u64, key: &SigningKey) -> Vec<u8> {
+        let head = ReceiptHead {
+            origin: self.origin(),
+            size,
+            root: merkle::root(&self.tree, size).unwrap_or_default(),
+            time_ms: T0_MS + size * 1000,
+        };
+        let path = merkle::inclusion_proof(&self.tree, seq, size).unwrap_or_default();
+        let leaf =
+            crate::hash::leaf_hash(self.header_bytes.get(seq as usize).map_or(&[][..], |v| v));
+        SignedHead::sign(head, key)
+            .receipt(seq, leaf, path)
+            .encode()
+    }
+
+    fn object(&self, seq: usize) -> &[u8] {
+        self.objects.get(seq).map_or(&[][..], |v| v)
+    }
+
+    fn header(&self, seq: usize) -> &[u8] {
+        self.header_bytes.get(seq).map_or(&[][..], |v| v)
+    }
+
+    fn sealed(&self, seq: usize) -> &[u8] {
+        self.sealed.get(seq).map_or(&[][..], |v| v)
+    }
+}
+
+struct Builder {
+    out: Vec<Vector>,
+    key_text: String,
+}
+
+impl Builder {
+    fn add(
+        &mut self,
+        scenario: &str,
+        description: &str,
+        check: &str,
+        expect: Outcome,
+        failed_check: Option<&str>,
+        inputs: Vec<(&str, serde_json::Value)>,
+    ) {
+        let mut map: BTreeMap<String, serde_json::Value> = inputs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        map.insert("public_key".into(), self.key_text.clone().into());
+        self.out.push(Vector {
+            format: VECTOR_FORMAT.into(),
+            scenario: scenario.into(),
+            description: description.into(),
+            check: check.into(),
+            expect: expect.as_str().into(),
+            failed_check: failed_check.map(str::to_string),
+            inputs: map,
+        });
+    }
+}
+
+fn b64(bytes: &[u8]) -> serde_json::Value {
+    B64.encode(bytes).into()
+}
+
+fn text(s: String) -> serde_json::Value {
+    s.into()
+}
+
+/// Replaces the first occurrence of `from` in `bytes` (must exist in the fixtures).
+fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    match bytes.windows(from.len()).position(|w| w == from) {
+        Some(i) => {
+            let mut out = bytes.get(..i).unwrap_or_default().to_vec();
+            out.extend_from_slice(to);
+            out.extend_from_slice(bytes.get(i + from.len()..).unwrap_or_default());
+            out
+        }
+        None => bytes.to_vec(),
+    }
+}
+
+fn flip_last(bytes: &[u8]) -> Vec<u8> {
+    let mut v = bytes.to_vec();
+    if let Some(b) = v.last_mut() {
+        *b ^= 0x01;
+    }
+    v
+}
+
+/// Every vector, in a stable order.
+pub fn generate() -> Vec<Vector> {
+    let log = SampleLog::build();
+    let mut b = Builder {
+        out: Vec::new(),
+        key_text: log.key.verifier().to_text(),
+    };
+    let key = &log.key;
+    let cp5 = log.checkpoint(5, key);
+    let proof3 = log.inclusion(3, 5).encode();
+    let pkg3 = log.sealed(3).to_vec();
+    let with = |package: Vec<u8>, proof: Vec<u8>, checkpoint: String| {
+        vec![
+            ("package", b64(&package)),
+            ("proof", b64(&proof)),
+            ("checkpoint", text(checkpoint)),
+        ]
+    };
+
+    b.add(
+        "package-ok",
+        "A database row (seq 3 of 5) with its inclusion proof under a checkpoint of size 5.",
+        "package",
+        Outcome::Ok,
+        None,
+        with(pkg3.clone(), proof3.clone(), cp5.clone()),
+    );
+    b.add(
+        "package-first-leaf-ok",
+        "The archive's agreement at seq 0 (prev is null) proven in the tree of 5.",
+        "package",
+        Outcome::Ok,
+        None,
+        with(
+            log.sealed(0).to_vec(),
+            log.inclusion(0, 5).encode(),
+            cp5.clone(),
+        ),
+    );
+    b.add(
+        "package-last-leaf-ok",
+        "The last leaf (seq 4), whose inclusion path climbs the ragged right edge.",
+        "package",
+        Outcome::Ok,
+        None,
+        with(
+            log.sealed(4).to_vec(),
+            log.inclusion(4, 5).encode(),
+            cp5.clone(),
+        ),
+    );
+    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    inputs.push(("receipt", b64(&log.receipt(3, 4, key))));
+    b.add(
+        "package-receipt-ok",
+        "Seq 3 with the receipt signed when the tree had 4 leaves, and the later checkpoint of 5.",
+        "package",
+        Outcome::Ok,
+        None,
+        inputs,
+    );
+    b.add("package-withheld-object-ok", "Seq 3 with its object withheld (null): the header digest stands, the object check is skipped.",
+        "package", Outcome::Ok, None, with(seal(log.header(3), &[None]), proof3.clone(), cp5.clone()));
+
+    // Header and object faults.
+    let flipped_header = replace(log.header(3), b"2025-03-15", b"2025-03-16");
+    b.add("header-flipped-byte", "One byte of a metadata value in the header changed (2025-03-15 -> 2025-03-16) and the package resealed: the leaf hash no longer proves.",
+        "package", Outcome::BadProof, Some("proof.inclusion"),
+        with(seal(&flipped_header, &[Some(log.object(3))]), proof3.clone(), cp5.clone()));
+    b.add(
+        "object-flipped-byte",
+        "The last byte of the row object flipped: its SHA-256 no longer matches the header.",
+        "package",
+        Outcome::BadDigest,
+        Some("object.0"),
+        with(
+            seal(log.header(3), &[Some(&flip_last(log.object(3)))]),
+            proof3.clone(),
+            cp5.clone(),
+        ),
+    );
+    let obj = log.object(3);
+    b.add(
+        "object-truncated",
+        "The row object lost its last byte: its size no longer matches the header.",
+        "package",
+        Outcome::BadDigest,
+        Some("object.0"),
+        with(
+            seal(
+                log.header(3),
+                &[Some(
+                    obj.get(..obj.len().saturating_sub(1)).unwrap_or_default(),
+                )],
+            ),
+            proof3.clone(),
+            cp5.clone(),
+        ),
+    );
+
+    // Proof faults.
+    let mut wrong_sibling = log.inclusion(3, 5);
+    if let Some(h) = wrong_sibling.path.get_mut(1) {
+        h.0[0] ^= 0x80;
+    }
+    b.add(
+        "proof-wrong-sibling",
+        "The second hash of the inclusion path has one bit flipped.",
+        "package",
+        Outcome::BadProof,
+        Some("proof.inclusion"),
+        with(pkg3.clone(), wrong_sibling.encode(), cp5.clone()),
+    );
+    b.add(
+        "proof-wrong-tree-size",
+        "A valid proof of seq 3 in the tree of 4, presented with the checkpoint of 5.",
+        "package",
+        Outcome::BadProof,
+        Some("proof.inclusion"),
+        with(pkg3.clone(), log.inclusion(3, 4).encode(), cp5.clone()),
+    );
+    let mut relabeled = log.inclusion(3, 4);
+    relabeled.size = 5;
+    b.add(
+        "proof-relabeled-tree-size",
+        "The path of seq 3 in the tree of 4, relabeled as a proof for the tree of 5.",
+        "package",
+        Outcome::BadProof,
+        Some("proof.inclusion"),
+        with(pkg3.clone(), relabeled.encode(), cp5.clone()),
+    );
+    b.add(
+        "proof-wrong-leaf",
+        "The valid proof of seq 2 presented with the package at seq 3.",
+        "package",
+        Outcome::BadProof,
+        Some("proof.inclusion"),
+        with(pkg3.clone(), log.inclusion(2, 5).encode(), cp5.clone()),
+    );
+    let mut extended = log.inclusion(3, 5);
+    extended.path.push(Hash([0x11; 32]));
+    b.add(
+        "proof-extra-hash",
+        "The inclusion path with one hash too many.",
+        "package",
+        Outcome::BadProof,
+        Some("proof.inclusion"),
+        with(pkg3.clone(), extended.encode(), cp5.clone()),
+    );
+
+    // Checkpoint faults.
+    b.add(
+        "checkpoint-other-key",
+        "The checkpoint is signed by another key with the same name.",
+        "package",
+        Outcome::BadSignature,
+        Some("checkpoint.signature"),
+        with(
+            pkg3.clone(),
+            proof3.clone(),
+            log.checkpoint(5, &other_key()),
+        ),
+    );
+    let forged_size = cp5.replacen("\n5\n", "\n6\n", 1);
+    b.add(
+        "checkpoint-altered-size",
+        "The checkpoint's tree size changed from 5 to 6 after signing.",
+        "package",
+        Outcome::BadSignature,
+        Some("checkpoint.signature"),
+        with(pkg3.clone(), proof3.clone(), forged_size),
+    );
+    let other_origin = Checkpoint {
+        origin: checkpoint::origin(key.name(), TENANT, "payroll"),
+        size: 5,
+        root: merkle::root(&log.tree, 5).unwrap_or_default(),
+    }
+    .sign(key);
+    b.add(
+        "checkpoint-wrong-origin",
+        "A validly signed checkpoint of another archive (acme/payroll) with the same root.",
+        "package",
+        Outcome::BadOrigin,
+        Some("checkpoint.origin"),
+        with(pkg3.clone(), proof3.clone(), other_origin),
+    );
+    b.add(
+        "checkpoint-no-blank-line",
+        "The checkpoint note lost the blank line between text and signature.",
+        "package",
+        Outcome::DecodeError,
+        Some("checkpoint.decode"),
+        with(pkg3.clone(), proof3.clone(), cp5.replacen("\n\n", "\n", 1)),
+    );
+
+    // Sealing faults.
+    b.add(
+        "zstd-truncated",
+        "The sealed package lost its last 4 bytes (the zstd frame is cut short).",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(
+            pkg3.get(..pkg3.len().saturating_sub(4))
+                .unwrap_or_default()
+                .to_vec(),
+            proof3.clone(),
+            cp5.clone(),
+        ),
+    );
+    let mut trailing = pkg3.clone();
+    trailing.extend_from_slice(&pkg3);
+    b.add(
+        "zstd-two-frames",
+        "Two copies of the sealed package back to back: only one zstd frame is allowed.",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(trailing, proof3.clone(), cp5.clone()),
+    );
+    let bomb = zstd::bulk::compress(&vec![0u8; crate::limits::PACKAGE_RAW_BYTES_MAX + 1], 19)
+        .unwrap_or_default();
+    b.add(
+        "zstd-over-limit",
+        "A zstd frame that decompresses to one byte more than the package limit (80 MiB of zeros).",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(bomb, proof3.clone(), cp5.clone()),
+    );
+
+    // CBOR profile faults, each inside an otherwise valid zstd frame.
+    let raw = sealed::encode_package(log.header(3), &[Some(log.object(3))]);
+    let mut with_trailing = raw.clone();
+    with_trailing.push(0x00);
+    let zc = |raw: &[u8]| zstd::bulk::compress(raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+    b.add(
+        "cbor-trailing-bytes",
+        "The package CBOR is followed by one extra byte inside the zstd frame.",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(zc(&with_trailing), proof3.clone(), cp5.clone()),
+    );
+    // [1, h'..', [h'..']] with the objects array made indefinite: 0x81 -> 0x9f ... 0xff.
+    let definite_tail = {
+        let mut t = vec![0x81];
+        t.extend_from_slice(&crate::cbor::encode_with(|e| {
+            e.bytes(log.object(3))?;
+            Ok(())
+        }));
+        t
+    };
+    let mut indefinite = raw
+        .get(..raw.len() - definite_tail.len())
+        .unwrap_or_default()
+        .to_vec();
+    indefinite.push(0x9f);
+    indefinite.extend_from_slice(definite_tail.get(1..).unwrap_or_default());
+    indefinite.push(0xff);
+    b.add(
+        "cbor-indefinite-length",
+        "The package's object array is encoded with indefinite length (0x9f ... 0xff).",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(zc(&indefinite), proof3.clone(), cp5.clone()),
+    );
+    // Header with key 12 replaced by a second key 11.
+    let dup = replace(log.header(3), &[0x0c, 0x1b], &[0x0b, 0x1b]);
+    b.add(
+        "cbor-duplicate-key",
+        "The header map repeats key 11 where key 12 (retain until) belongs.",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(
+            seal(&dup, &[Some(log.object(3))]),
+            proof3.clone(),
+            cp5.clone(),
+        ),
+    );
+    // Metadata value "paid": false replaced by nine nested arrays around false... same length
+    // is impossible, so the map is rebuilt by hand.
+    let deep_meta = {
+        let mut v = vec![0x81u8; crate::limits::CBOR_DEPTH_MAX + 1];
+        v.push(0xf4);
+        v
+    };
+    let deep = replace(
+        log.header(3),
+        &[0x64, b'p', b'a', b'i', b'd', 0xf4],
+        &[&[0x64, b'p', b'a', b'i', b'd'][..], &deep_meta].concat(),
+    );
+    b.add(
+        "cbor-excessive-depth",
+        "A metadata value nested in nine arrays, beyond the depth limit of 8.",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(
+            seal(&deep, &[Some(log.object(3))]),
+            proof3.clone(),
+            cp5.clone(),
+        ),
+    );
+    let nonminimal = replace(log.header(3), &[0x04, 0x03], &[0x04, 0x18, 0x03]);
+    b.add(
+        "cbor-non-minimal-integer",
+        "The header's seq 3 encoded in two bytes (0x18 0x03) instead of one.",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(
+            seal(&nonminimal, &[Some(log.object(3))]),
+            proof3.clone(),
+            cp5.clone(),
+        ),
+    );
+    let float = replace(
+        log.header(3),
+        &[0x64, b'p', b'a', b'i', b'd', 0xf4],
+        &[0x64, b'p', b'a', b'i', b'd', 0xf9, 0x00, 0x00],
+    );
+    b.add(
+        "cbor-float",
+        "A metadata value encoded as a half-precision float.",
+        "package",
+        Outcome::DecodeError,
+        Some("package.decode"),
+        with(
+            seal(&float, &[Some(log.object(3))]),
+            proof3.clone(),
+            cp5.clone(),
+        ),
+    );
+    let unsorted = replace(
+        log.header(3),
+        &[0x65, b'l', b'i', b'n', b'e', b's'],
+        &[0x64, b'a', b'a', b'a', b'a'],
+    );
+    b.add("cbor-unsorted-keys", "Metadata key 'lines' renamed 'aaaa': it now follows 'paid', out of deterministic order (length first, then bytes).",
+        "package", Outcome::DecodeError, Some("package.decode"), with(seal(&unsorted, &[Some(log.object(3))]), proof3.clone(), cp5.clone()));
+
+    // Receipt faults.
+    let receipt = log.receipt(3, 4, key);
+    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    let mut tampered = crate::receipt::Receipt::decode(&receipt).ok();
+    if let Some(r) = tampered.as_mut() {
+        if let Some(b) = r.signed.signature.get_mut(10) {
+            *b ^= 0x04;
+        }
+    }
+    inputs.push((
+        "receipt",
+        b64(&tampered.map(|r| r.encode()).unwrap_or_default()),
+    ));
+    b.add(
+        "receipt-bad-signature",
+        "The receipt's signature has one bit flipped.",
+        "package",
+        Outcome::BadSignature,
+        Some("receipt.signature"),
+        inputs,
+    );
+    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    inputs.push(("receipt", b64(&log.receipt(2, 4, key))));
+    b.add(
+        "receipt-other-package",
+        "A valid receipt for seq 2 presented with the package at seq 3.",
+        "package",
+        Outcome::BadReceipt,
+        Some("receipt.package"),
+        inputs,
+    );
+    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    inputs.push(("receipt", b64(&log.receipt(3, 4, &other_key()))));
+    b.add(
+        "receipt-other-key",
+        "A receipt signed by another key with the same name.",
+        "package",
+        Outcome::BadSignature,
+        Some("receipt.signature"),
+        inputs,
+    );
+
+    // Chains.
+    let all: Vec<serde_json::Value> = (0..5).map(|i| b64(log.sealed(i))).collect();
+    b.add(
+        "chain-ok",
+        "All five packages in order: each names the leaf hash of the one before.",
+        "chain",
+        Outcome::Ok,
+        None,
+        vec![("packages", all.clone().into())],
+    );
+    let broken = {
+        let mut h = log.headers.get(2).cloned().unwrap_or_else(|| {
+            log.headers
+                .first()
+                .cloned()
+                .unwrap_or_else(|| std::process::abort())
+        });
+        h.prev = Some(Hash([0x42; 32]));
+        seal(&h.encode(), &[Some(log.object(2))])
+    };
+    let mut chain = all.clone();
+    if let Some(slot) = chain.get_mut(2) {
+        *slot = b64(&broken);
+    }
+    b.add(
+        "chain-broken-link",
+        "Seq 2 resealed with a prev hash that is not the leaf hash of seq 1.",
+        "chain",
+        Outcome::BadLink,
+        Some("chain.2"),
+        vec![("packages", chain.into())],
+    );
+    let mut gap = all.clone();
+    gap.remove(2);
+    b.add(
+        "chain-gap",
+        "Seq 2 left out: seq 3 follows seq 1.",
+        "chain",
+        Outcome::BadLink,
+        Some("chain.3"),
+        vec![("packages", gap.into())],
+    );
+
+    // Consistency.
+    let c3 = log.checkpoint(3, key);
+    let cons = ConsistencyProof {
+        old: 3,
+        new: 5,
+        path: merkle::consistency_proof(&log.tree, 3, 5).unwrap_or_default(),
+    };
+    let cons_inputs = |proof: &ConsistencyProof, old: &str| {
+        vec![
+            ("old_checkpoint", text(old.to_string())),
+            ("new_checkpoint", text(cp5.clone())),
+            ("proof", b64(&proof.encode())),
+        ]
+    };
+    b.add(
+        "consistency-ok",
+        "The checkpoint of 3 is a prefix of the checkpoint of 5.",
+        "consistency",
+        Outcome::Ok,
+        None,
+        cons_inputs(&cons, &c3),
+    );
+    let mut bad = cons.clone();
+    if let Some(h) = bad.path.first_mut() {
+        h.0[31] ^= 0x01;
+    }
+    b.add(
+        "consistency-wrong-hash",
+        "The first hash of the consistency proof has one bit flipped.",
+        "consistency",
+        Outcome::BadProof,
+        Some("proof.consistency"),
+        cons_inputs(&bad, &c3),
+    );
+    let c2 = ConsistencyProof {
+        old: 2,
+        new: 5,
+        path: merkle::consistency_proof(&log.tree, 2, 5).unwrap_or_default(),
+    };
+    b.add(
+        "consistency-wrong-size",
+        "A valid proof from 2 to 5 presented with the checkpoint of 3.",
+        "consistency",
+        Outcome::BadProof,
+        Some("proof.consistency"),
+        cons_inputs(&c2, &c3),
+    );
+    b.out
+}
+
+/// The file name of a vector.
+pub fn file_name(v: &Vector) -> String {
+    format!("{}.json", v.scenario)
+}
+
+/// The exact file contents of a vector: pretty JSON and a final newline.
+pub fn file_contents(v: &Vector) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
