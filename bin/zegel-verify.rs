@@ -1,1 +1,125 @@
-fn main() {}
+//! `zegel-verify`: offline verification of Zegel evidence. No server, no database: the files
+//! and the archive's public key suffice. Exit codes: 0 verified, 1 a check failed, 2 could not
+//! run (see `zegel::verify_cli`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use zegel::verify_cli::{self, EXIT_CANNOT_RUN, InputError, PackageFiles};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "zegel-verify",
+    version,
+    about = "Verify Zegel packages, proofs, checkpoints and receipts offline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify a sealed package: decoding, object digests, and (given them) its inclusion
+    /// under a signed checkpoint and its signed receipt.
+    Package {
+        /// The archive's public key: the key text `name+id+base64`, or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The sealed package (.zpkg).
+        #[arg(long)]
+        package: PathBuf,
+        /// The inclusion proof of the package (CBOR, formats/proofs.md).
+        #[arg(long, requires = "checkpoint")]
+        proof: Option<PathBuf>,
+        /// The signed checkpoint (a signed note, formats/checkpoint.md).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The package's receipt (CBOR, formats/receipt.md).
+        #[arg(long)]
+        receipt: Option<PathBuf>,
+    },
+    /// Verify that an older checkpoint is a prefix of a newer one.
+    Consistency {
+        /// The archive's public key: key text or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The older signed checkpoint.
+        #[arg(long)]
+        old: PathBuf,
+        /// The newer signed checkpoint.
+        #[arg(long)]
+        new: PathBuf,
+        /// The consistency proof between them (CBOR, formats/proofs.md).
+        #[arg(long)]
+        proof: PathBuf,
+    },
+    /// Verify the hash chain of consecutive sealed packages of one archive, oldest first.
+    Chain {
+        /// Sealed packages in sequence order.
+        #[arg(required = true)]
+        packages: Vec<PathBuf>,
+    },
+    /// Run conformance vectors (formats/vectors/): each must give its expected outcome.
+    Vectors {
+        /// Vector files or directories of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn run(cli: Cli) -> Result<i32, InputError> {
+    let report = match cli.command {
+        Command::Package {
+            key,
+            package,
+            proof,
+            checkpoint,
+            receipt,
+        } => {
+            let key = verify_cli::load_key(&key)?;
+            verify_cli::verify_package_files(
+                &PackageFiles {
+                    package,
+                    proof,
+                    checkpoint,
+                    receipt,
+                },
+                &key,
+            )?
+        }
+        Command::Consistency {
+            key,
+            old,
+            new,
+            proof,
+        } => {
+            let key = verify_cli::load_key(&key)?;
+            verify_cli::verify_consistency_files(&old, &new, &proof, &key)?
+        }
+        Command::Chain { packages } => verify_cli::verify_chain_files(&packages)?,
+        Command::Vectors { paths } => {
+            let (text, ok) = verify_cli::run_vectors(&paths)?;
+            print!("{text}");
+            return Ok(if ok {
+                verify_cli::EXIT_VERIFIED
+            } else {
+                verify_cli::EXIT_FAILED
+            });
+        }
+    };
+    print!("{}", verify_cli::render(&report));
+    Ok(verify_cli::exit_code(&report))
+}
+
+fn main() -> ExitCode {
+    let code = match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("zegel-verify: cannot verify: {e}");
+            EXIT_CANNOT_RUN
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}

@@ -194,9 +194,10 @@ impl VerifierKey {
 }
 
 /// `<name>+<8 hex>+<base64>` → (name, id hex, bytes after the 0x01 algorithm byte).
+/// Split from the left: names never contain '+', base64 may.
 fn split_key_text(text: &str) -> Result<(&str, String, Vec<u8>), KeyError> {
-    let mut parts = text.rsplitn(3, '+');
-    let (Some(b64), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(KeyError::Malformed("expected <name>+<key id>+<key>".into()));
     };
     if id.len() != 8

@@ -142,6 +142,25 @@ fn keys_round_trip_through_text() {
 }
 
 #[test]
+fn key_texts_with_plus_and_slash_in_base64_round_trip() {
+    // Base64 of random keys contains '+' and '/': parsing must not split inside it.
+    let mut saw_plus = false;
+    for seed in 0..64u8 {
+        let k = SigningKey::from_seed("zegel.example", [seed; 32]).unwrap();
+        let text = k.verifier().to_text();
+        saw_plus |= text.matches('+').count() > 2;
+        assert_eq!(
+            VerifierKey::from_text(&text).unwrap(),
+            k.verifier(),
+            "{text}"
+        );
+        let private = SigningKey::from_private_text(&k.to_private_text()).unwrap();
+        assert_eq!(private.verifier(), k.verifier());
+    }
+    assert!(saw_plus, "the seeds exercise a '+' inside the base64");
+}
+
+#[test]
 fn signed_note_key_id_matches_the_c2sp_definition() {
     // Key id = SHA-256(name || 0x0A || 0x01 || public key)[..4], computed here independently.
     let k = key();

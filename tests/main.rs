@@ -1,0 +1,13 @@
+//! Integration tests of the `zegel` crate and its binaries, one test binary.
+
+// Test helpers fail loudly on purpose: a panic here is a test failure, not a crash path.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod cli;
+mod keyfile;
+mod seal;
