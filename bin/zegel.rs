@@ -83,7 +83,7 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
         tree_sizes: Vec<u64>,
         /// Number of 1 MiB documents to seal.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 32)]
         documents: usize,
         /// Markdown file whose `formats` section is replaced with the figures.
         #[arg(long)]
@@ -159,7 +159,9 @@ fn run(cli: Cli) -> Result<()> {
             let figures =
                 bench::run(&opts, &mut |m| eprintln!("bench: {m}")).map_err(anyhow::Error::msg)?;
             let _ = std::fs::remove_dir_all(&scratch);
-            let command = std::env::args().collect::<Vec<_>>().join(" ");
+            // scripts/bench.sh names itself, so the recorded command is the reproducible one.
+            let command = std::env::var("ZEGEL_BENCH_COMMAND")
+                .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
             let text = bench::render(&figures, &command, count);
             print!("{text}");
             if let Some(file) = write {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Benchmarks with the shared rows (../shared/bench/gen_rows.py), figures into docs/BENCHMARKS.md.
+# Usage: scripts/bench.sh formats [ROWS]   (default 100000 rows, seed 7)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-formats}
+rows=${2:-100000}
+gen=../shared/bench/gen_rows.py
+[ -f "$gen" ] || { echo "need $gen (the shared benchmark row generator)" >&2; exit 1; }
+for tool in sha256sum zstd; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "baseline tool $tool missing: apt-get install ${tool/sha256sum/coreutils}" >&2; exit 1; }
+done
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+python3 "$gen" "$rows" 7 > "$scratch/rows.ndjson"
+cargo build --release --locked --bin zegel
+case "$what" in
+  formats) ZEGEL_BENCH_COMMAND="scripts/bench.sh formats $rows" ./target/release/zegel bench formats --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
+  *) echo "unknown benchmark $what (known: formats)" >&2; exit 1 ;;
+esac
