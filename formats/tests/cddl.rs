@@ -1,0 +1,226 @@
+//! formats/zegel.cddl describes what the code encodes: every CBOR structure of the sample log
+//! validates against its rule, and a few encodings that break a rule do not.
+//!
+//! The `cddl` crate checks shape only (types, sizes, counts, constant fields); the
+//! deterministic encoding and the rules CDDL cannot state are covered by the codec tests.
+
+use std::sync::OnceLock;
+
+use zegel_format::cbor::encode_with;
+use zegel_format::hash::Hash;
+use zegel_format::header::{MetaValue, PackageHeader};
+use zegel_format::merkle;
+use zegel_format::proof::{ConsistencyProof, InclusionProof};
+use zegel_format::receipt::Receipt;
+use zegel_format::sealed;
+use zegel_format::vectors::SampleLog;
+
+fn schema() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("zegel.cddl");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    })
+}
+
+fn log() -> &'static SampleLog {
+    static LOG: OnceLock<SampleLog> = OnceLock::new();
+    LOG.get_or_init(SampleLog::build)
+}
+
+/// Validates `bytes` against one rule of zegel.cddl, made the root by a rule put in front.
+fn check(rule: &str, bytes: &[u8]) -> Result<(), String> {
+    let doc = format!("zegel-test-root = {rule}\n{}", schema());
+    ::cddl::validate_cbor_from_slice(&doc, bytes, None).map_err(|e| e.to_string())
+}
+
+fn valid(rule: &str, what: &str, bytes: &[u8]) {
+    if let Err(e) = check(rule, bytes) {
+        panic!(
+            "{what} does not match `{rule}`: {e}\nbytes: {}",
+            hex::encode(bytes)
+        );
+    }
+}
+
+fn invalid(rule: &str, what: &str, bytes: &[u8]) {
+    assert!(
+        check(rule, bytes).is_err(),
+        "{what} matches `{rule}` but should not\nbytes: {}",
+        hex::encode(bytes)
+    );
+}
+
+fn raw_package(seq: usize) -> Vec<u8> {
+    zstd::bulk::decompress(
+        &log().sealed[seq],
+        zegel_format::limits::PACKAGE_RAW_BYTES_MAX,
+    )
+    .unwrap_or_else(|e| panic!("decompress seq {seq}: {e}"))
+}
+
+fn receipt(seq: u64, size: u64) -> Receipt {
+    Receipt::decode(&log().receipt(seq, size, &log().key)).unwrap()
+}
+
+#[test]
+fn the_sample_log_matches_the_schema() {
+    let log = log();
+    let n = log.headers.len() as u64;
+    for (seq, bytes) in log.header_bytes.iter().enumerate() {
+        valid("package-header", &format!("header {seq}"), bytes);
+        valid(
+            "sealed-package",
+            &format!("package {seq}"),
+            &raw_package(seq),
+        );
+    }
+    let withheld = sealed::encode_package(&log.header_bytes[3], &[None]);
+    valid("sealed-package", "package 3 withheld", &withheld);
+    for index in 0..n {
+        let proof = log.inclusion(index, n).encode();
+        valid("inclusion-proof", &format!("inclusion {index}/{n}"), &proof);
+        let r = receipt(index, n);
+        valid("receipt", &format!("receipt {index}"), &r.encode());
+        valid(
+            "receipt-head",
+            &format!("receipt head {index}"),
+            &r.signed.head_bytes,
+        );
+    }
+    for old in 1..=n {
+        let proof = ConsistencyProof {
+            old,
+            new: n,
+            path: merkle::consistency_proof(&log.tree, old, n).unwrap(),
+        };
+        valid(
+            "consistency-proof",
+            &format!("consistency {old}->{n}"),
+            &proof.encode(),
+        );
+    }
+    // The file's own root rule accepts any of the structures.
+    let doc = schema();
+    ::cddl::validate_cbor_from_slice(doc, &log.header_bytes[0], None).unwrap();
+    ::cddl::validate_cbor_from_slice(doc, &receipt(1, n).encode(), None).unwrap();
+}
+
+#[test]
+fn broken_encodings_do_not_match() {
+    let log = log();
+    let header = |f: &dyn Fn(&mut PackageHeader)| {
+        let mut h = log.headers[3].clone();
+        f(&mut h);
+        h.encode()
+    };
+    invalid(
+        "package-header",
+        "upper-case tenant",
+        &header(&|h| h.tenant = "ACME".into()),
+    );
+    invalid(
+        "package-header",
+        "empty record key",
+        &header(&|h| h.record_key = Some(String::new())),
+    );
+    invalid(
+        "package-header",
+        "object above 64 MiB",
+        &header(&|h| h.objects[0].size = zegel_format::limits::OBJECT_BYTES_MAX + 1),
+    );
+    invalid(
+        "package-header",
+        "65 objects",
+        &header(&|h| {
+            let o = h.objects[0].clone();
+            h.objects = (0..65)
+                .map(|i| zegel_format::header::ObjectRef {
+                    name: format!("o{i}"),
+                    ..o.clone()
+                })
+                .collect();
+        }),
+    );
+    invalid(
+        "package-header",
+        "metadata text of 4097 bytes",
+        &header(&|h| {
+            h.metadata
+                .insert("note".into(), MetaValue::Text("x".repeat(4097)));
+        }),
+    );
+    // "paid": false replaced by the half-precision float 1.0.
+    let float = {
+        let bytes = &log.header_bytes[3];
+        let from: &[u8] = &[0x64, b'p', b'a', b'i', b'd', 0xf4];
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        [&bytes[..at + 5], &[0xf9, 0x3c, 0x00][..], &bytes[at + 6..]].concat()
+    };
+    invalid("package-header", "float metadata value", &float);
+    invalid(
+        "package-header",
+        "a receipt head",
+        &receipt(3, 5).signed.head_bytes,
+    );
+
+    let object = &log.objects[3];
+    let envelope = |version: u64, header: &[u8]| {
+        encode_with(|e| {
+            e.array(3)?
+                .u64(version)?
+                .bytes(header)?
+                .array(1)?
+                .bytes(object)?;
+            Ok(())
+        })
+    };
+    valid(
+        "sealed-package",
+        "hand-built envelope",
+        &envelope(1, &log.header_bytes[3]),
+    );
+    invalid(
+        "sealed-package",
+        "envelope version 2",
+        &envelope(2, &log.header_bytes[3]),
+    );
+    let r = receipt(3, 5);
+    invalid(
+        "sealed-package",
+        "envelope around a receipt head",
+        &envelope(1, &r.signed.head_bytes),
+    );
+
+    let consistency = ConsistencyProof {
+        old: 3,
+        new: 5,
+        path: merkle::consistency_proof(&log.tree, 3, 5).unwrap(),
+    };
+    invalid(
+        "inclusion-proof",
+        "a consistency proof",
+        &consistency.encode(),
+    );
+    let too_long = InclusionProof {
+        index: 3,
+        size: 5,
+        path: vec![Hash([1; 32]); 65],
+    };
+    invalid("inclusion-proof", "65 hashes", &too_long.encode());
+
+    invalid("receipt", "a receipt head", &r.signed.head_bytes);
+    let mut wrong_head = r.clone();
+    wrong_head.signed.head_bytes = log.header_bytes[3].clone();
+    invalid(
+        "receipt",
+        "a receipt around a package header",
+        &wrong_head.encode(),
+    );
+    let mut short_id = r.encode();
+    // Key id is key 3: 0x03 0x44 <4 bytes>; make it claim 5 bytes by splicing one in.
+    let at = short_id.windows(2).position(|w| w == [0x03, 0x44]).unwrap();
+    short_id[at + 1] = 0x45;
+    short_id.insert(at + 2, 0x00);
+    invalid("receipt", "a 5-byte key id", &short_id);
+}
