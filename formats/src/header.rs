@@ -229,6 +229,13 @@ impl PackageHeader {
                     t,
                     METADATA_VALUE_BYTES_MAX,
                 )?;
+                if t.chars()
+                    .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                {
+                    return Err(schema(format!(
+                        "metadata value {name:?} contains a control character other than tab, CR or LF"
+                    )));
+                }
             }
         }
         if self.objects.len() > OBJECTS_MAX {
@@ -237,8 +244,11 @@ impl PackageHeader {
         let mut names = std::collections::BTreeSet::new();
         for o in &self.objects {
             check_text("object name", &o.name, OBJECT_NAME_BYTES_MAX)?;
-            if o.name.contains('/') {
-                return Err(schema(format!("object name {:?} contains '/'", o.name)));
+            if o.name.contains(['/', '\\']) || o.name == "." || o.name == ".." {
+                return Err(schema(format!(
+                    "object name {:?} must not be '.', '..' or contain '/' or '\\'",
+                    o.name
+                )));
             }
             if !names.insert(o.name.as_str()) {
                 return Err(schema(format!("object name {:?} appears twice", o.name)));
@@ -251,6 +261,21 @@ impl PackageHeader {
                     OBJECT_BYTES_MAX as usize,
                 ));
             }
+        }
+        // What the archive writes, every verifier must be able to open (formats/package-header.md §3).
+        let encoded = self.encode().len();
+        if encoded > HEADER_BYTES_MAX {
+            return Err(limit("header bytes", encoded, HEADER_BYTES_MAX));
+        }
+        let objects: u64 = self.objects.iter().map(|o| o.size).sum();
+        let budget =
+            (PACKAGE_RAW_BYTES_MAX - HEADER_BYTES_MAX - PACKAGE_ENVELOPE_SLACK_BYTES) as u64;
+        if objects > budget {
+            return Err(limit(
+                "total object bytes",
+                objects as usize,
+                budget as usize,
+            ));
         }
         Ok(())
     }
@@ -464,22 +489,31 @@ fn check_text(what: &str, text: &str, max: usize) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// `type/subtype` with RFC 6838 restricted-name characters, and optional parameters.
+/// One canonical spelling per media type: lower-case `type/subtype` of RFC 6838
+/// restricted-name characters (first a letter or digit), then `;name=value` parameters with a
+/// lower-case name; no whitespace anywhere.
 fn check_media_type(mt: &str) -> Result<(), DecodeError> {
-    let essence = mt.split(';').next().unwrap_or_default().trim();
-    let mut parts = essence.split('/');
-    let name_ok = |s: Option<&str>| {
-        s.is_some_and(|s| {
-            !s.is_empty()
-                && s.len() <= 63
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-        })
-    };
-    let ok = name_ok(parts.next()) && name_ok(parts.next()) && parts.next().is_none();
-    if !ok || mt.len() > MEDIA_TYPE_BYTES_MAX || mt.chars().any(char::is_control) {
+    fn restricted(s: &str, lower: bool) -> bool {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && s.bytes().all(|b| {
+                (b.is_ascii_alphanumeric() && !(lower && b.is_ascii_uppercase()))
+                    || b"!#$&-^_.+".contains(&b)
+            })
+    }
+    let mut parts = mt.split(';');
+    let essence = parts.next().unwrap_or_default();
+    let ok_essence = essence
+        .split_once('/')
+        .is_some_and(|(t, s)| restricted(t, true) && restricted(s, true));
+    let ok_params = parts.all(|p| {
+        p.split_once('=')
+            .is_some_and(|(n, v)| restricted(n, true) && restricted(v, false))
+    });
+    if !ok_essence || !ok_params || mt.len() > MEDIA_TYPE_BYTES_MAX {
         return Err(schema(format!(
-            "media type {mt:?} is not of the form type/subtype"
+            "media type {mt:?} must be lower-case type/subtype[;name=value...] without spaces"
         )));
     }
     Ok(())

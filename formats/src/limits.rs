@@ -29,6 +29,10 @@ pub const IDENTIFIER_BYTES_MAX: usize = 64;
 /// Largest single content object.
 pub const OBJECT_BYTES_MAX: u64 = 64 * 1024 * 1024;
 
+/// Bytes reserved in [`PACKAGE_RAW_BYTES_MAX`] for the envelope's CBOR heads (version, array
+/// and string heads of the header and up to [`OBJECTS_MAX`] objects).
+pub const PACKAGE_ENVELOPE_SLACK_BYTES: usize = 1024;
+
 /// Largest sealed (compressed) package accepted by the decoder.
 pub const SEALED_BYTES_MAX: usize = 96 * 1024 * 1024;
 /// Largest decompressed package CBOR: all objects at their limit would not fit, on purpose;
@@ -48,3 +52,6 @@ pub const NOTE_BYTES_MAX: usize = 16 * 1024;
 pub const NOTE_SIGNATURES_MAX: usize = 16;
 /// Longest key name or checkpoint origin, in bytes.
 pub const NOTE_NAME_BYTES_MAX: usize = 256;
+/// Longest name of a Zegel signing key: with `/<tenant>/<archive>` appended (each at most
+/// [`IDENTIFIER_BYTES_MAX`]) the origin stays within [`NOTE_NAME_BYTES_MAX`].
+pub const LOG_NAME_BYTES_MAX: usize = NOTE_NAME_BYTES_MAX - 2 * IDENTIFIER_BYTES_MAX - 2;

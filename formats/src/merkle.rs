@@ -345,6 +345,11 @@ impl Frontier {
         self.size
     }
 
+    /// Complete-subtree roots for the set bits of the size, highest level first.
+    pub fn peaks(&self) -> &[Hash] {
+        &self.peaks
+    }
+
     /// Appends a leaf hash; calls `store(level, index, hash)` for every node that became
     /// complete, the leaf itself (level 0) first.
     pub fn append(&mut self, leaf: Hash, mut store: impl FnMut(u32, u64, Hash)) {

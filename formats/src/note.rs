@@ -20,7 +20,9 @@ const SIG_LINE_PREFIX: &str = "\u{2014} ";
 /// Why a key could not be read or a signature did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error("key name {0:?} must be 1-256 bytes with no whitespace, '+' or control characters")]
+    #[error(
+        "key name {0:?} must be 1-256 bytes (a signing key's at most 126) with no whitespace, '+' or control characters"
+    )]
     BadName(String),
     #[error("malformed key text: {0}")]
     Malformed(String),
@@ -85,6 +87,11 @@ impl SigningKey {
     /// A key from 32 secret bytes (the caller draws them from the OS: this crate does no IO).
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<SigningKey, KeyError> {
         check_key_name(name)?;
+        // The key name is the log name in every checkpoint origin: leave room for the
+        // tenant and archive (formats/checkpoint.md §2).
+        if name.len() > crate::limits::LOG_NAME_BYTES_MAX {
+            return Err(KeyError::BadName(name.to_string()));
+        }
         Ok(SigningKey {
             name: name.to_string(),
             key: ed25519_dalek::SigningKey::from_bytes(&seed),

@@ -2,7 +2,9 @@
 //! `[version, header-bytes, [object-bytes or null, ...]]` (formats/sealed-package.md).
 //!
 //! zstd is only the storage encoding: no hash covers the compressed bytes, so a package can be
-//! recompressed (other level, a dictionary in the cold tier) without touching any proof.
+//! recompressed (another level, or other storage layouts in the cold tier) without touching
+//! any proof. A sealed package is always a plain zstd frame: a frame that needs a dictionary is
+//! refused, so the cold tier's dictionaries stay inside the cold layout, not in this format.
 
 use std::io::Read;
 

@@ -55,8 +55,40 @@ struct RawRow<'a> {
     #[serde(borrow)]
     record: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    metadata: Option<BTreeMap<String, &'a RawValue>>,
+    metadata: Option<Fields<'a>>,
     sha256: Option<String>,
+}
+
+/// A JSON object's members in order, duplicates kept (so that they can be refused: a map
+/// would silently keep the last).
+struct Fields<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Fields<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Fields<'a>, M::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
+                    if out.len() > METADATA_FIELDS_MAX {
+                        return Err(serde::de::Error::custom(format!(
+                            "more than {METADATA_FIELDS_MAX} metadata fields"
+                        )));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// Parses one row SIP, collecting every violation rather than stopping at the first.
@@ -101,7 +133,18 @@ pub fn parse_row(body: &[u8]) -> Result<RowSip, Vec<Violation>> {
         ));
     }
     let metadata = match raw.metadata {
-        Some(m) => metadata_from_raw(&m, &mut violations),
+        Some(Fields(members)) => {
+            let mut seen = BTreeMap::new();
+            for (name, value) in members {
+                if seen.insert(name.clone(), value).is_some() {
+                    violations.push(Violation::new(
+                        format!("/metadata/{name}"),
+                        "appears more than once",
+                    ));
+                }
+            }
+            metadata_from_raw(&seen, &mut violations)
+        }
         None => BTreeMap::new(),
     };
     let sha256 = raw.sha256.and_then(|s| match Hash::from_hex(&s) {

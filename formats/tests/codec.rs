@@ -32,7 +32,7 @@ prop_compose! {
         time_ms in any::<u64>(),
         record_key in "[A-Za-z0-9 _./:-]{1,60}",
         metadata in prop::collection::btree_map("[A-Za-z0-9_.-]{1,30}", meta_value(), 0..10),
-        objects in prop::collection::vec(("[a-z0-9_.-]{1,30}", 0..=zegel_format::limits::OBJECT_BYTES_MAX, any::<[u8; 32]>()), 0..6),
+        objects in prop::collection::vec(("[a-z0-9][a-z0-9_.-]{0,29}", 0..=zegel_format::limits::OBJECT_BYTES_MAX / 8, any::<[u8; 32]>()), 0..6),
         retain in prop::option::of(any::<u64>()),
     ) -> PackageHeader {
         let mut seen = std::collections::BTreeSet::new();
@@ -243,7 +243,11 @@ fn header_rules_are_enforced() {
     let check = |f: &dyn Fn(&mut PackageHeader), needle: &str| {
         let mut h = good.clone();
         f(&mut h);
-        let err = h.validate().unwrap_err().to_string();
+        let err = h
+            .validate()
+            .err()
+            .unwrap_or_else(|| panic!("{needle}: accepted"))
+            .to_string();
         assert!(err.contains(needle), "{err} should mention {needle}");
         assert!(PackageHeader::decode(&h.encode()).is_err());
     };
@@ -272,4 +276,52 @@ fn header_rules_are_enforced() {
         .map(|i| (format!("f{i}"), MetaValue::Int(i)))
         .collect();
     check(&|h| h.metadata = many.clone(), "metadata fields");
+    check(
+        &|h| h.objects[0].media_type = "Application/JSON".into(),
+        "lower-case",
+    );
+    check(
+        &|h| h.objects[0].media_type = " application/json".into(),
+        "media type",
+    );
+    check(
+        &|h| h.objects[0].media_type = "application/json; charset=utf-8".into(),
+        "media type",
+    );
+    check(&|h| h.objects[0].name = "..".into(), "'..'");
+    check(&|h| h.objects[0].name = "a\\b".into(), "'\\'");
+    check(
+        &|h| {
+            h.metadata
+                .insert("note".into(), MetaValue::Text("a\u{0}b".into()))
+                .map_or((), |_| ())
+        },
+        "control character",
+    );
+    let big: BTreeMap<String, MetaValue> = (0..64)
+        .map(|i| (format!("f{i}"), MetaValue::Text("x".repeat(4096))))
+        .collect();
+    check(&|h| h.metadata = big.clone(), "header bytes");
+    check(
+        &|h| {
+            h.objects[0].size = zegel_format::limits::OBJECT_BYTES_MAX;
+            let mut second = h.objects[0].clone();
+            second.name = "second.json".into();
+            h.objects.push(second);
+        },
+        "total object bytes",
+    );
+    let mut ok = good.clone();
+    ok.objects[0].media_type = "application/json;charset=utf-8".into();
+    ok.metadata
+        .insert("note".into(), MetaValue::Text("line one\nline\ttwo".into()));
+    assert!(
+        ok.validate().is_ok(),
+        "parameters, tabs and newlines are fine"
+    );
+    assert!(SigningKey::from_seed(&"k".repeat(126), [1; 32]).is_ok());
+    assert!(
+        SigningKey::from_seed(&"k".repeat(127), [1; 32]).is_err(),
+        "a log name must leave room for tenant and archive"
+    );
 }
