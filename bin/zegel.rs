@@ -18,6 +18,29 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the archive server with embedded defaults (RocksDB in the data directory, a
+    /// signing key generated on first start, a bootstrap admin token in DIR/admin.token).
+    Serve {
+        /// Data directory [default: ./zegel-data].
+        #[arg(long, env = "ZEGEL_DATA")]
+        data: Option<PathBuf>,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "ZEGEL_LISTEN")]
+        listen: Option<String>,
+        /// TOML configuration file (keys: data_dir, listen, log_name, checkpoint_interval_ms,
+        /// in_flight_max; see docs/CONFIGURATION.md).
+        #[arg(long, env = "ZEGEL_CONFIG")]
+        config: Option<PathBuf>,
+        /// Signing key name, used as the log name in checkpoint origins [default: zegel.local].
+        #[arg(long, env = "ZEGEL_LOG_NAME")]
+        log_name: Option<String>,
+        /// Milliseconds between checkpoints [default: 1000].
+        #[arg(long, env = "ZEGEL_CHECKPOINT_INTERVAL_MS")]
+        checkpoint_interval_ms: Option<u64>,
+        /// Most API requests handled at once; more get 503 with Retry-After [default: 512].
+        #[arg(long, env = "ZEGEL_IN_FLIGHT_MAX")]
+        in_flight_max: Option<usize>,
+    },
     /// Signing keys: generate one, or print the public key of one.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -48,9 +71,65 @@ enum Command {
         /// NDJSON input, one row per line.
         rows: PathBuf,
     },
+    /// Tenants (against a running server).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Submission agreements (against a running server).
+    #[command(subcommand)]
+    Agreement(AgreementCommand),
+    /// Archives of the caller's tenant (against a running server).
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Benchmarks; figures go to docs/BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// How the admin commands reach the server.
+#[derive(clap::Args, Debug)]
+struct Remote {
+    /// Server URL.
+    #[arg(long, env = "ZEGEL_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// File holding the bearer token (else the ZEGEL_TOKEN environment variable).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Print the server's JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum TenantCommand {
+    /// Create a tenant (needs the server's admin token).
+    Create {
+        /// Tenant identifier (a-z, 0-9, '.', '_', '-').
+        tenant: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AgreementCommand {
+    /// Create an archive with its first agreement, or seal the next version (JSON or TOML).
+    Apply {
+        /// Archive identifier.
+        archive: String,
+        /// The agreement document.
+        file: PathBuf,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ArchiveCommand {
+    /// List the archives the token can see.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -70,6 +149,44 @@ enum KeyCommand {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Create an API key for a tenant; its token is printed once.
+    Create {
+        /// Tenant the key belongs to.
+        #[arg(long)]
+        tenant: String,
+        /// producer, consumer, archivist, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// Limit the key to these archives (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        archives: Option<Vec<String>>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List a tenant's API keys (never their tokens).
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revoke an API key by id.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// The key id (from `zegel key list`).
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+fn client(r: &Remote) -> Result<zegel::client::Client> {
+    zegel::client::Client::new(
+        &r.server,
+        r.token_file.as_deref(),
+        std::env::var("ZEGEL_TOKEN").ok(),
+    )
 }
 
 #[derive(Subcommand, Debug)]
@@ -89,6 +206,31 @@ enum BenchCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Ingest and reads against the real server process (started here on 127.0.0.1), with
+    /// the load generator on the same machine, beside raw RocksDB synced batches.
+    Server {
+        /// NDJSON rows from ../shared/bench/gen_rows.py.
+        #[arg(long)]
+        rows: PathBuf,
+        /// Rows per batch request.
+        #[arg(long, default_value_t = 1000)]
+        batch_rows: usize,
+        /// Concurrent clients sending batches.
+        #[arg(long, default_value_t = 4)]
+        batch_clients: usize,
+        /// Concurrent clients sending single rows and reading.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Single rows to send.
+        #[arg(long, default_value_t = 50_000)]
+        single_rows: usize,
+        /// Reads by key.
+        #[arg(long, default_value_t = 50_000)]
+        reads: usize,
+        /// Markdown file whose `server` section is replaced with the figures.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 fn now_ms() -> u64 {
@@ -99,6 +241,25 @@ fn now_ms() -> u64 {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Serve {
+            data,
+            listen,
+            config,
+            log_name,
+            checkpoint_interval_ms,
+            in_flight_max,
+        } => {
+            let overrides = zegel::server::Overrides {
+                data_dir: data,
+                listen,
+                log_name,
+                checkpoint_interval_ms,
+                in_flight_max,
+            };
+            let cfg = zegel::server::Config::load(config.as_deref(), overrides)?;
+            let rt = tokio::runtime::Runtime::new().context("start the async runtime")?;
+            rt.block_on(zegel::server::run(cfg))?;
+        }
         Command::Key(KeyCommand::Generate { name, out }) => {
             let key = keyfile::generate(&out, &name)?;
             eprintln!("wrote {} (mode 0600); public key:", out.display());
@@ -106,6 +267,58 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Key(KeyCommand::Public { key }) => {
             println!("{}", keyfile::load(&key)?.verifier().to_text());
+        }
+        Command::Key(KeyCommand::Create {
+            tenant,
+            role,
+            archives,
+            remote,
+        }) => {
+            let body = serde_json::json!({ "role": role, "archives": archives });
+            let v = client(&remote)?.call(
+                "POST",
+                &format!("/v1/tenants/{tenant}/keys"),
+                Some(body.to_string().into_bytes()),
+            )?;
+            print!("{}", zegel::client::render("key", &v, remote.json));
+        }
+        Command::Key(KeyCommand::List { tenant, remote }) => {
+            let v = client(&remote)?.call("GET", &format!("/v1/tenants/{tenant}/keys"), None)?;
+            print!("{}", zegel::client::render("keys", &v, remote.json));
+        }
+        Command::Key(KeyCommand::Revoke { tenant, id, remote }) => {
+            client(&remote)?.call(
+                "POST",
+                &format!("/v1/tenants/{tenant}/keys/{id}/revoke"),
+                None,
+            )?;
+            println!("revoked {id}");
+        }
+        Command::Tenant(TenantCommand::Create { tenant, remote }) => {
+            let body = serde_json::json!({ "tenant": tenant });
+            let v = client(&remote)?.call(
+                "POST",
+                "/v1/tenants",
+                Some(body.to_string().into_bytes()),
+            )?;
+            print!("{}", zegel::client::render("tenant", &v, remote.json));
+        }
+        Command::Agreement(AgreementCommand::Apply {
+            archive,
+            file,
+            remote,
+        }) => {
+            let doc = std::fs::read(&file).with_context(|| format!("read {}", file.display()))?;
+            let v = client(&remote)?.call(
+                "PUT",
+                &format!("/v1/archives/{archive}/agreement"),
+                Some(doc),
+            )?;
+            print!("{}", zegel::client::render("agreement", &v, remote.json));
+        }
+        Command::Archive(ArchiveCommand::List { remote }) => {
+            let v = client(&remote)?.call("GET", "/v1/archives", None)?;
+            print!("{}", zegel::client::render("archives", &v, remote.json));
         }
         Command::Seal {
             key,
@@ -162,11 +375,61 @@ fn run(cli: Cli) -> Result<()> {
             // scripts/bench.sh names itself, so the recorded command is the reproducible one.
             let command = std::env::var("ZEGEL_BENCH_COMMAND")
                 .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
-            let text = bench::render(&figures, &command, count);
+            let text = bench::render(
+                &figures,
+                &command,
+                count,
+                "One thread for Zegel; baselines run in the same invocation on the same bytes.",
+            );
             print!("{text}");
             if let Some(file) = write {
                 bench::write_section(&file, "formats", "Formats: Merkle log and sealing", &text)
                     .with_context(|| format!("write {}", file.display()))?;
+            }
+        }
+        Command::Bench(BenchCommand::Server {
+            rows,
+            batch_rows,
+            batch_clients,
+            clients,
+            single_rows,
+            reads,
+            write,
+        }) => {
+            let scratch =
+                std::env::temp_dir().join(format!("zegel-bench-server-{}", std::process::id()));
+            let opts = zegel::bench_server::ServerBenchOptions {
+                rows: rows.clone(),
+                batch_rows,
+                batch_clients,
+                clients,
+                single_rows,
+                reads,
+                scratch,
+            };
+            let figures = zegel::bench_server::run(&opts, &mut |m| eprintln!("bench: {m}"))
+                .map_err(anyhow::Error::msg)?;
+            let count = std::fs::read_to_string(&rows)
+                .with_context(|| format!("read {}", rows.display()))?
+                .lines()
+                .count();
+            let command = std::env::var("ZEGEL_BENCH_COMMAND")
+                .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
+            let text = bench::render(
+                &figures,
+                &command,
+                count,
+                "The server (`zegel serve`, its own process) and the load generator share these cores; every write is acknowledged only after a synced RocksDB WAL write. The baseline runs in the same invocation on the same rows.",
+            );
+            print!("{text}");
+            if let Some(file) = write {
+                bench::write_section(
+                    &file,
+                    "server",
+                    "Server: durable ingest and hot reads",
+                    &text,
+                )
+                .with_context(|| format!("write {}", file.display()))?;
             }
         }
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks with the shared rows (../shared/bench/gen_rows.py), figures into docs/BENCHMARKS.md.
-# Usage: scripts/bench.sh formats [ROWS]   (default 100000 rows, seed 7)
+# Usage: scripts/bench.sh formats|server [ROWS]   (default 100000 rows, seed 7)
+# ZEGEL_PROFILE=dev uses the debug build (dependencies optimised) instead of --release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-formats}
@@ -13,8 +14,14 @@ done
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 python3 "$gen" "$rows" 7 > "$scratch/rows.ndjson"
-cargo build --release --locked --bin zegel
+if [ "${ZEGEL_PROFILE:-release}" = dev ]; then
+  # The test build's own binary: same features as scripts/test.sh, so RocksDB is not rebuilt.
+  cargo test --workspace --locked --no-run >/dev/null; zegel=./target/debug/zegel
+else
+  cargo build --release --locked --bin zegel; zegel=./target/release/zegel
+fi
 case "$what" in
-  formats) ZEGEL_BENCH_COMMAND="scripts/bench.sh formats $rows" ./target/release/zegel bench formats --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
-  *) echo "unknown benchmark $what (known: formats)" >&2; exit 1 ;;
+  formats) ZEGEL_BENCH_COMMAND="scripts/bench.sh formats $rows" $zegel bench formats --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
+  server) ZEGEL_BENCH_COMMAND="scripts/bench.sh server $rows" $zegel bench server --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
+  *) echo "unknown benchmark $what (known: formats, server)" >&2; exit 1 ;;
 esac

@@ -7,34 +7,16 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
-# System packages: a C compiler for zstd's bundled C sources, clang/libclang for the RocksDB
-# bindings of the server build, pkg-config for -sys crates.
-missing=()
-command -v cc >/dev/null 2>&1 || missing+=(build-essential)
-command -v clang >/dev/null 2>&1 || missing+=(clang)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
-command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "missing system packages: ${missing[*]}" >&2
-    echo "install them (Debian: sudo apt-get install ${missing[*]}) and run again" >&2
-    exit 1
-  fi
-fi
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "cargo is missing: install Rust stable from https://rustup.rs and run again" >&2
-  exit 1
-fi
+. scripts/deps.sh
+zegel_deps
 
 say "cargo fmt --check"
 cargo fmt --all --check
 
 say "cargo clippy (workspace, all targets, -D warnings)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# `--profile test`: the same profile as the test build below, so build scripts (RocksDB!) are
+# compiled and run once for both.
+cargo clippy --workspace --all-targets --locked --profile test -- -D warnings
 
 say "tests"
 if cargo nextest --version >/dev/null 2>&1; then

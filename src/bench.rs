@@ -272,7 +272,7 @@ fn merkle_figures(n: u64, figures: &mut Vec<Figure>) {
 }
 
 /// The markdown section for docs/BENCHMARKS.md.
-pub fn render(figures: &[Figure], command: &str, rows: usize) -> String {
+pub fn render(figures: &[Figure], command: &str, rows: usize, setup: &str) -> String {
     let mut s = String::new();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -287,10 +287,7 @@ pub fn render(figures: &[Figure], command: &str, rows: usize) -> String {
         s,
         "Command: `{command}` ({rows} rows from `../shared/bench/gen_rows.py {rows} 7`)  "
     );
-    let _ = writeln!(
-        s,
-        "Machine: {cpu}, {cores} cores. One thread for Zegel; baselines run in the same invocation on the same bytes.\n"
-    );
+    let _ = writeln!(s, "Machine: {cpu}, {cores} cores. {setup}\n");
     let _ = writeln!(s, "| what | Zegel | same-run baseline |");
     let _ = writeln!(s, "| --- | --- | --- |");
     for f in figures {

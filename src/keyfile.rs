@@ -38,11 +38,12 @@ pub fn generate(path: &Path, name: &str) -> Result<SigningKey, KeyFileError> {
         path: path.display().to_string(),
         err,
     })?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            fs::create_dir_all(dir).map_err(io(dir))?;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
-        }
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
     }
     let mut file = OpenOptions::new()
         .write(true)

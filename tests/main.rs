@@ -8,6 +8,10 @@
     clippy::indexing_slicing
 )]
 
+mod api;
 mod cli;
+mod crash;
 mod keyfile;
 mod seal;
+mod server;
+mod support;

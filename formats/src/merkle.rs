@@ -56,7 +56,7 @@ pub fn subtree_hash<S: NodeSource + ?Sized>(
     end: u64,
 ) -> Result<Hash, ProofError> {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         let level = n.trailing_zeros();
         return src.node(level, start >> level);
     }

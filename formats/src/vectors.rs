@@ -735,10 +735,11 @@ pub fn generate() -> Vec<Vector> {
     let receipt = log.receipt(3, 4, key);
     let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
     let mut tampered = crate::receipt::Receipt::decode(&receipt).ok();
-    if let Some(r) = tampered.as_mut() {
-        if let Some(b) = r.signed.signature.get_mut(10) {
-            *b ^= 0x04;
-        }
+    if let Some(b) = tampered
+        .as_mut()
+        .and_then(|r| r.signed.signature.get_mut(10))
+    {
+        *b ^= 0x04;
     }
     inputs.push((
         "receipt",

@@ -1,0 +1,25 @@
+# Sourced by scripts/test.sh and scripts/serve.sh: checks the system packages the build needs
+# (a C compiler for zstd, clang/libclang for the RocksDB bindings, pkg-config) and installs
+# them with apt-get when run as root on Debian; otherwise says what is missing and stops.
+zegel_deps() {
+  local missing=()
+  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  command -v clang >/dev/null 2>&1 || missing+=(clang)
+  ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || missing+=(libclang-dev)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing ${missing[*]} (needed to build RocksDB and zstd)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "missing system packages: ${missing[*]}" >&2
+      echo "install them (Debian: sudo apt-get install ${missing[*]}) and run again" >&2
+      return 1
+    fi
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is missing: install Rust stable from https://rustup.rs and run again" >&2
+    return 1
+  fi
+}

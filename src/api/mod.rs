@@ -1,0 +1,191 @@
+//! The REST API (axum). Every route is registered through `utoipa-axum`, so the router and
+//! the OpenAPI document at `/openapi.json` come from the same annotations and cannot drift.
+//! Handlers take the authenticated [`Caller`], check the role, resolve the archive inside the
+//! caller's tenant, and call the archive layer. Every refusal is problem+json.
+
+pub mod admin;
+pub mod auth;
+pub mod docs;
+pub mod ingest;
+pub mod limits;
+pub mod problem;
+pub mod proofs;
+pub mod read;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::archive::access::{AccessEntry, AccessError, AccessLog, SYSTEM_ARCHIVE_PREFIX};
+use crate::archive::archives::{ArchiveInfo, Archives};
+use crate::clock::Clock;
+use auth::Caller;
+use problem::Problem;
+
+/// Largest request body of JSON routes (a batch of rows at its limit fits).
+pub const BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Largest multipart package upload: the formats' raw package limit plus multipart framing.
+pub const PACKAGE_BODY_BYTES_MAX: usize = zegel_format::limits::PACKAGE_RAW_BYTES_MAX + 1024 * 1024;
+/// Package uploads handled at once (each may hold up to [`PACKAGE_BODY_BYTES_MAX`] in memory).
+pub const PACKAGE_UPLOADS_IN_FLIGHT_MAX: usize = 8;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub archives: Arc<Archives>,
+    pub clock: Arc<dyn Clock>,
+    pub access: AccessLog,
+    pub uploads: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// State over `archives`; starts the access-log writer (needs a tokio runtime).
+    pub fn new(archives: Arc<Archives>, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            access: AccessLog::start(archives.clone()),
+            archives,
+            clock,
+            uploads: Arc::new(Semaphore::new(PACKAGE_UPLOADS_IN_FLIGHT_MAX)),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, Problem>;
+
+/// The API routes with their OpenAPI description (before state and middleware).
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::base())
+        .merge(limited_routes())
+        .merge(service_routes())
+}
+
+/// Routes behind the in-flight limit: everything that touches archives.
+fn limited_routes() -> OpenApiRouter<AppState> {
+    let (schemas, paths, upload) = routes!(ingest::ingest_package);
+    let upload = (
+        schemas,
+        paths,
+        upload.layer(DefaultBodyLimit::max(PACKAGE_BODY_BYTES_MAX)),
+    );
+    OpenApiRouter::default()
+        .routes(routes!(admin::create_tenant))
+        .routes(routes!(admin::create_key, admin::list_keys))
+        .routes(routes!(admin::revoke_key))
+        .routes(routes!(admin::list_archives))
+        .routes(routes!(admin::apply_agreement, admin::get_agreement))
+        .routes(routes!(ingest::ingest_row))
+        .routes(routes!(ingest::ingest_batch))
+        .routes(upload)
+        .routes(routes!(read::search))
+        .routes(routes!(read::read_record))
+        .routes(routes!(read::record_versions))
+        .routes(routes!(read::read_package))
+        .routes(routes!(read::read_sealed))
+        .routes(routes!(read::read_receipt))
+        .routes(routes!(read::read_object))
+        .routes(routes!(proofs::public_keys))
+        .routes(routes!(proofs::checkpoint, proofs::checkpoint_now))
+        .routes(routes!(proofs::inclusion))
+        .routes(routes!(proofs::consistency))
+}
+
+/// Routes outside the limit, so an overloaded node still answers them.
+fn service_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(docs::healthz))
+        .routes(routes!(docs::metrics))
+        .routes(routes!(docs::openapi_json))
+}
+
+/// The OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+/// The whole service: archive routes behind the in-flight limit, service routes outside it,
+/// every error as problem+json, metrics on every request.
+pub fn router(state: AppState, in_flight_max: usize) -> Router {
+    let (limited, _) = limited_routes().split_for_parts();
+    let (service, _) = service_routes().split_for_parts();
+    let doc = Arc::new(openapi());
+    let in_flight = limits::InFlight::new(in_flight_max);
+    let limited = limited
+        .route_layer(axum::middleware::from_fn(limits::declared_length))
+        .route_layer(axum::middleware::from_fn_with_state(
+            in_flight,
+            limits::limit,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX));
+    Router::new()
+        .merge(limited)
+        .merge(service)
+        .merge(docs::swagger_ui())
+        .fallback(|| async { Problem::not_found("no such route") })
+        .layer(axum::Extension(doc))
+        .layer(axum::middleware::from_fn(problem::ensure_problem))
+        .layer(axum::middleware::from_fn(crate::telemetry::track))
+        .with_state(state)
+}
+
+/// The caller's archive by name, or 404 (also for archives of other tenants or outside the
+/// key's list). Handlers call it before their role check, so another tenant's archive is a
+/// plain 404 whatever the key's role.
+pub fn archive_of(s: &AppState, c: &Caller, archive: &str) -> ApiResult<ArchiveInfo> {
+    c.may_use(archive)?;
+    s.archives
+        .find(&c.key.tenant, archive)?
+        .ok_or_else(|| Problem::not_found(format!("no archive {archive:?}")))
+}
+
+/// Records a read of archived content in the tenant's access log and waits until it is
+/// durable. Reads of the system archives themselves are not recorded (that would recurse).
+pub async fn record_access(
+    s: &AppState,
+    c: &Caller,
+    archive: &str,
+    action: &'static str,
+    seq: Option<u64>,
+    detail: Option<String>,
+) -> ApiResult<()> {
+    if archive.starts_with(SYSTEM_ARCHIVE_PREFIX) {
+        return Ok(());
+    }
+    let entry = AccessEntry {
+        time_ms: s.clock.now_ms(),
+        key_id: c.key.id.clone(),
+        role: c.key.role.name().to_string(),
+        archive: archive.to_string(),
+        action,
+        seq,
+        detail,
+    };
+    s.access
+        .record(&c.key.tenant, entry)
+        .await
+        .map_err(|e| match e {
+            AccessError::Busy => Problem::busy(e.to_string()),
+            AccessError::Failed(_) => Problem::internal(e.to_string()),
+        })
+}
+
+/// A 200 response with `bytes` of `content_type`, served from `tier`.
+pub fn bytes_response(bytes: Vec<u8>, content_type: &str, tier: &'static str) -> Response {
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let ct = HeaderValue::from_str(content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    r.headers_mut().insert(header::CONTENT_TYPE, ct);
+    r.headers_mut()
+        .insert("zegel-tier", HeaderValue::from_static(tier));
+    r
+}
+
+/// Parses a JSON request body, refusing it with a specific message.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| Problem::bad_request(format!("request body: {e}")))
+}

@@ -1,0 +1,165 @@
+//! Every refusal is `application/problem+json` (RFC 9457) with a specific message; error
+//! categories map to HTTP statuses here and nowhere else.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use zegel_format::sip::Violation;
+
+use crate::archive::archives::ArchiveError;
+use crate::archive::sequencer::SequencerError;
+
+/// Seconds a client should wait after a 503.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: format!("https://zegel.invalid/problems/{kind}"),
+            title: status.canonical_reason().unwrap_or("error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            violations: Vec::new(),
+        }
+    }
+
+    pub fn invalid(detail: impl Into<String>, violations: Vec<Violation>) -> Problem {
+        let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail);
+        p.violations = violations;
+        p
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    pub fn unauthorized() -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer token is required",
+        )
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn too_large(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
+    }
+
+    pub fn busy(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut r = (status, body).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        r
+    }
+}
+
+/// Largest error body of a framework rejection that is carried into a problem's detail.
+const REJECTION_DETAIL_BYTES_MAX: usize = 4096;
+
+/// Middleware: every error response is problem+json, including the framework's own
+/// rejections (body too large, a path or query parameter of the wrong type, a wrong method),
+/// whose text becomes the problem's detail. Other headers (`Allow`, `Retry-After`) are kept.
+pub async fn ensure_problem(req: Request, next: Next) -> Response {
+    let r = next.run(req).await;
+    let status = r.status();
+    let is_problem = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    let text = axum::body::to_bytes(body, REJECTION_DETAIL_BYTES_MAX)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let kind = match status {
+        StatusCode::BAD_REQUEST => "bad-request",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation",
+        _ => "error",
+    };
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut out = Problem::new(status, kind, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+impl From<SequencerError> for Problem {
+    fn from(e: SequencerError) -> Problem {
+        match e {
+            SequencerError::Busy => Problem::busy(e.to_string()),
+            SequencerError::Stopped => Problem::busy(e.to_string()),
+            SequencerError::Invalid(m) => Problem::invalid(m, Vec::new()),
+            SequencerError::Store(m) => Problem::internal(m),
+        }
+    }
+}
+
+impl From<ArchiveError> for Problem {
+    fn from(e: ArchiveError) -> Problem {
+        match e {
+            ArchiveError::NotFound(m) => Problem::not_found(m),
+            ArchiveError::AlreadyExists(m) => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("already exists: {m}"),
+            ),
+            ArchiveError::Sequencer(s) => s.into(),
+            ArchiveError::Store(s) => Problem::internal(s.to_string()),
+            ArchiveError::Corrupt(m) => {
+                Problem::internal(format!("stored data failed its check: {m}"))
+            }
+        }
+    }
+}

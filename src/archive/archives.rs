@@ -1,0 +1,524 @@
+//! The set of archives on this node: names to internal ids, one sequencer per archive, and
+//! the reads every route needs (headers, objects, records, checkpoints, proofs).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use zegel_format::hash::{Hash, sha256};
+use zegel_format::header::{Kind, PackageHeader};
+use zegel_format::merkle::{self, NodeSource};
+use zegel_format::note::SigningKey;
+use zegel_format::proof::{ConsistencyProof, InclusionProof};
+use zegel_format::receipt::Receipt;
+use zegel_format::sealed;
+
+use crate::archive::agreement::Agreement;
+use crate::archive::sequencer::{
+    self, NewObject, Retention, SequencerError, SequencerHandle, Submission,
+};
+use crate::archive::state::ArchiveState;
+use crate::clock::Clock;
+use crate::store::{self, ArchiveId, Store, StoreError, cf};
+
+/// Largest decompressed object the hot tier returns (the object limit of the formats).
+pub const HOT_OBJECT_BYTES_MAX: usize = zegel_format::limits::OBJECT_BYTES_MAX as usize;
+/// Most record versions listed for one key.
+pub const RECORD_VERSIONS_MAX: usize = 1000;
+
+/// What is recorded about an archive besides its log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveInfo {
+    pub id: ArchiveId,
+    pub tenant: String,
+    pub archive: String,
+    pub created_ms: u64,
+}
+
+/// Why an archive operation failed, as categories the API maps to statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Sequencer(#[from] SequencerError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("corrupt: {0}")]
+    Corrupt(String),
+}
+
+fn name_key(tenant: &str, archive: &str) -> Vec<u8> {
+    format!("archive/{tenant}/{archive}").into_bytes()
+}
+
+fn info_key(id: ArchiveId) -> Vec<u8> {
+    format!("archive-id/{id:016x}").into_bytes()
+}
+
+const NEXT_ID_KEY: &[u8] = b"next-archive-id";
+
+/// All archives of this node. Shared (`Arc`) by every request handler.
+#[derive(Debug)]
+pub struct Archives {
+    store: Arc<Store>,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    checkpoint_interval: Duration,
+    /// Running sequencers by archive id; guarded by this mutex, held only to look up or insert.
+    sequencers: Mutex<HashMap<ArchiveId, SequencerHandle>>,
+    /// Serialises archive creation from the name check to the commit, so two requests cannot
+    /// create one name twice. A tokio mutex: it is held across the sequencer's commit.
+    create_lock: tokio::sync::Mutex<()>,
+    /// Agreement in force per archive, parsed once (patterns compiled) and keyed by the seq
+    /// that sealed it; replaced when a newer version is sealed.
+    agreements: Mutex<HashMap<ArchiveId, (u64, Arc<Agreement>)>>,
+}
+
+impl Archives {
+    /// Opens every existing archive and starts its sequencer.
+    pub fn open(
+        store: Arc<Store>,
+        key: SigningKey,
+        clock: Arc<dyn Clock>,
+        checkpoint_interval: Duration,
+    ) -> Result<Archives, ArchiveError> {
+        let archives = Archives {
+            store,
+            key,
+            clock,
+            checkpoint_interval,
+            sequencers: Mutex::new(HashMap::new()),
+            create_lock: tokio::sync::Mutex::new(()),
+            agreements: Mutex::new(HashMap::new()),
+        };
+        for info in archives.all()? {
+            let h = sequencer::start(
+                archives.store.clone(),
+                archives.key.clone(),
+                archives.clock.clone(),
+                info.id,
+                archives.origin(&info),
+                archives.checkpoint_interval,
+            )?;
+            archives.lock().insert(info.id, h);
+        }
+        Ok(archives)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ArchiveId, SequencerHandle>> {
+        self.sequencers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stops every sequencer and waits for their threads (each publishes a last checkpoint),
+    /// so the store closes with no writer inside it. Blocking; call after the API stopped.
+    pub fn shutdown(&self) {
+        let handles: Vec<SequencerHandle> = self.lock().drain().map(|(_, h)| h).collect();
+        for h in handles {
+            h.join();
+        }
+    }
+
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn origin(&self, info: &ArchiveInfo) -> String {
+        zegel_format::checkpoint::origin(self.key.name(), &info.tenant, &info.archive)
+    }
+
+    /// Every archive, in id order.
+    pub fn all(&self) -> Result<Vec<ArchiveInfo>, ArchiveError> {
+        self.store
+            .scan_prefix(cf::META, b"archive-id/", usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| {
+                serde_json::from_slice(&v).map_err(|e| ArchiveError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    pub fn find(&self, tenant: &str, archive: &str) -> Result<Option<ArchiveInfo>, ArchiveError> {
+        let Some(id) = self.store.get(cf::META, &name_key(tenant, archive))? else {
+            return Ok(None);
+        };
+        let id = id
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| ArchiveError::Corrupt("archive id".into()))?;
+        let info = self
+            .store
+            .get(cf::META, &info_key(id))?
+            .ok_or_else(|| ArchiveError::Corrupt(format!("archive {id} has no record")))?;
+        Ok(Some(
+            serde_json::from_slice(&info).map_err(|e| ArchiveError::Corrupt(e.to_string()))?,
+        ))
+    }
+
+    fn handle(&self, id: ArchiveId) -> Result<SequencerHandle, ArchiveError> {
+        self.lock()
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| ArchiveError::NotFound(format!("archive {id} is not open")))
+    }
+
+    /// Creates an archive with its first agreement version, in one durable commit: the
+    /// archive exists exactly when its agreement is sealed at seq 0.
+    pub async fn create(
+        &self,
+        tenant: &str,
+        archive: &str,
+        agreement_doc: &[u8],
+        agreement: &Agreement,
+    ) -> Result<ArchiveInfo, ArchiveError> {
+        let first = agreement_submission(agreement_doc, agreement)?;
+        Ok(self.create_with(tenant, archive, vec![first]).await?.0)
+    }
+
+    /// Seals `subs` into a system archive (one the server keeps, such as the access log),
+    /// creating the archive with them when it does not exist yet.
+    pub async fn submit_system(
+        &self,
+        tenant: &str,
+        archive: &str,
+        subs: Vec<Submission>,
+    ) -> Result<Vec<sequencer::Sealed>, ArchiveError> {
+        if let Some(info) = self.find(tenant, archive)? {
+            return self.submit(&info, subs).await;
+        }
+        match self.create_with(tenant, archive, subs.clone()).await {
+            Err(ArchiveError::AlreadyExists(_)) => {
+                let info = self
+                    .find(tenant, archive)?
+                    .ok_or_else(|| ArchiveError::NotFound(format!("{tenant}/{archive}")))?;
+                self.submit(&info, subs).await
+            }
+            other => other.map(|(_, sealed)| sealed),
+        }
+    }
+
+    /// Creates an archive whose first commit seals `first`: the name exists exactly when that
+    /// commit is durable.
+    async fn create_with(
+        &self,
+        tenant: &str,
+        archive: &str,
+        first: Vec<Submission>,
+    ) -> Result<(ArchiveInfo, Vec<sequencer::Sealed>), ArchiveError> {
+        zegel_format::header::check_identifier("tenant", tenant)
+            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+        zegel_format::header::check_identifier("archive", archive)
+            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+        let _guard = self.create_lock.lock().await;
+        let (info, handle, extra) = {
+            if self.find(tenant, archive)?.is_some() {
+                return Err(ArchiveError::AlreadyExists(format!("{tenant}/{archive}")));
+            }
+            let id = self
+                .store
+                .get(cf::META, NEXT_ID_KEY)?
+                .and_then(|b| {
+                    b.get(..8)
+                        .and_then(|x| x.try_into().ok())
+                        .map(u64::from_be_bytes)
+                })
+                .unwrap_or(1);
+            let info = ArchiveInfo {
+                id,
+                tenant: tenant.into(),
+                archive: archive.into(),
+                created_ms: self.clock.now_ms(),
+            };
+            // Reserve the id now, so a failed creation never reuses it for another name.
+            let mut b = store::Batch::default();
+            b.put(cf::META, NEXT_ID_KEY, &(id + 1).to_be_bytes());
+            self.store.commit(b)?;
+            let handle = sequencer::start_new(
+                self.store.clone(),
+                self.key.clone(),
+                self.clock.clone(),
+                id,
+                self.origin(&info),
+                self.checkpoint_interval,
+                ArchiveState::new(tenant, archive),
+            )?;
+            let extra = vec![
+                (
+                    cf::META,
+                    name_key(tenant, archive),
+                    id.to_be_bytes().to_vec(),
+                ),
+                (
+                    cf::META,
+                    info_key(id),
+                    serde_json::to_vec(&info).unwrap_or_default(),
+                ),
+            ];
+            (info, handle, extra)
+        };
+        let sealed = handle.submit_with(first, extra).await?;
+        self.lock().insert(info.id, handle);
+        Ok((info, sealed))
+    }
+
+    /// Seals a new agreement version into an existing archive.
+    pub async fn apply_agreement(
+        &self,
+        info: &ArchiveInfo,
+        doc: &[u8],
+        agreement: &Agreement,
+    ) -> Result<u64, ArchiveError> {
+        let sealed = self
+            .handle(info.id)?
+            .submit(vec![agreement_submission(doc, agreement)?])
+            .await?;
+        Ok(sealed.first().map_or(0, |s| s.seq))
+    }
+
+    /// The agreement version in force: read back from the log once per version, then cached.
+    pub fn current_agreement(
+        &self,
+        info: &ArchiveInfo,
+    ) -> Result<(u64, Arc<Agreement>), ArchiveError> {
+        let state = ArchiveState::load(&self.store, info.id)?;
+        let a = state
+            .agreement
+            .ok_or_else(|| ArchiveError::NotFound("the archive has no agreement".into()))?;
+        let cache = |m: &Mutex<HashMap<ArchiveId, (u64, Arc<Agreement>)>>| {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&info.id)
+                .filter(|(seq, _)| *seq == a.seq)
+                .cloned()
+        };
+        if let Some(hit) = cache(&self.agreements) {
+            return Ok(hit);
+        }
+        let (_, header) = self
+            .header(info.id, a.seq)?
+            .ok_or_else(|| ArchiveError::Corrupt("agreement package missing".into()))?;
+        let obj = header
+            .objects
+            .first()
+            .ok_or_else(|| ArchiveError::Corrupt("agreement package has no object".into()))?;
+        let doc = self
+            .object(info.id, &obj.digest)?
+            .ok_or_else(|| ArchiveError::Corrupt("agreement object missing".into()))?;
+        let agreement = Arc::new(
+            Agreement::parse(&doc)
+                .map_err(|v| ArchiveError::Corrupt(format!("stored agreement: {v:?}")))?,
+        );
+        self.agreements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(info.id, (a.seq, agreement.clone()));
+        Ok((a.seq, agreement))
+    }
+
+    pub async fn submit(
+        &self,
+        info: &ArchiveInfo,
+        subs: Vec<Submission>,
+    ) -> Result<Vec<sequencer::Sealed>, ArchiveError> {
+        Ok(self.handle(info.id)?.submit(subs).await?)
+    }
+
+    pub async fn checkpoint_now(&self, info: &ArchiveInfo) -> Result<String, ArchiveError> {
+        Ok(self.handle(info.id)?.checkpoint().await?)
+    }
+
+    pub fn size(&self, info: &ArchiveInfo) -> Result<u64, ArchiveError> {
+        Ok(ArchiveState::load(&self.store, info.id)?.size)
+    }
+
+    /// The exact header bytes at `seq` and their decoding (checked on every read).
+    pub fn header(
+        &self,
+        id: ArchiveId,
+        seq: u64,
+    ) -> Result<Option<(Vec<u8>, PackageHeader)>, ArchiveError> {
+        let Some(bytes) = self.store.get(cf::HEADERS, &store::header_key(id, seq))? else {
+            return Ok(None);
+        };
+        let header = PackageHeader::decode(&bytes)
+            .map_err(|e| ArchiveError::Corrupt(format!("header {seq}: {e}")))?;
+        let leaf = self
+            .store
+            .nodes(id)
+            .node(0, seq)
+            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+        if zegel_format::hash::leaf_hash(&bytes) != leaf {
+            return Err(ArchiveError::Corrupt(format!(
+                "header {seq} does not hash to its leaf"
+            )));
+        }
+        Ok(Some((bytes, header)))
+    }
+
+    /// An object's bytes by digest, decompressed and re-hashed before they are returned.
+    pub fn object(&self, id: ArchiveId, digest: &Hash) -> Result<Option<Vec<u8>>, ArchiveError> {
+        let Some(z) = self
+            .store
+            .get(cf::OBJECTS, &store::object_key(id, digest))?
+        else {
+            return Ok(None);
+        };
+        let bytes = zstd::bulk::decompress(&z, HOT_OBJECT_BYTES_MAX)
+            .map_err(|e| ArchiveError::Corrupt(format!("object {digest}: {e}")))?;
+        if sha256(&bytes) != *digest {
+            return Err(ArchiveError::Corrupt(format!(
+                "object {digest} does not hash to its digest"
+            )));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// The sealed package at `seq`, assembled from the header and objects (formats/sealed-package.md).
+    pub fn sealed_package(&self, id: ArchiveId, seq: u64) -> Result<Option<Vec<u8>>, ArchiveError> {
+        let Some((bytes, header)) = self.header(id, seq)? else {
+            return Ok(None);
+        };
+        let mut objects = Vec::new();
+        for o in &header.objects {
+            objects.push(self.object(id, &o.digest)?);
+        }
+        let refs: Vec<Option<&[u8]>> = objects.iter().map(|o| o.as_deref()).collect();
+        let raw = sealed::encode_package(&bytes, &refs);
+        Ok(Some(
+            zstd::bulk::compress(&raw, sealed::SEAL_ZSTD_LEVEL).map_err(StoreError::Io)?,
+        ))
+    }
+
+    /// Versions of a record key: (version, seq), oldest first.
+    pub fn record_versions(
+        &self,
+        id: ArchiveId,
+        key: &str,
+    ) -> Result<Vec<(u64, u64)>, ArchiveError> {
+        let prefix = store::record_prefix(id, key);
+        Ok(self
+            .store
+            .scan_prefix(cf::RECORDS, &prefix, RECORD_VERSIONS_MAX)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let version = k
+                    .get(prefix.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)?;
+                let seq = v
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)?;
+                Some((version, seq))
+            })
+            .collect())
+    }
+
+    /// Seqs of packages whose indexed `field` equals `value`, from seq `from`, ascending.
+    pub fn index_seqs(
+        &self,
+        id: ArchiveId,
+        field: &str,
+        value: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, ArchiveError> {
+        let prefix = store::index_prefix(id, field, value);
+        Ok(self
+            .store
+            .scan_keys_from(cf::INDEX, &prefix, &from.to_be_bytes(), limit)?
+            .into_iter()
+            .filter_map(|k| {
+                k.get(prefix.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+            })
+            .collect())
+    }
+
+    /// The first seq whose time is at or after `time_ms` (the size if none): times never go
+    /// backwards within an archive, so this is a bisection over headers.
+    pub fn first_seq_at(&self, info: &ArchiveInfo, time_ms: u64) -> Result<u64, ArchiveError> {
+        let (mut lo, mut hi) = (0u64, self.size(info)?);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let t = self
+                .header(info.id, mid)?
+                .map_or(u64::MAX, |(_, h)| h.time_ms);
+            if t < time_ms {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// The newest signed checkpoint note.
+    pub fn latest_checkpoint(&self, id: ArchiveId) -> Result<Option<(u64, String)>, ArchiveError> {
+        Ok(self
+            .store
+            .last_of(cf::CHECKPOINTS, id)?
+            .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned())))
+    }
+
+    pub fn inclusion(
+        &self,
+        id: ArchiveId,
+        seq: u64,
+        size: u64,
+    ) -> Result<InclusionProof, ArchiveError> {
+        let path = merkle::inclusion_proof(&self.store.nodes(id), seq, size)
+            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+        Ok(InclusionProof {
+            index: seq,
+            size,
+            path,
+        })
+    }
+
+    pub fn consistency(
+        &self,
+        id: ArchiveId,
+        old: u64,
+        new: u64,
+    ) -> Result<ConsistencyProof, ArchiveError> {
+        let path = merkle::consistency_proof(&self.store.nodes(id), old, new)
+            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+        Ok(ConsistencyProof { old, new, path })
+    }
+
+    /// The receipt of a committed package.
+    pub fn receipt(&self, id: ArchiveId, seq: u64) -> Result<Receipt, ArchiveError> {
+        let leaf = self
+            .store
+            .nodes(id)
+            .node(0, seq)
+            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+        Ok(sequencer::stored_receipt(&self.store, id, seq, leaf)?)
+    }
+}
+
+fn agreement_submission(doc: &[u8], agreement: &Agreement) -> Result<Submission, ArchiveError> {
+    Ok(Submission {
+        kind: Kind::Agreement,
+        record_key: None,
+        metadata: Default::default(),
+        objects: vec![
+            NewObject::new("agreement.json", "application/json", doc).map_err(StoreError::Io)?,
+        ],
+        retention: Retention::Forever,
+        agreement_version: Some(agreement.version),
+        index: Vec::new(),
+    })
+}

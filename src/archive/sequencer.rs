@@ -1,0 +1,719 @@
+//! The sequencer: the one writer of an archive's log. It runs on its own thread, takes jobs
+//! from a bounded queue, seals a whole group of them into ONE RocksDB batch with a synced WAL
+//! (group commit), signs one receipt head for the group, and only then answers each job.
+//!
+//! Stages and their failures: *sequence* (assign seq, link prev, time) and *integrate* (tree
+//! append, batch) happen in memory; if the durable *commit* fails, the in-memory state rolls
+//! back to the last committed state and every job of the group gets the error — nothing was
+//! acknowledged. *Publish* (checkpoints) runs on the same thread between groups.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use zegel_format::checkpoint::Checkpoint;
+use zegel_format::hash::{Hash, leaf_hash, sha256};
+use zegel_format::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
+use zegel_format::merkle::{self, Frontier, NodeSource, ProofError};
+use zegel_format::note::SigningKey;
+use zegel_format::receipt::{Receipt, ReceiptHead, SignedHead};
+
+use crate::archive::state::{ArchiveState, decode_signed_head, encode_signed_head};
+use crate::clock::Clock;
+use crate::store::{self, ArchiveId, Batch, Store, StoreError, cf};
+
+/// Jobs waiting for one archive's sequencer; a full queue answers 503 (push back).
+pub const SEQUENCER_QUEUE_JOBS_MAX: usize = 1024;
+/// Packages sealed into one group commit (a single larger job still commits alone).
+pub const GROUP_PACKAGES_MAX: usize = 4096;
+/// zstd level of objects in the hot tier.
+pub const HOT_ZSTD_LEVEL: i32 = 3;
+
+/// One content object of a submission, hashed and compressed by the submitting task so the
+/// sequencer thread only sequences and commits.
+#[derive(Debug, Clone)]
+pub struct NewObject {
+    pub name: String,
+    pub media_type: String,
+    /// Uncompressed length in bytes.
+    pub size: u64,
+    pub digest: Hash,
+    /// The bytes as the hot tier stores them (zstd at [`HOT_ZSTD_LEVEL`]).
+    pub compressed: Vec<u8>,
+}
+
+thread_local! {
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl NewObject {
+    /// Hashes and compresses `bytes` (on the caller's thread; one zstd context per thread).
+    pub fn new(
+        name: impl Into<String>,
+        media_type: impl Into<String>,
+        bytes: &[u8],
+    ) -> std::io::Result<NewObject> {
+        let compressed = COMPRESSOR.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = Some(zstd::bulk::Compressor::new(HOT_ZSTD_LEVEL)?);
+            }
+            match c.as_mut() {
+                Some(c) => c.compress(bytes),
+                None => Err(std::io::Error::other("no zstd context")),
+            }
+        })?;
+        Ok(NewObject {
+            name: name.into(),
+            media_type: media_type.into(),
+            size: bytes.len() as u64,
+            digest: sha256(bytes),
+            compressed,
+        })
+    }
+}
+
+/// When a package's retention ends, resolved at integration time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    Until(u64),
+    AfterIngestMs(u64),
+    Forever,
+}
+
+/// A validated submission, ready to be sealed.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub kind: Kind,
+    pub record_key: Option<String>,
+    pub metadata: BTreeMap<String, MetaValue>,
+    pub objects: Vec<NewObject>,
+    pub retention: Retention,
+    /// For agreements: the version number this package seals.
+    pub agreement_version: Option<u64>,
+    /// Index entries (field, canonical value) written with the package.
+    pub index: Vec<(String, String)>,
+}
+
+/// The answer for one submission.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    pub seq: u64,
+    pub version: u64,
+    pub leaf: Hash,
+    pub receipt: Receipt,
+    /// True when the same key with the same content was already archived: this is the
+    /// original package and a receipt for it.
+    pub duplicate: bool,
+}
+
+/// Why a job was not sealed. Nothing of it was stored.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SequencerError {
+    #[error("the archive's queue is full; retry shortly")]
+    Busy,
+    #[error("the sequencer has stopped")]
+    Stopped,
+    #[error("invalid package: {0}")]
+    Invalid(String),
+    #[error("storage failed; nothing of this submission was stored: {0}")]
+    Store(String),
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<Vec<Sealed>, SequencerError>>;
+
+/// Extra puts committed with a job when, and only when, the job is sealed.
+pub type ExtraPuts = Vec<(&'static str, Vec<u8>, Vec<u8>)>;
+
+enum Job {
+    Submit(Vec<Submission>, ExtraPuts, Reply),
+    Checkpoint(tokio::sync::oneshot::Sender<Result<String, SequencerError>>),
+}
+
+/// The handle handlers hold; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SequencerHandle {
+    tx: SyncSender<Job>,
+    /// The sequencer thread, joined by [`SequencerHandle::join`] at shutdown.
+    thread: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Submit(s, _, _) => write!(f, "Submit({})", s.len()),
+            Job::Checkpoint(_) => f.write_str("Checkpoint"),
+        }
+    }
+}
+
+impl SequencerHandle {
+    /// Seals all submissions atomically (one job is never split across commits) and waits
+    /// until they are durable.
+    pub async fn submit(&self, subs: Vec<Submission>) -> Result<Vec<Sealed>, SequencerError> {
+        self.submit_with(subs, Vec::new()).await
+    }
+
+    /// As [`SequencerHandle::submit`], committing `extra` in the same batch.
+    pub async fn submit_with(
+        &self,
+        subs: Vec<Submission>,
+        extra: ExtraPuts,
+    ) -> Result<Vec<Sealed>, SequencerError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .try_send(Job::Submit(subs, extra, tx))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => SequencerError::Busy,
+                TrySendError::Disconnected(_) => SequencerError::Stopped,
+            })?;
+        rx.await.map_err(|_| SequencerError::Stopped)?
+    }
+
+    /// Stops the sequencer: drops this handle's sender and waits for the thread, which
+    /// finishes the jobs already queued, publishes a last checkpoint and exits once every
+    /// other handle is gone too. Blocking.
+    pub fn join(self) {
+        let thread = self.thread.clone();
+        drop(self);
+        let taken = thread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(t) = taken {
+            let _ = t.join();
+        }
+    }
+
+    /// Signs and stores a checkpoint of the current tree now; returns the note.
+    pub async fn checkpoint(&self) -> Result<String, SequencerError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tx.try_send(Job::Checkpoint(tx)).map_err(|e| match e {
+            TrySendError::Full(_) => SequencerError::Busy,
+            TrySendError::Disconnected(_) => SequencerError::Stopped,
+        })?;
+        rx.await.map_err(|_| SequencerError::Stopped)?
+    }
+}
+
+/// Everything the sequencer thread owns.
+struct Sequencer {
+    store: Arc<Store>,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    id: ArchiveId,
+    origin: String,
+    /// Committed state (size, last time, agreement); guarded by being owned by this thread.
+    state: ArchiveState,
+    frontier: Frontier,
+    prev: Option<Hash>,
+    checkpoint_size: u64,
+}
+
+/// Starts the sequencer thread of one archive, resuming from the committed state.
+pub fn start(
+    store: Arc<Store>,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    id: ArchiveId,
+    origin: String,
+    checkpoint_interval: Duration,
+) -> Result<SequencerHandle, StoreError> {
+    let state = ArchiveState::load(&store, id)?;
+    start_new(store, key, clock, id, origin, checkpoint_interval, state)
+}
+
+/// Starts the sequencer of an archive that does not exist yet (its first commit creates it),
+/// or, via [`start`], of one resuming from its committed state.
+pub fn start_new(
+    store: Arc<Store>,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    id: ArchiveId,
+    origin: String,
+    checkpoint_interval: Duration,
+    state: ArchiveState,
+) -> Result<SequencerHandle, StoreError> {
+    let frontier = Frontier::load(&store.nodes(id), state.size)
+        .map_err(|e| StoreError::Corrupt(format!("archive {id}: {e}")))?;
+    let prev = match state.size {
+        0 => None,
+        n => Some(
+            store
+                .nodes(id)
+                .node(0, n - 1)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ),
+    };
+    let checkpoint_size = store.last_of(cf::CHECKPOINTS, id)?.map_or(0, |(n, _)| n);
+    let (tx, rx) = std::sync::mpsc::sync_channel(SEQUENCER_QUEUE_JOBS_MAX);
+    let mut seq = Sequencer {
+        store,
+        key,
+        clock,
+        id,
+        origin,
+        state,
+        frontier,
+        prev,
+        checkpoint_size,
+    };
+    let thread = std::thread::Builder::new()
+        .name(format!("sequencer-{id}"))
+        .spawn(move || seq.run(rx, checkpoint_interval))?;
+    Ok(SequencerHandle {
+        tx,
+        thread: Arc::new(std::sync::Mutex::new(Some(thread))),
+    })
+}
+
+impl Sequencer {
+    fn run(&mut self, rx: Receiver<Job>, interval: Duration) {
+        loop {
+            let first = match rx.recv_timeout(interval) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.publish_checkpoint();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.publish_checkpoint();
+                    return;
+                }
+            };
+            let mut group = Vec::new();
+            let mut packages = 0;
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Checkpoint(reply) => {
+                        let _ = reply.send(self.publish_checkpoint());
+                    }
+                    Job::Submit(subs, extra, reply) => {
+                        packages += subs.len();
+                        group.push((subs, extra, reply));
+                    }
+                }
+                if packages < GROUP_PACKAGES_MAX {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if !group.is_empty() {
+                self.commit_group(group);
+            }
+        }
+    }
+
+    /// Signs and stores a checkpoint if the tree grew since the last one.
+    fn publish_checkpoint(&mut self) -> Result<String, SequencerError> {
+        let cp = Checkpoint {
+            origin: self.origin.clone(),
+            size: self.state.size,
+            root: self.frontier.root(),
+        };
+        let note = cp.sign(&self.key);
+        // An empty log has nothing to attest: its checkpoint is signed but not stored.
+        if self.state.size > self.checkpoint_size {
+            let mut b = Batch::default();
+            b.put(
+                cf::CHECKPOINTS,
+                &store::size_key(self.id, cp.size),
+                note.as_bytes(),
+            );
+            self.store
+                .commit(b)
+                .map_err(|e| SequencerError::Store(e.to_string()))?;
+            self.checkpoint_size = cp.size;
+        }
+        Ok(note)
+    }
+
+    fn commit_group(&mut self, group: Vec<(Vec<Submission>, ExtraPuts, Reply)>) {
+        let saved = (self.state.clone(), self.frontier.clone(), self.prev);
+        let peaks_before = PeakNodes::of(&self.frontier);
+        let mut batch = Batch::default();
+        let mut overlay: HashMap<(u32, u64), Hash> = HashMap::new();
+        let mut in_group: HashMap<String, (u64, u64, Hash, [u8; 32])> = HashMap::new();
+        let mut results: Vec<Result<Vec<Pending>, SequencerError>> = Vec::new();
+        for (subs, extra, _) in &group {
+            // A job is all or nothing: on its first invalid submission it is undone.
+            let job_saved = (
+                self.state.clone(),
+                self.frontier.clone(),
+                self.prev,
+                batch.len(),
+                in_group.clone(),
+            );
+            match self.integrate_job(subs, &mut batch, &mut overlay, &mut in_group) {
+                Ok(p) => {
+                    for (name, k, v) in extra {
+                        batch.put(name, k, v);
+                    }
+                    results.push(Ok(p));
+                }
+                Err(e) => {
+                    (self.state, self.frontier, self.prev) =
+                        (job_saved.0, job_saved.1, job_saved.2);
+                    batch.truncate(job_saved.3);
+                    in_group = job_saved.4;
+                    results.push(Err(e));
+                }
+            }
+        }
+        // Nothing new (all duplicates or refused): no head to sign, nothing to commit.
+        let grew = self.frontier.size() > saved.0.size;
+        let head = if grew {
+            let outcome = self.sign_head().and_then(|head| {
+                batch.put(
+                    cf::HEADS,
+                    &store::size_key(self.id, head.head.size),
+                    &encode_signed_head(&head),
+                );
+                self.state.put(&mut batch, self.id);
+                let started = std::time::Instant::now();
+                self.store
+                    .commit(batch)
+                    .map_err(|e| SequencerError::Store(e.to_string()))?;
+                metrics::histogram!("zegel_group_commit_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                Ok(head)
+            });
+            match outcome {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    metrics::counter!("zegel_commit_failures_total").increment(1);
+                    (self.state, self.frontier, self.prev) = saved;
+                    for (_, _, reply) in group {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(h) = &head {
+            let sealed = h.head.size - saved.0.size;
+            metrics::counter!("zegel_packages_sealed_total").increment(sealed);
+            metrics::histogram!("zegel_group_commit_packages").record(sealed as f64);
+        }
+        // Durable: answer each job with its receipts.
+        let nodes = Overlay {
+            new: &overlay,
+            peaks: &peaks_before,
+        };
+        for ((_, _, reply), result) in group.into_iter().zip(results) {
+            let answer = result.and_then(|pending| {
+                pending
+                    .into_iter()
+                    .map(|p| self.receipt_for(p, head.as_ref(), &nodes))
+                    .collect()
+            });
+            let _ = reply.send(answer);
+        }
+    }
+
+    fn sign_head(&mut self) -> Result<SignedHead, SequencerError> {
+        let time_ms = self.clock.now_ms().max(self.state.last_time_ms);
+        self.state.last_time_ms = time_ms;
+        Ok(SignedHead::sign(
+            ReceiptHead {
+                origin: self.origin.clone(),
+                size: self.frontier.size(),
+                root: self.frontier.root(),
+                time_ms,
+            },
+            &self.key,
+        ))
+    }
+
+    fn receipt_for(
+        &self,
+        p: Pending,
+        head: Option<&SignedHead>,
+        nodes: &Overlay<'_>,
+    ) -> Result<Sealed, SequencerError> {
+        let receipt = match head {
+            Some(head) if !p.duplicate_of_committed => {
+                let path = merkle::inclusion_proof(nodes, p.seq, head.head.size)
+                    .map_err(|e| SequencerError::Store(e.to_string()))?;
+                head.receipt(p.seq, p.leaf, path)
+            }
+            // The original was committed earlier: its receipt comes from the head that
+            // covered it, with a path read from the store.
+            _ => self.stored_receipt(p.seq, p.leaf)?,
+        };
+        Ok(Sealed {
+            seq: p.seq,
+            version: p.version,
+            leaf: p.leaf,
+            receipt,
+            duplicate: p.duplicate,
+        })
+    }
+
+    fn stored_receipt(&self, seq: u64, leaf: Hash) -> Result<Receipt, SequencerError> {
+        stored_receipt(&self.store, self.id, seq, leaf)
+    }
+
+    fn integrate_job(
+        &mut self,
+        subs: &[Submission],
+        batch: &mut Batch,
+        overlay: &mut HashMap<(u32, u64), Hash>,
+        in_group: &mut HashMap<String, (u64, u64, Hash, [u8; 32])>,
+    ) -> Result<Vec<Pending>, SequencerError> {
+        let mut out = Vec::with_capacity(subs.len());
+        for sub in subs {
+            out.push(self.integrate(sub, batch, overlay, in_group)?);
+        }
+        Ok(out)
+    }
+
+    fn integrate(
+        &mut self,
+        sub: &Submission,
+        batch: &mut Batch,
+        overlay: &mut HashMap<(u32, u64), Hash>,
+        in_group: &mut HashMap<String, (u64, u64, Hash, [u8; 32])>,
+    ) -> Result<Pending, SequencerError> {
+        let fp = fingerprint(sub);
+        // Idempotency: the same key with the same content returns the original package.
+        let mut version = 1;
+        if let Some(key) = &sub.record_key {
+            if let Some(&(seq, v, leaf, f)) = in_group.get(key) {
+                if f == fp {
+                    return Ok(Pending {
+                        seq,
+                        version: v,
+                        leaf,
+                        duplicate: true,
+                        duplicate_of_committed: false,
+                    });
+                }
+                version = v + 1;
+            } else if let Some((k, v)) = self
+                .store
+                .last_with_prefix(cf::RECORDS, &store::record_prefix(self.id, key))
+                .map_err(|e| SequencerError::Store(e.to_string()))?
+            {
+                let last_version = k
+                    .len()
+                    .checked_sub(8)
+                    .and_then(|i| k.get(i..))
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0);
+                let seq = v
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0);
+                if v.get(8..40) == Some(fp.as_slice()) {
+                    let leaf = self
+                        .store
+                        .nodes(self.id)
+                        .node(0, seq)
+                        .map_err(|e| SequencerError::Store(e.to_string()))?;
+                    return Ok(Pending {
+                        seq,
+                        version: last_version,
+                        leaf,
+                        duplicate: true,
+                        duplicate_of_committed: true,
+                    });
+                }
+                version = last_version + 1;
+            }
+        }
+        let seq = self.frontier.size();
+        let time_ms = self.clock.now_ms().max(self.state.last_time_ms);
+        let agreement = if sub.kind.needs_agreement() {
+            Some(self.state.agreement.ok_or_else(|| {
+                SequencerError::Invalid("the archive has no agreement yet".into())
+            })?)
+        } else {
+            None
+        };
+        let header = PackageHeader {
+            tenant: self.state.tenant.clone(),
+            archive: self.state.archive.clone(),
+            seq,
+            prev: self.prev,
+            time_ms,
+            kind: sub.kind,
+            agreement,
+            record_key: sub.record_key.clone(),
+            metadata: sub.metadata.clone(),
+            objects: sub
+                .objects
+                .iter()
+                .map(|o| ObjectRef {
+                    name: o.name.clone(),
+                    media_type: o.media_type.clone(),
+                    size: o.size,
+                    digest: o.digest,
+                })
+                .collect(),
+            retain_until_ms: match sub.retention {
+                Retention::Until(t) => Some(t),
+                Retention::AfterIngestMs(d) => Some(time_ms.saturating_add(d)),
+                Retention::Forever => None,
+            },
+        };
+        header
+            .validate()
+            .map_err(|e| SequencerError::Invalid(e.to_string()))?;
+        let header_bytes = header.encode();
+        // Pair assertion: what we store must decode to what we meant.
+        if PackageHeader::decode(&header_bytes).as_ref() != Ok(&header) {
+            return Err(SequencerError::Invalid(
+                "header does not survive its own decoder".into(),
+            ));
+        }
+        for o in &sub.objects {
+            batch.put(
+                cf::OBJECTS,
+                &store::object_key(self.id, &o.digest),
+                &o.compressed,
+            );
+        }
+        batch.put(cf::HEADERS, &store::header_key(self.id, seq), &header_bytes);
+        let leaf = leaf_hash(&header_bytes);
+        let id = self.id;
+        self.frontier.append(leaf, |level, index, h| {
+            batch.put(cf::NODES, &store::node_key(id, level, index), &h.0);
+            overlay.insert((level, index), h);
+        });
+        if let Some(key) = &sub.record_key {
+            let mut v = seq.to_be_bytes().to_vec();
+            v.extend_from_slice(&fp);
+            batch.put(
+                cf::RECORDS,
+                &store::record_version_key(self.id, key, version),
+                &v,
+            );
+            in_group.insert(key.clone(), (seq, version, leaf, fp));
+        }
+        for (field, value) in &sub.index {
+            batch.put(
+                cf::INDEX,
+                &store::index_key(self.id, field, value, seq),
+                &[],
+            );
+        }
+        if sub.kind == Kind::Agreement {
+            self.state.agreement = Some(AgreementRef {
+                version: sub.agreement_version.unwrap_or(1),
+                seq,
+            });
+        }
+        self.prev = Some(leaf);
+        self.state.size = seq + 1;
+        self.state.last_time_ms = time_ms;
+        Ok(Pending {
+            seq,
+            version,
+            leaf,
+            duplicate: false,
+            duplicate_of_committed: false,
+        })
+    }
+}
+
+/// A package integrated in the current group, waiting for the commit.
+struct Pending {
+    seq: u64,
+    version: u64,
+    leaf: Hash,
+    duplicate: bool,
+    duplicate_of_committed: bool,
+}
+
+/// What makes two submissions of one key "the same content": kind, objects and metadata.
+fn fingerprint(sub: &Submission) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([sub.kind.code() as u8]);
+    for o in &sub.objects {
+        h.update(o.name.as_bytes());
+        h.update([0]);
+        h.update(o.media_type.as_bytes());
+        h.update([0]);
+        h.update(o.digest.0);
+    }
+    for (k, v) in &sub.metadata {
+        h.update(k.as_bytes());
+        h.update([0]);
+        match v {
+            MetaValue::Text(t) => {
+                h.update([1]);
+                h.update(t.as_bytes());
+            }
+            MetaValue::Int(i) => {
+                h.update([2]);
+                h.update(i.to_be_bytes());
+            }
+            MetaValue::Bool(b) => h.update([3, u8::from(*b)]),
+        }
+        h.update([0]);
+    }
+    h.finalize().into()
+}
+
+/// The receipt of a committed package: the first signed head at or after it, and its path.
+pub fn stored_receipt(
+    store: &Store,
+    id: ArchiveId,
+    seq: u64,
+    leaf: Hash,
+) -> Result<Receipt, SequencerError> {
+    let err = |e: String| SequencerError::Store(e);
+    let (_, bytes) = store
+        .first_from(cf::HEADS, id, seq + 1)
+        .map_err(|e| err(e.to_string()))?
+        .ok_or_else(|| err(format!("no signed head covers seq {seq}")))?;
+    let head = decode_signed_head(&bytes).map_err(err)?;
+    let path = merkle::inclusion_proof(&store.nodes(id), seq, head.head.size)
+        .map_err(|e| err(e.to_string()))?;
+    Ok(head.receipt(seq, leaf, path))
+}
+
+/// The frontier's peaks as addressable nodes: every left sibling on a path from a new leaf.
+struct PeakNodes(HashMap<(u32, u64), Hash>);
+
+impl PeakNodes {
+    fn of(f: &Frontier) -> PeakNodes {
+        let size = f.size();
+        let mut map = HashMap::new();
+        let mut start = 0u64;
+        let mut peaks = f.peaks().iter();
+        for level in (0..64u32).rev() {
+            if size & (1u64 << level) != 0 {
+                if let Some(h) = peaks.next() {
+                    map.insert((level, start >> level), *h);
+                }
+                start += 1u64 << level;
+            }
+        }
+        PeakNodes(map)
+    }
+}
+
+/// Nodes completed in this group, over the peaks before it: enough for every new leaf's path.
+struct Overlay<'a> {
+    new: &'a HashMap<(u32, u64), Hash>,
+    peaks: &'a PeakNodes,
+}
+
+impl NodeSource for Overlay<'_> {
+    fn node(&self, level: u32, index: u64) -> Result<Hash, ProofError> {
+        self.new
+            .get(&(level, index))
+            .or_else(|| self.peaks.0.get(&(level, index)))
+            .copied()
+            .ok_or(ProofError::MissingNode { level, index })
+    }
+}

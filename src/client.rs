@@ -1,0 +1,197 @@
+//! The admin CLI's side of the API: `zegel tenant|key|agreement|archive ...` against a running
+//! server. Prints a table, or the server's JSON with `--json`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// Seconds the CLI waits for the server.
+pub const CLIENT_TIMEOUT_SECS: u64 = 30;
+/// Largest response the CLI reads.
+pub const CLIENT_RESPONSE_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
+/// Where and as whom the CLI talks to the server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub server: String,
+    pub token: String,
+}
+
+impl Client {
+    /// The token comes from `--token-file`, else `ZEGEL_TOKEN`.
+    pub fn new(
+        server: &str,
+        token_file: Option<&Path>,
+        env_token: Option<String>,
+    ) -> Result<Client> {
+        let token = match (token_file, env_token) {
+            (Some(f), _) => std::fs::read_to_string(f)
+                .with_context(|| format!("read token file {}", f.display()))?
+                .trim()
+                .to_string(),
+            (None, Some(t)) => t.trim().to_string(),
+            (None, None) => bail!(
+                "no token: pass --token-file FILE (e.g. zegel-data/admin.token) or set ZEGEL_TOKEN"
+            ),
+        };
+        Ok(Client {
+            server: server.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    /// Sends a request; a problem+json answer becomes an error naming status and detail.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<serde_json::Value> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(CLIENT_TIMEOUT_SECS)))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.server);
+        let req = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("authorization", format!("Bearer {}", self.token))
+            .body(body.unwrap_or_default())
+            .context("build request")?;
+        let mut resp = agent
+            .run(req)
+            .with_context(|| format!("{method} {url}: is the server running?"))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(CLIENT_RESPONSE_BYTES_MAX)
+            .read_to_vec()
+            .context("read response")?;
+        let json: serde_json::Value = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned().into())
+        };
+        if status >= 400 {
+            let detail = json
+                .get("detail")
+                .and_then(|d| d.as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| json.to_string());
+            let violations = json
+                .get("violations")
+                .and_then(|v| v.as_array())
+                .map(|vs| {
+                    vs.iter()
+                        .map(|v| {
+                            format!(
+                                "\n  {}: {}",
+                                v["field"].as_str().unwrap_or(""),
+                                v["problem"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect::<String>()
+                })
+                .unwrap_or_default();
+            bail!("{method} {path}: {status}: {detail}{violations}");
+        }
+        Ok(json)
+    }
+}
+
+/// Renders rows as an aligned text table.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+            + "\n"
+    };
+    let mut out = line(headers.iter().map(|h| h.to_uppercase()).collect());
+    for r in rows {
+        out.push_str(&line(r.clone()));
+    }
+    out
+}
+
+fn s(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Output of a CLI command: the JSON, or its table.
+pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
+    if json {
+        return format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default());
+    }
+    let arr = |k: &str| {
+        v.get(k)
+            .and_then(|a| a.as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
+    match kind {
+        "keys" => table(
+            &["id", "tenant", "role", "archives", "revoked"],
+            &arr("keys")
+                .iter()
+                .map(|k| {
+                    vec![
+                        s(&k["id"]),
+                        s(&k["tenant"]),
+                        s(&k["role"]),
+                        s(&k["archives"]),
+                        s(&k["revoked"]),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+        "key" => {
+            let k = &v["key"];
+            table(
+                &["id", "tenant", "role", "token (shown once)"],
+                &[vec![
+                    s(&k["id"]),
+                    s(&k["tenant"]),
+                    s(&k["role"]),
+                    s(&v["token"]),
+                ]],
+            )
+        }
+        "archives" => table(
+            &["archive", "packages", "created_ms"],
+            &arr("archives")
+                .iter()
+                .map(|a| vec![s(&a["archive"]), s(&a["packages"]), s(&a["created_ms"])])
+                .collect::<Vec<_>>(),
+        ),
+        "agreement" => table(
+            &["archive", "agreement_version", "seq"],
+            &[vec![
+                s(&v["archive"]),
+                s(&v["agreement_version"]),
+                s(&v["seq"]),
+            ]],
+        ),
+        "tenant" => table(&["tenant"], &[vec![s(&v["tenant"])]]),
+        _ => format!("{v}\n"),
+    }
+}

@@ -1,0 +1,224 @@
+//! Starting a node: configuration (defaults < TOML file < environment < flags, each setting
+//! documented once in [`Config`]), the data directory, the signing key, the bootstrap admin
+//! token, and `serve(listener, shutdown)`.
+
+use std::future::Future;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::api::{self, AppState, auth};
+use crate::archive::archives::Archives;
+use crate::clock::{Clock, SystemClock};
+use crate::keyfile;
+use crate::store::Store;
+
+/// Every setting of `zegel serve`. In a TOML file the keys are these field names.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Data directory: RocksDB (`hot/`), the signing key, the admin token. Default `./zegel-data`.
+    pub data_dir: PathBuf,
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub listen: String,
+    /// Name of the signing key = the log name in checkpoint origins. Default `zegel.local`.
+    pub log_name: String,
+    /// Milliseconds between checkpoints of archives that grew. Default 1000.
+    pub checkpoint_interval_ms: u64,
+    /// Most API requests handled at once; beyond it requests get 503 with Retry-After.
+    /// Default 512.
+    pub in_flight_max: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            data_dir: PathBuf::from("./zegel-data"),
+            listen: "127.0.0.1:8080".into(),
+            log_name: "zegel.local".into(),
+            checkpoint_interval_ms: 1000,
+            in_flight_max: api::limits::IN_FLIGHT_REQUESTS_MAX,
+        }
+    }
+}
+
+/// Settings given on the command line or in the environment (each overrides the file).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub log_name: Option<String>,
+    pub checkpoint_interval_ms: Option<u64>,
+    pub in_flight_max: Option<usize>,
+}
+
+/// Smallest and largest checkpoint interval accepted.
+pub const CHECKPOINT_INTERVAL_MS_MIN: u64 = 10;
+pub const CHECKPOINT_INTERVAL_MS_MAX: u64 = 3_600_000;
+/// Largest `in_flight_max` accepted.
+pub const IN_FLIGHT_MAX_LIMIT: usize = 65_536;
+
+impl Config {
+    /// Builds the configuration: defaults, then the TOML file if given, then overrides.
+    pub fn load(file: Option<&Path>, o: Overrides) -> anyhow::Result<Config> {
+        let mut c = match file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| anyhow::anyhow!("config {}: {e}", f.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", f.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = o.data_dir {
+            c.data_dir = v;
+        }
+        if let Some(v) = o.listen {
+            c.listen = v;
+        }
+        if let Some(v) = o.log_name {
+            c.log_name = v;
+        }
+        if let Some(v) = o.checkpoint_interval_ms {
+            c.checkpoint_interval_ms = v;
+        }
+        if let Some(v) = o.in_flight_max {
+            c.in_flight_max = v;
+        }
+        if !(1..=IN_FLIGHT_MAX_LIMIT).contains(&c.in_flight_max) {
+            anyhow::bail!("in_flight_max must be between 1 and {IN_FLIGHT_MAX_LIMIT}");
+        }
+        if !(CHECKPOINT_INTERVAL_MS_MIN..=CHECKPOINT_INTERVAL_MS_MAX)
+            .contains(&c.checkpoint_interval_ms)
+        {
+            anyhow::bail!(
+                "checkpoint_interval_ms must be between {CHECKPOINT_INTERVAL_MS_MIN} and {CHECKPOINT_INTERVAL_MS_MAX}"
+            );
+        }
+        zegel_format::note::check_key_name(&c.log_name)
+            .map_err(|e| anyhow::anyhow!("log_name: {e}"))?;
+        Ok(c)
+    }
+}
+
+/// What opening the data directory did, for the operator.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub key_created: bool,
+    pub admin_token_path: Option<PathBuf>,
+    pub verifier_key: String,
+}
+
+/// Opens (creating on first start) the data directory and everything in it. Needs a tokio
+/// runtime (the access log's writer is a task).
+pub fn open(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(AppState, Opened)> {
+    crate::telemetry::prometheus();
+    let dir = &cfg.data_dir;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    }
+    // The data directory holds the signing key and every archived byte: owner only.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let (key, key_created) = keyfile::load_or_generate(&dir.join("signing.key"), &cfg.log_name)?;
+    if key.name() != cfg.log_name {
+        anyhow::bail!(
+            "the signing key in {} is named {:?}, but log_name is {:?}",
+            dir.display(),
+            key.name(),
+            cfg.log_name
+        );
+    }
+    let store = Arc::new(
+        Store::open(&dir.join("hot"))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.join("hot").display()))?,
+    );
+    let token_path = dir.join("admin.token");
+    let created = auth::bootstrap_admin(&store, &token_path, clock.now_ms())
+        .map_err(|p| anyhow::anyhow!("{}", p.detail))?;
+    let verifier_key = key.verifier().to_text();
+    let archives = Archives::open(
+        store,
+        key,
+        clock.clone(),
+        Duration::from_millis(cfg.checkpoint_interval_ms),
+    )?;
+    Ok((
+        AppState::new(Arc::new(archives), clock),
+        Opened {
+            key_created,
+            admin_token_path: created.then_some(token_path),
+            verifier_key,
+        },
+    ))
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    state: AppState,
+    in_flight_max: usize,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let archives = state.archives.clone();
+    let served = axum::serve(listener, api::router(state, in_flight_max))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    // No writer may outlive the server: RocksDB must close with its sequencers joined.
+    let _ = tokio::task::spawn_blocking(move || archives.shutdown()).await;
+    served
+}
+
+/// `zegel serve`: open, print where things are, serve until SIGINT/SIGTERM. Logs go to
+/// stderr, filtered by `RUST_LOG` (default `info`); tokens and content are never logged.
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let (state, opened) = open(&cfg, Arc::new(SystemClock))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    if opened.key_created {
+        eprintln!(
+            "zegel: generated signing key {}",
+            cfg.data_dir.join("signing.key").display()
+        );
+    }
+    if let Some(p) = &opened.admin_token_path {
+        eprintln!(
+            "zegel: bootstrap admin token written to {} (mode 0600)",
+            p.display()
+        );
+    }
+    eprintln!("zegel: public key {}", opened.verifier_key);
+    eprintln!(
+        "zegel: listening on http://{addr} (data in {})",
+        cfg.data_dir.display()
+    );
+    serve(state, cfg.in_flight_max, listener, shutdown_signal()).await?;
+    eprintln!("zegel: stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

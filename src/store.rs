@@ -1,0 +1,339 @@
+//! The hot tier: one RocksDB database, a column family per kind of data. Only this module
+//! knows RocksDB; everything above sees typed reads and an atomic, durable [`Batch`].
+//!
+//! Contract of [`Store::commit`]: the whole batch is applied atomically and the WAL is synced
+//! before it returns `Ok`; after `Ok`, the data survives `kill -9` and power loss. On `Err`
+//! nothing of the batch is visible. Callers retry; the store does not.
+
+use std::path::Path;
+
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
+use zegel_format::hash::Hash;
+use zegel_format::merkle::{NodeSource, ProofError};
+
+/// Column families, by kind of data. Keys start with the archive's 8-byte internal id.
+pub mod cf {
+    /// Server and archive records (JSON): names, ids, sequencer state.
+    pub const META: &str = "meta";
+    /// `id ‖ seq` → exact header bytes (the Merkle leaf data).
+    pub const HEADERS: &str = "headers";
+    /// `id ‖ sha256` → the object's bytes, zstd-compressed (deduplicated per archive).
+    pub const OBJECTS: &str = "objects";
+    /// `id ‖ level ‖ index` → hash of a complete Merkle subtree.
+    pub const NODES: &str = "nodes";
+    /// `id ‖ record key ‖ 0x00 ‖ version` → `seq ‖ fingerprint`.
+    pub const RECORDS: &str = "records";
+    /// `id ‖ tree size` → signed receipt head of the group commit that reached that size.
+    pub const HEADS: &str = "heads";
+    /// `id ‖ tree size` → signed checkpoint note.
+    pub const CHECKPOINTS: &str = "checkpoints";
+    /// Tenants, API key hashes, agreements (JSON).
+    pub const AUTH: &str = "auth";
+    /// `id ‖ field ‖ 0x00 ‖ value ‖ 0x00 ‖ seq` → empty: the agreement's indexed metadata.
+    pub const INDEX: &str = "index";
+
+    pub const ALL: [&str; 9] = [
+        META,
+        HEADERS,
+        OBJECTS,
+        NODES,
+        RECORDS,
+        HEADS,
+        CHECKPOINTS,
+        AUTH,
+        INDEX,
+    ];
+}
+
+/// Why the store failed. `Corrupt` means stored bytes are not what was written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("rocksdb: {0}")]
+    Db(#[from] rocksdb::Error),
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An archive's internal id: assigned once, the prefix of all its keys.
+pub type ArchiveId = u64;
+
+/// A stored key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+pub fn header_key(id: ArchiveId, seq: u64) -> [u8; 16] {
+    join2(id, seq)
+}
+
+pub fn node_key(id: ArchiveId, level: u32, index: u64) -> Vec<u8> {
+    let mut k = id.to_be_bytes().to_vec();
+    k.push(u8::try_from(level).unwrap_or(u8::MAX));
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+pub fn object_key(id: ArchiveId, digest: &Hash) -> Vec<u8> {
+    let mut k = id.to_be_bytes().to_vec();
+    k.extend_from_slice(&digest.0);
+    k
+}
+
+/// Record keys hold no control characters, so 0x00 ends the key unambiguously.
+pub fn record_prefix(id: ArchiveId, record_key: &str) -> Vec<u8> {
+    let mut k = id.to_be_bytes().to_vec();
+    k.extend_from_slice(record_key.as_bytes());
+    k.push(0);
+    k
+}
+
+pub fn record_version_key(id: ArchiveId, record_key: &str, version: u64) -> Vec<u8> {
+    let mut k = record_prefix(id, record_key);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+/// The prefix of every index entry of `field = value` (metadata names and values hold no
+/// 0x00, so the separators are unambiguous); the entry appends the big-endian seq.
+pub fn index_prefix(id: ArchiveId, field: &str, value: &str) -> Vec<u8> {
+    let mut k = id.to_be_bytes().to_vec();
+    k.extend_from_slice(field.as_bytes());
+    k.push(0);
+    k.extend_from_slice(value.as_bytes());
+    k.push(0);
+    k
+}
+
+pub fn index_key(id: ArchiveId, field: &str, value: &str, seq: u64) -> Vec<u8> {
+    let mut k = index_prefix(id, field, value);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn size_key(id: ArchiveId, size: u64) -> [u8; 16] {
+    join2(id, size)
+}
+
+fn join2(a: u64, b: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    for (dst, src) in k
+        .iter_mut()
+        .zip(a.to_be_bytes().into_iter().chain(b.to_be_bytes()))
+    {
+        *dst = src;
+    }
+    k
+}
+
+fn be_u64(bytes: &[u8]) -> Option<u64> {
+    bytes.get(..8)?.try_into().ok().map(u64::from_be_bytes)
+}
+
+/// A set of writes applied atomically by [`Store::commit`].
+#[derive(Default)]
+pub struct Batch {
+    inner: WriteBatch,
+    puts: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Batch({} puts)", self.puts.len())
+    }
+}
+
+impl Batch {
+    pub fn put(&mut self, cf: &'static str, key: &[u8], value: &[u8]) {
+        self.puts.push((cf, key.to_vec(), value.to_vec()));
+    }
+
+    pub fn len(&self) -> usize {
+        self.puts.len()
+    }
+
+    /// Drops every put after the first `len` (undoing a refused job within a group).
+    pub fn truncate(&mut self, len: usize) {
+        self.puts.truncate(len);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty()
+    }
+}
+
+/// The open hot tier. Shared by reference between the sequencers and readers.
+pub struct Store {
+    db: DB,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.db.path().display())
+    }
+}
+
+impl Store {
+    /// Opens (creating if missing) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        // Our values are already zstd-compressed or hashes: RocksDB compression would only
+        // burn CPU.
+        opts.set_compression_type(rocksdb::DBCompressionType::None);
+        opts.set_max_background_jobs(2);
+        let cfs = cf::ALL.iter().map(|name| {
+            let mut o = Options::default();
+            o.set_compression_type(rocksdb::DBCompressionType::None);
+            ColumnFamilyDescriptor::new(*name, o)
+        });
+        let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        Ok(Store { db })
+    }
+
+    fn handle(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| StoreError::Corrupt(format!("column family {name} is missing")))
+    }
+
+    /// Applies `batch` atomically with a synced WAL (see the module contract).
+    pub fn commit(&self, mut batch: Batch) -> Result<(), StoreError> {
+        for (name, k, v) in std::mem::take(&mut batch.puts) {
+            let h = self.handle(name)?;
+            batch.inner.put_cf(h, k, v);
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch.inner, &wo)?;
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.handle(name)?, key)?)
+    }
+
+    /// The last entry whose key starts with `prefix`, if any.
+    pub fn last_with_prefix(&self, name: &str, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
+        let mut upper = prefix.to_vec();
+        upper.push(0xff);
+        upper.extend_from_slice(&[0xff; 8]);
+        let it = self.db.iterator_cf(
+            self.handle(name)?,
+            IteratorMode::From(&upper, Direction::Reverse),
+        );
+        let mut it = it;
+        match it.next() {
+            Some(item) => {
+                let (k, v) = item?;
+                Ok(k.starts_with(prefix).then(|| (k.to_vec(), v.to_vec())))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Every entry whose key starts with `prefix`, in key order, up to `limit`.
+    pub fn scan_prefix(
+        &self,
+        name: &str,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.handle(name)?,
+            IteratorMode::From(prefix, Direction::Forward),
+        );
+        for item in it {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Keys starting with `prefix` at or after `prefix ‖ from`, in key order, up to `limit`.
+    pub fn scan_keys_from(
+        &self,
+        name: &str,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut start = prefix.to_vec();
+        start.extend_from_slice(from);
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.handle(name)?,
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        for item in it {
+            let (k, _) = item?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(k.to_vec());
+        }
+        Ok(out)
+    }
+
+    /// The first entry at or after `id ‖ from` within the archive's key range.
+    pub fn first_from(
+        &self,
+        name: &str,
+        id: ArchiveId,
+        from: u64,
+    ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let start = join2(id, from);
+        let mut it = self.db.iterator_cf(
+            self.handle(name)?,
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        if let Some(item) = it.next() {
+            let (k, v) = item?;
+            if k.get(..8) == Some(id.to_be_bytes().as_slice()) {
+                let n = k
+                    .get(8..)
+                    .and_then(be_u64)
+                    .ok_or_else(|| StoreError::Corrupt("short key".into()))?;
+                return Ok(Some((n, v.to_vec())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The last entry within the archive's key range.
+    pub fn last_of(&self, name: &str, id: ArchiveId) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .last_with_prefix(name, &id.to_be_bytes())?
+            .and_then(|(k, v)| k.get(8..).and_then(be_u64).map(|n| (n, v))))
+    }
+
+    /// A read view of one archive's Merkle nodes.
+    pub fn nodes(&self, id: ArchiveId) -> StoredNodes<'_> {
+        StoredNodes { store: self, id }
+    }
+}
+
+/// Merkle nodes of one archive, read from the `nodes` column family.
+#[derive(Debug)]
+pub struct StoredNodes<'a> {
+    store: &'a Store,
+    id: ArchiveId,
+}
+
+impl NodeSource for StoredNodes<'_> {
+    fn node(&self, level: u32, index: u64) -> Result<Hash, ProofError> {
+        let v = self
+            .store
+            .get(cf::NODES, &node_key(self.id, level, index))
+            .map_err(|e| ProofError::Store(e.to_string()))?
+            .ok_or(ProofError::MissingNode { level, index })?;
+        Hash::from_slice(&v)
+            .ok_or_else(|| ProofError::Store(format!("node ({level}, {index}) is not 32 bytes")))
+    }
+}

@@ -1,0 +1,506 @@
+//! Document packages (multipart), search, the access log, the OpenAPI document, metrics and
+//! overload, against an in-process server.
+
+use std::io::{Read, Write};
+
+use zegel::format::hash::sha256;
+
+use crate::support::*;
+
+const DOC_AGREEMENT: &str = r#"{
+  "version": 1,
+  "title": "Court files",
+  "metadata": {
+    "case": {"type": "pattern", "pattern": "C-[0-9]{4}"},
+    "filed_on": {"type": "date", "required": true}
+  },
+  "media_types": ["application/pdf", "text/plain"],
+  "object_bytes_max": 1000000,
+  "retention": {"after": "filed_on", "years": 30},
+  "indexed": ["case"]
+}"#;
+
+fn archivist_of(base: &str, admin: &str, tenant: &str) -> String {
+    let r = must(
+        "POST",
+        &format!("{base}/v1/tenants/{tenant}/keys"),
+        Some(admin),
+        Some(br#"{"role":"archivist"}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["token"].as_str().unwrap().to_string()
+}
+
+fn upload(base: &str, token: &str, parts: &[(&str, Option<&str>, &str, &[u8])]) -> Resp {
+    let (body, ct) = multipart(parts);
+    call_typed(
+        "POST",
+        &format!("{base}/v1/archives/files/packages"),
+        Some(token),
+        Some(&ct),
+        Some(&body),
+    )
+    .unwrap()
+}
+
+fn size_of(base: &str, token: &str, archive: &str) -> u64 {
+    let r = must("GET", &format!("{base}/v1/archives"), Some(token), None);
+    r.json()["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["archive"] == archive)
+        .unwrap()["packages"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn document_packages_are_checked_and_read_back() {
+    let node = InProcess::start();
+    let base = &node.base;
+    let admin = node.admin_token();
+    let (producer, consumer, _auditor) = setup_tenant(base, &admin, "court", "ebox");
+    let archivist = archivist_of(base, &admin, "court");
+    let r = must(
+        "PUT",
+        &format!("{base}/v1/archives/files/agreement"),
+        Some(&archivist),
+        Some(DOC_AGREEMENT.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let pdf: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let note = b"summary of the hearing\n".to_vec();
+    let sip = format!(
+        r#"{{"key":"C-0001/ruling","metadata":{{"case":"C-0001","filed_on":"2024-05-06"}},"sha256":{{"ruling.pdf":"{}"}}}}"#,
+        sha256(&pdf).to_hex()
+    );
+    let parts: Vec<(&str, Option<&str>, &str, &[u8])> = vec![
+        ("sip", None, "application/json", sip.as_bytes()),
+        ("file", Some("ruling.pdf"), "application/pdf", &pdf),
+        ("file", Some("note.txt"), "text/plain", &note),
+    ];
+    let r = upload(base, &producer, &parts);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let seq = r.json()["seq"].as_u64().unwrap();
+    assert_eq!(r.json()["key"], "C-0001/ruling");
+    // The same upload again is the same package.
+    let again = upload(base, &producer, &parts);
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["seq"], seq);
+
+    let obj = must(
+        "GET",
+        &format!("{base}/v1/archives/files/packages/{seq}/objects/ruling.pdf"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(obj.status, 200, "{}", obj.text());
+    assert_eq!(obj.body, pdf);
+    assert_eq!(obj.content_type, "application/pdf");
+    assert!(obj.header("repr-digest").unwrap().starts_with("sha-256=:"));
+    let pkg = must(
+        "GET",
+        &format!("{base}/v1/archives/files/packages/{seq}"),
+        Some(&consumer),
+        None,
+    )
+    .json();
+    assert_eq!(pkg["kind"], "document");
+    assert_eq!(pkg["objects"].as_array().unwrap().len(), 2);
+    assert!(pkg["retain_until_ms"].as_u64().unwrap() > 2_500_000_000_000);
+
+    // Refusals: each names its object or part, and nothing is stored.
+    let before = size_of(base, &consumer, "files");
+    let wrong_sha = sip.replace(&sha256(&pdf).to_hex(), &sha256(b"other").to_hex());
+    let r = upload(
+        base,
+        &producer,
+        &[
+            ("sip", None, "application/json", wrong_sha.as_bytes()),
+            ("file", Some("ruling.pdf"), "application/pdf", &pdf),
+            ("file", Some("evil.exe"), "application/x-msdownload", b"MZ"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let fields: Vec<String> = r.json()["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["field"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        fields.contains(&"/objects/ruling.pdf".to_string()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"/objects/evil.exe".to_string()),
+        "{fields:?}"
+    );
+    let r = upload(
+        base,
+        &producer,
+        &[("file", Some("a.txt"), "text/plain", b"no sip")],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["violations"][0]["field"], "sip");
+    let r = upload(
+        base,
+        &producer,
+        &[(
+            "sip",
+            None,
+            "application/json",
+            br#"{"metadata":{"case":"nope","filed_on":"2024-05-06"}}"#,
+        )],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.contains("/metadata/case") && text.contains("at least one file"),
+        "{text}"
+    );
+    let r = call_typed(
+        "POST",
+        &format!("{base}/v1/archives/files/packages"),
+        Some(&producer),
+        Some("multipart/form-data; boundary=x"),
+        Some(b"--x\r\nbroken"),
+    )
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(size_of(base, &consumer, "files"), before);
+}
+
+#[test]
+fn search_pages_through_indexed_fields_and_time() {
+    let node = InProcess::start();
+    let base = &node.base;
+    let admin = node.admin_token();
+    let (producer, consumer, _) = setup_tenant(base, &admin, "acme", "ebox");
+    let rows: String = (1..=30)
+        .map(|i| {
+            let r = row(i, "s");
+            let r = if i % 3 == 0 {
+                r.replace("\"RSZ\"", "\"ONSS\"")
+            } else {
+                r
+            };
+            r + "\n"
+        })
+        .collect();
+    let r = must(
+        "POST",
+        &format!("{base}/v1/archives/ebox/records/batch"),
+        Some(&producer),
+        Some(rows.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // Ten ONSS rows, in pages of three, each exactly once and in seq order.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let url = match &cursor {
+            Some(c) => format!("{base}/v1/archives/ebox/packages?sender=ONSS&limit=3&cursor={c}"),
+            None => format!("{base}/v1/archives/ebox/packages?sender=ONSS&limit=3"),
+        };
+        let page = must("GET", &url, Some(&consumer), None);
+        assert_eq!(page.status, 200, "{}", page.text());
+        let j = page.json();
+        for p in j["packages"].as_array().unwrap() {
+            assert_eq!(p["metadata"]["sender"], "ONSS");
+            seen.push(p["seq"].as_u64().unwrap());
+        }
+        cursor = j["next_cursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 10, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+
+    // Time only: everything so far, then nothing after a future instant.
+    let all = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/packages?from=2000-01-01T00:00:00Z&limit=1000"),
+        Some(&consumer),
+        None,
+    )
+    .json();
+    assert_eq!(
+        all["packages"].as_array().unwrap().len(),
+        31,
+        "agreement + 30 rows"
+    );
+    let none = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/packages?from=2999-01-01T00:00:00Z"),
+        Some(&consumer),
+        None,
+    )
+    .json();
+    assert!(none["packages"].as_array().unwrap().is_empty());
+
+    for (query, needle) in [
+        ("subject=x", "not an indexed field"),
+        ("from=yesterday", "RFC 3339"),
+        ("limit=0", "limit"),
+        ("cursor=zz", "cursor"),
+    ] {
+        let r = must(
+            "GET",
+            &format!("{base}/v1/archives/ebox/packages?{query}"),
+            Some(&consumer),
+            None,
+        );
+        assert_eq!(r.status, 400, "{query}: {}", r.text());
+        assert!(r.text().contains(needle), "{query}: {}", r.text());
+    }
+}
+
+#[test]
+fn every_read_is_in_the_tamper_evident_access_log() {
+    let node = InProcess::start();
+    let base = &node.base;
+    let admin = node.admin_token();
+    let (producer, consumer, auditor) = setup_tenant(base, &admin, "acme", "ebox");
+    let r = must(
+        "POST",
+        &format!("{base}/v1/archives/ebox/records"),
+        Some(&producer),
+        Some(row(7, "a").as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    for _ in 0..3 {
+        let r = must(
+            "GET",
+            &format!("{base}/v1/archives/ebox/records/EBX-2025-000000007"),
+            Some(&consumer),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let consumer_key = must(
+        "GET",
+        &format!("{base}/v1/tenants/acme/keys"),
+        Some(&admin),
+        None,
+    )
+    .json()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["role"] == "consumer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The access log is an archive of its own: read every entry back from its packages.
+    let size = size_of(base, &auditor, "zegel.access");
+    assert!(size >= 1);
+    let mut entries = Vec::new();
+    for seq in 0..size {
+        let o = must(
+            "GET",
+            &format!("{base}/v1/archives/zegel.access/packages/{seq}/objects/entries.ndjson"),
+            Some(&consumer),
+            None,
+        );
+        assert_eq!(o.status, 200, "{}", o.text());
+        for line in o.text().lines() {
+            entries.push(serde_json::from_str::<serde_json::Value>(line).unwrap());
+        }
+    }
+    let reads: Vec<_> = entries
+        .iter()
+        .filter(|e| e["action"] == "record" && e["key_id"] == consumer_key.as_str())
+        .collect();
+    assert_eq!(reads.len(), 3, "{entries:?}");
+    assert_eq!(reads[0]["archive"], "ebox");
+    assert_eq!(reads[0]["detail"], "EBX-2025-000000007");
+    assert!(
+        entries.iter().all(|e| e["archive"] != "zegel.access"),
+        "reading the log is not logged"
+    );
+    // Its checkpoint is signed like any archive's, and the name is reserved.
+    let cp = must(
+        "POST",
+        &format!("{base}/v1/archives/zegel.access/checkpoint"),
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(cp.status, 200, "{}", cp.text());
+    let archivist = archivist_of(base, &admin, "acme");
+    let r = must(
+        "PUT",
+        &format!("{base}/v1/archives/zegel.mine/agreement"),
+        Some(&archivist),
+        Some(AGREEMENT.as_bytes()),
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("reserved"));
+}
+
+#[test]
+fn openapi_documents_every_route_and_only_real_ones() {
+    let node = InProcess::start();
+    let base = &node.base;
+    let doc = must("GET", &format!("{base}/openapi.json"), None, None);
+    assert_eq!(doc.status, 200);
+    let doc = doc.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    let expected = [
+        ("post", "/v1/tenants"),
+        ("post", "/v1/tenants/{tenant}/keys"),
+        ("get", "/v1/tenants/{tenant}/keys"),
+        ("post", "/v1/tenants/{tenant}/keys/{id}/revoke"),
+        ("get", "/v1/archives"),
+        ("put", "/v1/archives/{archive}/agreement"),
+        ("get", "/v1/archives/{archive}/agreement"),
+        ("post", "/v1/archives/{archive}/records"),
+        ("post", "/v1/archives/{archive}/records/batch"),
+        ("post", "/v1/archives/{archive}/packages"),
+        ("get", "/v1/archives/{archive}/packages"),
+        ("get", "/v1/archives/{archive}/records/{key}"),
+        ("get", "/v1/archives/{archive}/records/{key}/versions"),
+        ("get", "/v1/archives/{archive}/packages/{seq}"),
+        ("get", "/v1/archives/{archive}/packages/{seq}/sealed"),
+        ("get", "/v1/archives/{archive}/packages/{seq}/receipt"),
+        (
+            "get",
+            "/v1/archives/{archive}/packages/{seq}/objects/{name}",
+        ),
+        ("get", "/v1/archives/{archive}/checkpoint"),
+        ("post", "/v1/archives/{archive}/checkpoint"),
+        ("get", "/v1/archives/{archive}/proofs/inclusion"),
+        ("get", "/v1/archives/{archive}/proofs/consistency"),
+        ("get", "/v1/keys"),
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+        ("get", "/openapi.json"),
+    ];
+    let mut documented = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            documented += 1;
+            assert!(
+                expected.contains(&(method.as_str(), path.as_str())),
+                "undocumented in this test: {method} {path}"
+            );
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+            // Every documented route is served: anything but the router's fallback.
+            let url = format!(
+                "{base}{}",
+                path.replace("{tenant}", "t")
+                    .replace("{id}", "i")
+                    .replace("{archive}", "a")
+                    .replace("{key}", "k")
+                    .replace("{seq}", "0")
+                    .replace("{name}", "n")
+            );
+            let r = must(&method.to_uppercase(), &url, None, None);
+            assert!(
+                !(r.status == 404 && r.text().contains("no such route")),
+                "{method} {path} is documented but not served"
+            );
+        }
+    }
+    assert_eq!(documented, expected.len(), "every route is documented");
+    let ui = must("GET", &format!("{base}/docs/"), None, None);
+    assert_eq!(ui.status, 200);
+    assert!(ui.text().contains("swagger"), "{}", ui.text());
+}
+
+#[test]
+fn metrics_count_requests_by_route() {
+    let node = InProcess::start();
+    let base = &node.base;
+    let admin = node.admin_token();
+    let (producer, _, _) = setup_tenant(base, &admin, "acme", "ebox");
+    let r = must(
+        "POST",
+        &format!("{base}/v1/archives/ebox/records"),
+        Some(&producer),
+        Some(row(1, "m").as_bytes()),
+    );
+    assert_eq!(r.status, 201);
+    let m = must("GET", &format!("{base}/metrics"), None, None);
+    assert_eq!(m.status, 200);
+    let text = m.text();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("zegel_http_requests_total")
+                && l.contains("route=\"/v1/archives/{archive}/records\"")
+                && l.contains("status=\"201\"")),
+        "{text}"
+    );
+    assert!(text.contains("zegel_ingest_rows_total"), "{text}");
+    assert!(
+        !text.contains("EBX-2025"),
+        "no record keys in metric labels"
+    );
+}
+
+#[test]
+fn overload_is_refused_with_retry_after_not_queued() {
+    let node = InProcess::start_with(1);
+    let base = &node.base;
+    let addr = base.trim_start_matches("http://");
+    let admin = node.admin_token();
+    // One request stays in flight: its body never finishes arriving. (If our probe happens to
+    // win the only permit first, the stuck request is the one refused: start over.)
+    let mut attempt = 0;
+    let (mut stuck, r) = loop {
+        attempt += 1;
+        assert!(attempt <= 10, "could not get one request stuck in flight");
+        let mut stuck = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stuck,
+            "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+        )
+        .unwrap();
+        stuck.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let r = must("GET", &format!("{base}/v1/archives"), Some(&admin), None);
+        if r.status == 503 {
+            break (stuck, r);
+        }
+        // The stuck request was refused instead; it must have been answered 503 too.
+        stuck
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut got = vec![0u8; 4096];
+        let n = stuck.read(&mut got).unwrap_or(0);
+        assert!(
+            String::from_utf8_lossy(&got[..n]).starts_with("HTTP/1.1 503"),
+            "neither request was refused: {} / {}",
+            r.status,
+            String::from_utf8_lossy(&got[..n])
+        );
+    };
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(r.content_type, "application/problem+json");
+    // Health stays outside the limit.
+    assert_eq!(
+        must("GET", &format!("{base}/healthz"), None, None).status,
+        200
+    );
+    // Once the stuck request ends, requests are served again.
+    stuck.shutdown(std::net::Shutdown::Both).unwrap();
+    let mut sink = Vec::new();
+    let _ = stuck.read_to_end(&mut sink);
+    let mut ok = false;
+    for _ in 0..100 {
+        if must("GET", &format!("{base}/v1/archives"), Some(&admin), None).status == 200 {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ok, "served again after the stuck request ended");
+}

@@ -1,0 +1,310 @@
+//! Helpers shared by the server tests: a tiny HTTP client and a node running in-process or
+//! as the real binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use zegel::clock::SystemClock;
+
+pub const ZEGEL: &str = env!("CARGO_BIN_EXE_zegel");
+
+/// A response: status, content type, body.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one request; never panics on HTTP error statuses.
+pub fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+) -> Result<Resp, String> {
+    call_typed(method, url, token, None, body)
+}
+
+/// As [`call`], with a `Content-Type`.
+pub fn call_typed(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Option<&[u8]>,
+) -> Result<Resp, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let req = req
+        .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+        .map_err(|e| e.to_string())?;
+    let mut r = agent.run(req).map_err(|e| e.to_string())?;
+    let status = r.status().as_u16();
+    let headers: Vec<(String, String)> = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(128 * 1024 * 1024)
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    Ok(Resp {
+        status,
+        content_type,
+        headers,
+        body,
+    })
+}
+
+pub fn must(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> Resp {
+    call(method, url, token, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// A node served in-process on 127.0.0.1:0, stopped on drop.
+pub struct InProcess {
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    pub fn start() -> InProcess {
+        InProcess::start_with(512)
+    }
+
+    /// A node that handles at most `in_flight_max` requests at once.
+    pub fn start_with(in_flight_max: usize) -> InProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = zegel::server::Config {
+            data_dir: dir.path().join("data"),
+            checkpoint_interval_ms: 100,
+            in_flight_max,
+            ..Default::default()
+        };
+        let (tx_addr, rx_addr) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let (state, _) = zegel::server::open(&cfg, Arc::new(SystemClock)).unwrap();
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx_addr.send(listener.local_addr().unwrap()).unwrap();
+                zegel::server::serve(state, cfg.in_flight_max, listener, async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = rx_addr.recv().unwrap();
+        InProcess {
+            base: format!("http://{addr}"),
+            dir,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("data/admin.token"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The real `zegel serve` process on an ephemeral port.
+pub struct Process {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Process {
+    pub fn start(data: &Path) -> Process {
+        let mut child = Command::new(ZEGEL)
+            .args([
+                "serve",
+                "--data",
+                data.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--checkpoint-interval-ms",
+                "50",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("zegel serve exited before listening"))
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("zegel: listening on ") {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Process { child, base }
+    }
+
+    /// `kill -9`: no shutdown, no flush.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill(); // SIGKILL on Unix
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A multipart/form-data body of `(part name, filename, content type, bytes)` parts; returns
+/// the body and its Content-Type.
+pub fn multipart(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (Vec<u8>, String) {
+    let boundary = "zegel-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, file, ct, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n")
+                    .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(format!("Content-Type: {ct}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
+/// Tenant, keys and an archive with an agreement; returns (producer, consumer, auditor) tokens.
+pub fn setup_tenant(
+    base: &str,
+    admin: &str,
+    tenant: &str,
+    archive: &str,
+) -> (String, String, String) {
+    let r = must(
+        "POST",
+        &format!("{base}/v1/tenants"),
+        Some(admin),
+        Some(format!(r#"{{"tenant":"{tenant}"}}"#).as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let key = |role: &str| {
+        let r = must(
+            "POST",
+            &format!("{base}/v1/tenants/{tenant}/keys"),
+            Some(admin),
+            Some(format!(r#"{{"role":"{role}"}}"#).as_bytes()),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["token"].as_str().unwrap().to_string()
+    };
+    let (archivist, producer, consumer, auditor) = (
+        key("archivist"),
+        key("producer"),
+        key("consumer"),
+        key("auditor"),
+    );
+    let r = must(
+        "PUT",
+        &format!("{base}/v1/archives/{archive}/agreement"),
+        Some(&archivist),
+        Some(AGREEMENT.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    (producer, consumer, auditor)
+}
+
+pub const AGREEMENT: &str = r#"{
+  "version": 1,
+  "title": "e-Box messages",
+  "record_key": "message_id",
+  "metadata": {
+    "sent_at": {"type": "datetime", "required": true},
+    "sender": {"type": "enum", "values": ["RSZ", "ONSS", "RIZIV", "FOD Financien", "RVA", "FAMIFED", "SPF Finances"]},
+    "amount_eur": {"type": "number"}
+  },
+  "retention": {"after": "sent_at", "years": 10},
+  "indexed": ["sender", "sent_at"]
+}"#;
+
+/// A row SIP for key `i`.
+pub fn row(i: u64, extra: &str) -> String {
+    let id = format!("EBX-2025-{i:09}");
+    format!(
+        r#"{{"key":"{id}","record":{{"message_id":"{id}","sender":"RSZ","subject":"Aanslagbiljet {extra}","sent_at":"2025-03-04T10:00:00Z"}},"metadata":{{"sent_at":"2025-03-04T10:00:00Z","sender":"RSZ","amount_eur":12.50}}}}"#
+    )
+}
+
+pub fn tmp_path(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
