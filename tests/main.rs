@@ -11,6 +11,7 @@
 mod api;
 mod cli;
 mod crash;
+mod first_session;
 mod keyfile;
 mod seal;
 mod server;

@@ -207,6 +207,15 @@ fn tenants_are_isolated_and_roles_enforced() {
         ("GET", "/v1/archives/ebox/proofs/inclusion?seq=0", None),
         ("GET", "/v1/archives/ebox/proofs/consistency?from=1", None),
         ("GET", "/v1/archives/ebox/agreement", None),
+        ("GET", "/v1/archives/ebox/packages?sender=RSZ", None),
+        (
+            "POST",
+            "/v1/archives/ebox/packages",
+            Some(
+                "--x\r\nContent-Disposition: form-data; name=\"sip\"\r\n\r\n{}\r\n--x--\r\n"
+                    .to_string(),
+            ),
+        ),
     ];
     for (method, path, body) in &routes {
         for token in [&other_producer, &other_consumer, &other_auditor] {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -340,10 +340,15 @@ pub async fn ingest_package(
     State(s): State<AppState>,
     c: Caller,
     Path(archive): Path<String>,
-    mut multipart: Multipart,
+    req: Request,
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Producer)?;
+    // The body is parsed only after the archive and role checks, so another tenant's archive
+    // is a 404 whatever was sent.
+    let mut multipart = Multipart::from_request(req, &s)
+        .await
+        .map_err(|e| Problem::new(e.status(), "multipart", e.body_text()))?;
     let _permit = s.uploads.clone().try_acquire_owned().map_err(|_| {
         Problem::busy(format!(
             "{} package uploads are in progress, the limit; retry shortly",
