@@ -358,13 +358,9 @@ fn run(cli: Cli) -> Result<()> {
             documents,
             write,
         }) => {
-            let count = std::fs::read_to_string(&rows)
-                .with_context(|| format!("read {}", rows.display()))?
-                .lines()
-                .count();
             let scratch = std::env::temp_dir().join(format!("zegel-bench-{}", std::process::id()));
             let opts = bench::BenchOptions {
-                rows,
+                rows: rows.clone(),
                 tree_sizes,
                 documents,
                 scratch: scratch.clone(),
@@ -372,20 +368,13 @@ fn run(cli: Cli) -> Result<()> {
             let figures =
                 bench::run(&opts, &mut |m| eprintln!("bench: {m}")).map_err(anyhow::Error::msg)?;
             let _ = std::fs::remove_dir_all(&scratch);
-            // scripts/bench.sh names itself, so the recorded command is the reproducible one.
-            let command = std::env::var("ZEGEL_BENCH_COMMAND")
-                .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
-            let text = bench::render(
+            report(
                 &figures,
-                &command,
-                count,
+                &rows,
                 "One thread for Zegel; baselines run in the same invocation on the same bytes.",
-            );
-            print!("{text}");
-            if let Some(file) = write {
-                bench::write_section(&file, "formats", "Formats: Merkle log and sealing", &text)
-                    .with_context(|| format!("write {}", file.display()))?;
-            }
+                write.as_deref(),
+                ("formats", "Formats: Merkle log and sealing"),
+            )?;
         }
         Command::Bench(BenchCommand::Server {
             rows,
@@ -396,8 +385,6 @@ fn run(cli: Cli) -> Result<()> {
             reads,
             write,
         }) => {
-            let scratch =
-                std::env::temp_dir().join(format!("zegel-bench-server-{}", std::process::id()));
             let opts = zegel::bench_server::ServerBenchOptions {
                 rows: rows.clone(),
                 batch_rows,
@@ -405,33 +392,43 @@ fn run(cli: Cli) -> Result<()> {
                 clients,
                 single_rows,
                 reads,
-                scratch,
+                scratch: std::env::temp_dir()
+                    .join(format!("zegel-bench-server-{}", std::process::id())),
             };
             let figures = zegel::bench_server::run(&opts, &mut |m| eprintln!("bench: {m}"))
                 .map_err(anyhow::Error::msg)?;
-            let count = std::fs::read_to_string(&rows)
-                .with_context(|| format!("read {}", rows.display()))?
-                .lines()
-                .count();
-            let command = std::env::var("ZEGEL_BENCH_COMMAND")
-                .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
-            let text = bench::render(
+            report(
                 &figures,
-                &command,
-                count,
+                &rows,
                 "The server (`zegel serve`, its own process) and the load generator share these cores; every write is acknowledged only after a synced RocksDB WAL write. The baseline runs in the same invocation on the same rows.",
-            );
-            print!("{text}");
-            if let Some(file) = write {
-                bench::write_section(
-                    &file,
-                    "server",
-                    "Server: durable ingest and hot reads",
-                    &text,
-                )
-                .with_context(|| format!("write {}", file.display()))?;
-            }
+                write.as_deref(),
+                ("server", "Server: durable ingest and hot reads"),
+            )?;
         }
+    }
+    Ok(())
+}
+
+/// Prints the figures as markdown and, with `--write`, replaces their section of the file.
+fn report(
+    figures: &[bench::Figure],
+    rows: &std::path::Path,
+    setup: &str,
+    write: Option<&std::path::Path>,
+    (section, title): (&str, &str),
+) -> Result<()> {
+    let count = std::fs::read_to_string(rows)
+        .with_context(|| format!("read {}", rows.display()))?
+        .lines()
+        .count();
+    // scripts/bench.sh names itself, so the recorded command is the reproducible one.
+    let command = std::env::var("ZEGEL_BENCH_COMMAND")
+        .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
+    let text = bench::render(figures, &command, count, setup);
+    print!("{text}");
+    if let Some(file) = write {
+        bench::write_section(file, section, title, &text)
+            .with_context(|| format!("write {}", file.display()))?;
     }
     Ok(())
 }

@@ -81,18 +81,24 @@ fn baselines(file: &Path, bytes: usize) -> String {
     )
 }
 
-/// Runs every formats benchmark and returns the figures.
-pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Figure>, String> {
-    let mut figures = Vec::new();
+/// The benchmark rows: one NDJSON line each, at least one.
+pub fn read_rows(path: &Path) -> Result<Vec<String>, String> {
     let rows: Vec<String> = std::io::BufReader::new(
-        std::fs::File::open(&opts.rows).map_err(|e| format!("{}: {e}", opts.rows.display()))?,
+        std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
     )
     .lines()
     .collect::<Result<_, _>>()
     .map_err(|e| e.to_string())?;
     if rows.is_empty() {
-        return Err(format!("{}: no rows", opts.rows.display()));
+        return Err(format!("{}: no rows", path.display()));
     }
+    Ok(rows)
+}
+
+/// Runs every formats benchmark and returns the figures.
+pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Figure>, String> {
+    let mut figures = Vec::new();
+    let rows = read_rows(&opts.rows)?;
     std::fs::create_dir_all(&opts.scratch).map_err(|e| e.to_string())?;
 
     for &n in &opts.tree_sizes {

@@ -239,15 +239,7 @@ pub fn run(
     opts: &ServerBenchOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Figure>, String> {
-    let rows: Vec<String> = BufReader::new(
-        std::fs::File::open(&opts.rows).map_err(|e| format!("{}: {e}", opts.rows.display()))?,
-    )
-    .lines()
-    .collect::<Result<_, _>>()
-    .map_err(|e| e.to_string())?;
-    if rows.is_empty() {
-        return Err(format!("{}: no rows", opts.rows.display()));
-    }
+    let rows = crate::bench::read_rows(&opts.rows)?;
     let sips: Vec<String> = rows.iter().map(|r| row_sip(r)).collect::<Result<_, _>>()?;
     let raw_bytes: usize = rows.iter().map(String::len).sum();
     let _ = std::fs::remove_dir_all(&opts.scratch);

@@ -164,12 +164,7 @@ impl SequencerHandle {
         extra: ExtraPuts,
     ) -> Result<Vec<Sealed>, SequencerError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.tx
-            .try_send(Job::Submit(subs, extra, tx))
-            .map_err(|e| match e {
-                TrySendError::Full(_) => SequencerError::Busy,
-                TrySendError::Disconnected(_) => SequencerError::Stopped,
-            })?;
+        self.send(Job::Submit(subs, extra, tx))?;
         rx.await.map_err(|_| SequencerError::Stopped)?
     }
 
@@ -191,11 +186,16 @@ impl SequencerHandle {
     /// Signs and stores a checkpoint of the current tree now; returns the note.
     pub async fn checkpoint(&self) -> Result<String, SequencerError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.tx.try_send(Job::Checkpoint(tx)).map_err(|e| match e {
+        self.send(Job::Checkpoint(tx))?;
+        rx.await.map_err(|_| SequencerError::Stopped)?
+    }
+
+    /// Queues a job without waiting: a full queue is pushed back to the client as 503.
+    fn send(&self, job: Job) -> Result<(), SequencerError> {
+        self.tx.try_send(job).map_err(|e| match e {
             TrySendError::Full(_) => SequencerError::Busy,
             TrySendError::Disconnected(_) => SequencerError::Stopped,
-        })?;
-        rx.await.map_err(|_| SequencerError::Stopped)?
+        })
     }
 }
 
