@@ -15,6 +15,7 @@ pub mod note;
 pub mod proof;
 pub mod receipt;
 pub mod sealed;
+pub mod segment;
 pub mod sip;
 pub mod vectors;
 pub mod verify;

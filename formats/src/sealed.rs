@@ -161,10 +161,7 @@ pub fn open(sealed: &[u8]) -> Result<OpenedPackage, DecodeError> {
         });
     }
     let raw = decompress_one_frame(sealed)?;
-    let (header_bytes, objects) = cbor::decode_exact(&raw, decode_envelope, |(h, o)| {
-        let refs: Vec<Option<&[u8]>> = o.iter().map(|x| x.as_deref()).collect();
-        encode_package(h, &refs)
-    })?;
+    let (header_bytes, objects) = decode_package_cbor(&raw)?;
     let header = PackageHeader::decode(&header_bytes)?;
     if header.objects.len() != objects.len() {
         return Err(schema(format!(
@@ -181,6 +178,15 @@ pub fn open(sealed: &[u8]) -> Result<OpenedPackage, DecodeError> {
 }
 
 type Envelope = (Vec<u8>, Vec<Option<Vec<u8>>>);
+
+/// Decodes the uncompressed package CBOR (§2) through the strict gate: header bytes (not yet
+/// decoded) and objects.
+pub fn decode_package_cbor(raw: &[u8]) -> Result<Envelope, DecodeError> {
+    cbor::decode_exact(raw, decode_envelope, |(h, o)| {
+        let refs: Vec<Option<&[u8]>> = o.iter().map(|x| x.as_deref()).collect();
+        encode_package(h, &refs)
+    })
+}
 
 fn decode_envelope(d: &mut Decoder<'_>) -> Result<Envelope, DecodeError> {
     if cbor::array_len(d, "sealed package", 3)? != 3 {

@@ -224,3 +224,34 @@ fn broken_encodings_do_not_match() {
     short_id.insert(at + 2, 0x00);
     invalid("receipt", "a 5-byte key id", &short_id);
 }
+
+#[test]
+fn a_segment_index_matches_the_schema() {
+    use zegel_format::segment::{BlockRef, PackageRef, SegmentIndex};
+    let index = SegmentIndex {
+        tenant: "acme".into(),
+        archive: "ebox".into(),
+        blocks: vec![BlockRef {
+            offset: 8,
+            length: 120,
+            raw_length: 400,
+        }],
+        packages: vec![
+            PackageRef {
+                seq: 5,
+                block: 0,
+                offset: 0,
+                length: 200,
+                record_key: Some("EBX-5".into()),
+            },
+            PackageRef {
+                seq: 9,
+                block: 0,
+                offset: 200,
+                length: 200,
+                record_key: None,
+            },
+        ],
+    };
+    valid("segment-index", "segment index", &index.encode());
+}

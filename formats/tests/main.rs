@@ -11,4 +11,5 @@
 mod cddl;
 mod codec;
 mod merkle;
+mod segment;
 mod vectors;
