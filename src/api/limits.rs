@@ -49,10 +49,30 @@ pub async fn limit(State(f): State<InFlight>, req: Request, next: Next) -> Respo
     }
 }
 
+/// Request body bytes the server holds at once, summed over all requests (each request
+/// reserves its declared length, or its route's limit when it declares none). Beyond it,
+/// requests get 503: memory stays bounded however many large bodies arrive together.
+pub const BODY_BYTES_IN_FLIGHT_MAX: usize = 512 << 20;
+
+/// The shared body-byte budget, in KiB permits.
+#[derive(Debug, Clone)]
+pub struct BodyBudget(Arc<Semaphore>);
+
+impl Default for BodyBudget {
+    fn default() -> BodyBudget {
+        BodyBudget(Arc::new(Semaphore::new(BODY_BYTES_IN_FLIGHT_MAX >> 10)))
+    }
+}
+
 /// Middleware: a body whose declared `Content-Length` is above the route's limit is refused
 /// with 413 at once, before any of it is read (a client that sent `Expect: 100-continue`
-/// never has to send it). Bodies without a declared length are bounded while read.
-pub async fn declared_length(req: Request, next: Next) -> Response {
+/// never has to send it). Otherwise the body's bytes are reserved from the [`BodyBudget`]
+/// for the request's lifetime, or the request gets 503.
+pub async fn declared_length(
+    State(budget): State<BodyBudget>,
+    req: Request,
+    next: Next,
+) -> Response {
     let max = match (req.method(), req.extensions().get::<MatchedPath>()) {
         (&Method::POST, Some(p)) if p.as_str() == "/v1/archives/{archive}/packages" => {
             crate::api::PACKAGE_BODY_BYTES_MAX
@@ -64,11 +84,28 @@ pub async fn declared_length(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    match declared {
-        Some(n) if n > max as u64 => Problem::too_large(format!(
-            "the body is {n} bytes, above this route's limit of {max}"
-        ))
-        .into_response(),
-        _ => next.run(req).await,
-    }
+    let reserve = match declared {
+        Some(n) if n > max as u64 => {
+            return Problem::too_large(format!(
+                "the body is {n} bytes, above this route's limit of {max}"
+            ))
+            .into_response();
+        }
+        Some(n) => n,
+        None if req.method() == Method::GET => 0,
+        None => max as u64,
+    };
+    let kib = u32::try_from(reserve.div_ceil(1024)).unwrap_or(u32::MAX);
+    let _permit = match budget.0.clone().try_acquire_many_owned(kib) {
+        Ok(p) => p,
+        Err(_) => {
+            metrics::counter!("zegel_http_overload_total").increment(1);
+            return Problem::busy(format!(
+                "the server holds its limit of {} MiB of request bodies; retry shortly",
+                BODY_BYTES_IN_FLIGHT_MAX >> 20
+            ))
+            .into_response();
+        }
+    };
+    next.run(req).await
 }

@@ -116,7 +116,10 @@ pub fn router(state: AppState, in_flight_max: usize) -> Router {
     let doc = Arc::new(openapi());
     let in_flight = limits::InFlight::new(in_flight_max);
     let limited = limited
-        .route_layer(axum::middleware::from_fn(limits::declared_length))
+        .route_layer(axum::middleware::from_fn_with_state(
+            limits::BodyBudget::default(),
+            limits::declared_length,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             in_flight,
             limits::limit,
