@@ -182,40 +182,132 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(i).copied().unwrap_or(0.0)
 }
 
-/// One unit of load: the i-th request, sent with a client's agent.
-type Work = Arc<dyn Fn(&ureq::Agent, usize) -> Result<(), String> + Send + Sync>;
+/// The i-th request of a load phase: method, path, body, and the status that means done.
+type Plan = Arc<dyn Fn(usize) -> (&'static str, String, Vec<u8>, u16) + Send + Sync>;
 
-/// Runs `work(i)` for i in 0..n on `threads` threads; returns seconds and per-call latencies
-/// (ms), or the first error.
-fn drive(threads: usize, n: usize, work: Work) -> Result<(f64, Vec<f64>), String> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let next = next.clone();
-            let work = work.clone();
-            std::thread::spawn(move || -> Result<Vec<f64>, String> {
-                let agent = agent();
+/// A keep-alive HTTP/1.1 connection of the load generator. Minimal on purpose: the server
+/// always sends Content-Length, and the generator shares two cores with the server, so every
+/// cycle it spends is a cycle the figures lose (ureq on 64 threads took a whole core).
+struct Conn {
+    s: tokio::io::BufStream<tokio::net::TcpStream>,
+    line: String,
+}
+
+impl Conn {
+    async fn connect(addr: &str) -> Result<Conn, String> {
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Conn {
+            s: tokio::io::BufStream::new(tcp),
+            line: String::new(),
+        })
+    }
+
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), String> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let io = |e: std::io::Error| format!("{method} {path}: {e}");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        self.s.write_all(head.as_bytes()).await.map_err(io)?;
+        self.s.write_all(body).await.map_err(io)?;
+        self.s.flush().await.map_err(io)?;
+        self.line.clear();
+        self.s.read_line(&mut self.line).await.map_err(io)?;
+        let status = self
+            .line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse::<u16>().ok())
+            .ok_or_else(|| format!("{method} {path}: bad status line {:?}", self.line))?;
+        let mut length = None;
+        loop {
+            self.line.clear();
+            if self.s.read_line(&mut self.line).await.map_err(io)? == 0 {
+                return Err(format!("{method} {path}: connection closed"));
+            }
+            let l = self.line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = l.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse::<usize>().ok();
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    return Err(format!(
+                        "{method} {path}: chunked responses are not expected"
+                    ));
+                }
+            }
+        }
+        let mut out = vec![0u8; length.ok_or_else(|| format!("{method} {path}: no length"))?];
+        self.s.read_exact(&mut out).await.map_err(io)?;
+        Ok((status, out))
+    }
+}
+
+/// Sends requests 0..n over `clients` keep-alive connections from one thread; returns
+/// seconds and per-request latencies (ms, sorted), or the first unexpected answer.
+fn drive(
+    clients: usize,
+    n: usize,
+    addr: &str,
+    token: &str,
+    plan: Plan,
+) -> Result<(f64, Vec<f64>), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let next = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..clients {
+            let (next, plan, addr, token) = (
+                next.clone(),
+                plan.clone(),
+                addr.to_string(),
+                token.to_string(),
+            );
+            tasks.spawn(async move {
+                let mut conn = Conn::connect(&addr).await?;
                 let mut lat = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
-                        return Ok(lat);
+                        return Ok::<Vec<f64>, String>(lat);
                     }
+                    let (method, path, body, ok) = plan(i);
                     let t = Instant::now();
-                    work(&agent, i)?;
+                    let (status, answer) = conn.request(method, &path, &token, &body).await?;
+                    if status != ok {
+                        return Err(format!(
+                            "{method} {path}: {status} {}",
+                            String::from_utf8_lossy(&answer)
+                        ));
+                    }
                     lat.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.join().map_err(|_| "a client thread panicked")??);
-    }
-    let secs = start.elapsed().as_secs_f64();
-    all.sort_by(f64::total_cmp);
-    Ok((secs, all))
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            all.extend(done.map_err(|e| e.to_string())??);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        all.sort_by(f64::total_cmp);
+        Ok((secs, all))
+    })
 }
 
 /// Baseline: the same row bytes written raw into RocksDB (our store, no sealing), in synced
@@ -301,17 +393,20 @@ pub fn run(
             })
             .collect(),
     );
-    let url = format!("{base}/v1/archives/batch/records/batch");
-    let (p, bs) = (producer.clone(), batches.clone());
+    let addr = base.trim_start_matches("http://").to_string();
+    let bs = batches.clone();
     let (secs, batch_lat) = drive(
         opts.batch_clients,
         batches.len(),
-        Arc::new(move |agent, i| {
-            let body = bs.get(i).cloned().unwrap_or_default();
-            match send(agent, "POST", &url, &p, body)? {
-                (201, _) => Ok(()),
-                (s, b) => Err(format!("batch: {s} {}", String::from_utf8_lossy(&b))),
-            }
+        &addr,
+        &producer,
+        Arc::new(move |i| {
+            (
+                "POST",
+                "/v1/archives/batch/records/batch".to_string(),
+                bs.get(i).cloned().unwrap_or_default(),
+                201,
+            )
         }),
     )?;
     let batch_rate = rows.len() as f64 / secs;
@@ -339,17 +434,19 @@ pub fn run(
     progress("single-row ingest");
     let n_single = opts.single_rows.min(sips.len());
     let single: Arc<Vec<String>> = Arc::new(sips.iter().take(n_single).cloned().collect());
-    let url = format!("{base}/v1/archives/single/records");
-    let (p, ss) = (producer.clone(), single.clone());
+    let ss = single.clone();
     let (secs, lat) = drive(
         opts.clients,
         n_single,
-        Arc::new(move |agent, i| {
-            let body = ss.get(i).cloned().unwrap_or_default().into_bytes();
-            match send(agent, "POST", &url, &p, body)? {
-                (201, _) => Ok(()),
-                (s, b) => Err(format!("row: {s} {}", String::from_utf8_lossy(&b))),
-            }
+        &addr,
+        &producer,
+        Arc::new(move |i| {
+            (
+                "POST",
+                "/v1/archives/single/records".to_string(),
+                ss.get(i).cloned().unwrap_or_default().into_bytes(),
+                201,
+            )
         }),
     )?;
     let rss_single = server.rss_kib("VmRSS");
@@ -377,19 +474,22 @@ pub fn run(
             })
             .collect(),
     );
-    let base_read = format!("{base}/v1/archives/batch/records/");
-    let (c, ks) = (consumer.clone(), keys.clone());
+    let ks = keys.clone();
     let n_keys = keys.len().max(1);
     let (secs, lat) = drive(
         opts.clients,
         opts.reads,
-        Arc::new(move |agent, i| {
+        &addr,
+        &consumer,
+        Arc::new(move |i| {
             // A fixed stride through the keys: every read a different row, spread over the log.
             let k = ks.get((i * 7919) % n_keys).cloned().unwrap_or_default();
-            match send(agent, "GET", &format!("{base_read}{k}"), &c, Vec::new())? {
-                (200, _) => Ok(()),
-                (s, b) => Err(format!("read {k}: {s} {}", String::from_utf8_lossy(&b))),
-            }
+            (
+                "GET",
+                format!("/v1/archives/batch/records/{k}"),
+                Vec::new(),
+                200,
+            )
         }),
     )?;
     figures.push(Figure {

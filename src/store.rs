@@ -33,8 +33,11 @@ pub mod cf {
     pub const AUTH: &str = "auth";
     /// `id ‖ field ‖ 0x00 ‖ value ‖ 0x00 ‖ seq` → empty: the agreement's indexed metadata.
     pub const INDEX: &str = "index";
+    /// `id ‖ record key ‖ 0x00` → `version ‖ seq ‖ fingerprint` of the key's latest version:
+    /// one point read instead of an iterator per ingested or read row.
+    pub const LATEST: &str = "latest";
 
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         META,
         HEADERS,
         OBJECTS,
@@ -44,6 +47,7 @@ pub mod cf {
         CHECKPOINTS,
         AUTH,
         INDEX,
+        LATEST,
     ];
 }
 
@@ -87,6 +91,23 @@ pub fn record_prefix(id: ArchiveId, record_key: &str) -> Vec<u8> {
     k.extend_from_slice(record_key.as_bytes());
     k.push(0);
     k
+}
+
+/// The value of a `latest` entry: version, seq, content fingerprint.
+pub fn encode_latest(version: u64, seq: u64, fingerprint: &[u8; 32]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(48);
+    v.extend_from_slice(&version.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(fingerprint);
+    v
+}
+
+pub fn decode_latest(v: &[u8]) -> Option<(u64, u64, [u8; 32])> {
+    Some((
+        be_u64(v.get(..8)?)?,
+        be_u64(v.get(8..16)?)?,
+        v.get(16..48)?.try_into().ok()?,
+    ))
 }
 
 pub fn record_version_key(id: ArchiveId, record_key: &str, version: u64) -> Vec<u8> {

@@ -174,9 +174,10 @@ pub async fn revoke_key(
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     require_tenant_admin(&c, &tenant)?;
-    if !auth::revoke_key(s.archives.store(), &tenant, &id)
-        .map_err(|e| Problem::internal(e.to_string()))?
-    {
+    let revoked = auth::revoke_key(s.archives.store(), &tenant, &id)
+        .map_err(|e| Problem::internal(e.to_string()))?;
+    s.keys.clear();
+    if !revoked {
         return Err(Problem::not_found(format!(
             "no key {id:?} in tenant {tenant:?}"
         )));

@@ -73,7 +73,43 @@ impl axum::extract::FromRequestParts<crate::api::AppState> for Caller {
         parts: &mut axum::http::request::Parts,
         s: &crate::api::AppState,
     ) -> Result<Caller, Problem> {
-        authenticate(s.archives.store(), &parts.headers)
+        s.keys.authenticate(s.archives.store(), &parts.headers)
+    }
+}
+
+/// Most API keys kept in memory; the cache is emptied when it would grow past this.
+pub const KEY_CACHE_MAX: usize = 10_000;
+
+/// Stored API keys by token hash, so a request costs one hash, not a database read and a
+/// JSON parse. Revoking any key empties it, so a revoked token stops working at once.
+#[derive(Debug, Default)]
+pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<String, ApiKey>>);
+
+impl KeyCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, ApiKey>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// [`authenticate`], answered from memory when the key was seen before.
+    pub fn authenticate(&self, store: &Store, headers: &HeaderMap) -> Result<Caller, Problem> {
+        let hash = token_hash(bearer(headers)?);
+        if let Some(key) = self.lock().get(&hash) {
+            return Ok(Caller { key: key.clone() });
+        }
+        let caller = authenticate(store, headers)?;
+        let mut cache = self.lock();
+        if cache.len() >= KEY_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(hash, caller.key.clone());
+        Ok(caller)
+    }
+
+    /// Forgets every key (after a revocation).
+    pub fn clear(&self) {
+        self.lock().clear();
     }
 }
 
@@ -128,7 +164,8 @@ pub fn new_token() -> Result<String, Problem> {
 }
 
 /// Finds the caller from the `Authorization: Bearer` header.
-pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, Problem> {
+/// The bearer token of a request, or 401.
+fn bearer(headers: &HeaderMap) -> Result<&str, Problem> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -140,6 +177,11 @@ pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, Proble
     if token.is_empty() || token.len() > TOKEN_BYTES_MAX {
         return Err(Problem::unauthorized());
     }
+    Ok(token)
+}
+
+pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Caller, Problem> {
+    let token = bearer(headers)?;
     let stored = store
         .get(cf::AUTH, &key_entry(&token_hash(token)))
         .map_err(|e| Problem::internal(e.to_string()))?

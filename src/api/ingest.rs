@@ -109,6 +109,45 @@ pub fn receipt_json(archive: &str, key: Option<String>, s: &Sealed) -> ReceiptJs
     }
 }
 
+/// The string value of a top-level field of a JSON object, found without building the
+/// object (every other value is skipped, not allocated). `None` if absent or not a string.
+fn string_field(object: &[u8], field: &str) -> Option<String> {
+    struct Find<'f>(&'f str);
+    impl<'de> serde::de::Visitor<'de> for Find<'_> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(
+            self,
+            mut m: M,
+        ) -> Result<Self::Value, M::Error> {
+            let mut found = None;
+            while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                if k == self.0 && found.is_none() {
+                    found = m
+                        .next_value::<serde_json::Value>()?
+                        .as_str()
+                        .map(str::to_string);
+                } else {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    impl<'de> serde::de::DeserializeSeed<'de> for Find<'_> {
+        type Value = Option<String>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(object);
+    serde::de::DeserializeSeed::deserialize(Find(field), &mut de)
+        .ok()
+        .flatten()
+}
+
 /// Validates one row SIP against the agreement; every violation is collected.
 fn row_submission(
     body: &[u8],
@@ -123,12 +162,7 @@ fn row_submission(
     let mut violations = Vec::new();
     agreement.check_metadata(&row.metadata, &mut violations);
     if let Some(field) = &agreement.record_key {
-        let fields: BTreeMap<String, &RawValue> =
-            serde_json::from_slice(&row.record).unwrap_or_default();
-        let matches = fields
-            .get(field)
-            .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
-            .is_some_and(|k| k == row.key);
+        let matches = string_field(&row.record, field).is_some_and(|k| k == row.key);
         if !matches {
             violations.push(Violation::new(
                 format!("/record/{field}"),

@@ -42,6 +42,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub access: AccessLog,
     pub uploads: Arc<Semaphore>,
+    pub keys: Arc<auth::KeyCache>,
 }
 
 impl AppState {
@@ -52,6 +53,7 @@ impl AppState {
             archives,
             clock,
             uploads: Arc::new(Semaphore::new(PACKAGE_UPLOADS_IN_FLIGHT_MAX)),
+            keys: Arc::new(auth::KeyCache::default()),
         }
     }
 }

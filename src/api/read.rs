@@ -135,17 +135,15 @@ pub async fn read_record(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Consumer)?;
-    let versions = s.archives.record_versions(info.id, &key)?;
-    let (version, seq) = match q.version {
-        Some(v) => versions.iter().copied().find(|(n, _)| *n == v),
-        None => versions.last().copied(),
-    }
-    .ok_or_else(|| {
-        Problem::not_found(format!(
-            "no record {key:?}{} in {archive:?}",
-            q.version.map_or(String::new(), |v| format!(" version {v}"))
-        ))
-    })?;
+    let (version, seq, versions) = s
+        .archives
+        .record_version(info.id, &key, q.version)?
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "no record {key:?}{} in {archive:?}",
+                q.version.map_or(String::new(), |v| format!(" version {v}"))
+            ))
+        })?;
     let (_, header) = s
         .archives
         .header(info.id, seq)?
@@ -164,7 +162,7 @@ pub async fn read_record(
     let envelope = format!(
         "{{\"key\":{},\"version\":{version},\"versions\":{},\"seq\":{seq},\"time_ms\":{},\"sha256\":\"{}\",\"metadata\":{},\"record\":{record}}}",
         serde_json::to_string(&key).unwrap_or_default(),
-        versions.len(),
+        versions,
         header.time_ms,
         obj.digest,
         meta_json(&header.metadata),

@@ -23,6 +23,8 @@ pub const SYSTEM_ARCHIVE_PREFIX: &str = "zegel.";
 pub const ACCESS_QUEUE_MAX: usize = 16_384;
 /// Most entries sealed into one access package.
 pub const ACCESS_ENTRIES_PER_PACKAGE_MAX: usize = 2_000;
+/// Access packages being sealed at once.
+pub const ACCESS_PACKAGES_IN_FLIGHT_MAX: usize = 8;
 /// Media type of the entries object: one JSON object per line.
 pub const ACCESS_MEDIA_TYPE: &str = "application/x-ndjson";
 
@@ -87,6 +89,7 @@ impl AccessLog {
 }
 
 async fn write_loop(archives: Arc<Archives>, mut rx: mpsc::Receiver<Job>) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(ACCESS_PACKAGES_IN_FLIGHT_MAX));
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < ACCESS_ENTRIES_PER_PACKAGE_MAX {
@@ -101,15 +104,24 @@ async fn write_loop(archives: Arc<Archives>, mut rx: mpsc::Receiver<Job>) {
             by_tenant.entry(tenant).or_default().push((entry, done));
         }
         for (tenant, jobs) in by_tenant {
-            let entries: Vec<&AccessEntry> = jobs.iter().map(|(e, _)| e).collect();
-            let outcome = seal(&archives, &tenant, &entries).await;
-            metrics::counter!("zegel_access_entries_total").increment(jobs.len() as u64);
-            if outcome.is_err() {
-                metrics::counter!("zegel_access_log_failures_total").increment(1);
-            }
-            for (_, done) in jobs {
-                let _ = done.send(outcome.clone().map_err(|e| e.to_string()));
-            }
+            // Packages in flight overlap, so the sequencer commits several in one group and a
+            // read waits about one commit, not the one before it too.
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                return;
+            };
+            let archives = archives.clone();
+            tokio::spawn(async move {
+                let entries: Vec<&AccessEntry> = jobs.iter().map(|(e, _)| e).collect();
+                let outcome = seal(&archives, &tenant, &entries).await;
+                drop(permit);
+                metrics::counter!("zegel_access_entries_total").increment(jobs.len() as u64);
+                if outcome.is_err() {
+                    metrics::counter!("zegel_access_log_failures_total").increment(1);
+                }
+                for (_, done) in jobs {
+                    let _ = done.send(outcome.clone());
+                }
+            });
         }
     }
 }

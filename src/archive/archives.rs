@@ -76,6 +76,9 @@ pub struct Archives {
     /// Agreement in force per archive, parsed once (patterns compiled) and keyed by the seq
     /// that sealed it; replaced when a newer version is sealed.
     agreements: Mutex<HashMap<ArchiveId, (u64, Arc<Agreement>)>>,
+    /// Archives found by name: an archive is never renamed or removed, so an entry never
+    /// goes stale.
+    found: Mutex<HashMap<(String, String), ArchiveInfo>>,
 }
 
 impl Archives {
@@ -94,6 +97,7 @@ impl Archives {
             sequencers: Mutex::new(HashMap::new()),
             create_lock: tokio::sync::Mutex::new(()),
             agreements: Mutex::new(HashMap::new()),
+            found: Mutex::new(HashMap::new()),
         };
         for info in archives.all()? {
             let h = sequencer::start(
@@ -148,6 +152,31 @@ impl Archives {
     }
 
     pub fn find(&self, tenant: &str, archive: &str) -> Result<Option<ArchiveInfo>, ArchiveError> {
+        let name = (tenant.to_string(), archive.to_string());
+        let cached = self
+            .found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&name)
+            .cloned();
+        if let Some(info) = cached {
+            return Ok(Some(info));
+        }
+        let info = self.find_stored(tenant, archive)?;
+        if let Some(info) = &info {
+            self.found
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(name, info.clone());
+        }
+        Ok(info)
+    }
+
+    fn find_stored(
+        &self,
+        tenant: &str,
+        archive: &str,
+    ) -> Result<Option<ArchiveInfo>, ArchiveError> {
         let Some(id) = self.store.get(cf::META, &name_key(tenant, archive))? else {
             return Ok(None);
         };
@@ -281,8 +310,12 @@ impl Archives {
         let sealed = self
             .handle(info.id)?
             .submit(vec![agreement_submission(doc, agreement)?])
-            .await?;
-        Ok(sealed.first().map_or(0, |s| s.seq))
+            .await;
+        self.agreements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&info.id);
+        Ok(sealed?.first().map_or(0, |s| s.seq))
     }
 
     /// The agreement version in force: read back from the log once per version, then cached.
@@ -290,6 +323,16 @@ impl Archives {
         &self,
         info: &ArchiveInfo,
     ) -> Result<(u64, Arc<Agreement>), ArchiveError> {
+        // Only `apply_agreement` seals a new version, and it drops the cached one when it has.
+        let cached = self
+            .agreements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&info.id)
+            .cloned();
+        if let Some(hit) = cached {
+            return Ok(hit);
+        }
         let state = ArchiveState::load(&self.store, info.id)?;
         let a = state
             .agreement
@@ -373,8 +416,8 @@ impl Archives {
         else {
             return Ok(None);
         };
-        let bytes = zstd::bulk::decompress(&z, HOT_OBJECT_BYTES_MAX)
-            .map_err(|e| ArchiveError::Corrupt(format!("object {digest}: {e}")))?;
+        let bytes =
+            decompress(&z).map_err(|e| ArchiveError::Corrupt(format!("object {digest}: {e}")))?;
         if sha256(&bytes) != *digest {
             return Err(ArchiveError::Corrupt(format!(
                 "object {digest} does not hash to its digest"
@@ -397,6 +440,38 @@ impl Archives {
         Ok(Some(
             zstd::bulk::compress(&raw, sealed::SEAL_ZSTD_LEVEL).map_err(StoreError::Io)?,
         ))
+    }
+
+    /// One version of a record key (the latest when `version` is `None`): (version, seq,
+    /// number of versions). Point reads only.
+    pub fn record_version(
+        &self,
+        id: ArchiveId,
+        key: &str,
+        version: Option<u64>,
+    ) -> Result<Option<(u64, u64, u64)>, ArchiveError> {
+        let Some(latest) = self.store.get(cf::LATEST, &store::record_prefix(id, key))? else {
+            return Ok(None);
+        };
+        let (count, latest_seq, _) = store::decode_latest(&latest)
+            .ok_or_else(|| ArchiveError::Corrupt(format!("latest of {key:?}")))?;
+        match version {
+            None => Ok(Some((count, latest_seq, count))),
+            Some(v) => {
+                let Some(entry) = self
+                    .store
+                    .get(cf::RECORDS, &store::record_version_key(id, key, v))?
+                else {
+                    return Ok(None);
+                };
+                let seq = entry
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| ArchiveError::Corrupt(format!("version {v} of {key:?}")))?;
+                Ok(Some((v, seq, count)))
+            }
+        }
     }
 
     /// Versions of a record key: (version, seq), oldest first.
@@ -507,6 +582,26 @@ impl Archives {
             .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
         Ok(sequencer::stored_receipt(&self.store, id, seq, leaf)?)
     }
+}
+
+thread_local! {
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Inflates a hot object with this thread's reused zstd context (creating one per read cost
+/// more than the read).
+fn decompress(z: &[u8]) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match d.as_mut() {
+            Some(d) => d.decompress(z, HOT_OBJECT_BYTES_MAX),
+            None => Err(std::io::Error::other("no zstd context")),
+        }
+    })
 }
 
 fn agreement_submission(doc: &[u8], agreement: &Agreement) -> Result<Submission, ArchiveError> {

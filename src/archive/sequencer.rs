@@ -495,24 +495,15 @@ impl Sequencer {
                     });
                 }
                 version = v + 1;
-            } else if let Some((k, v)) = self
+            } else if let Some(v) = self
                 .store
-                .last_with_prefix(cf::RECORDS, &store::record_prefix(self.id, key))
+                .get(cf::LATEST, &store::record_prefix(self.id, key))
                 .map_err(|e| SequencerError::Store(e.to_string()))?
             {
-                let last_version = k
-                    .len()
-                    .checked_sub(8)
-                    .and_then(|i| k.get(i..))
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(0);
-                let seq = v
-                    .get(..8)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(0);
-                if v.get(8..40) == Some(fp.as_slice()) {
+                let (last_version, seq, last_fp) = store::decode_latest(&v).ok_or_else(|| {
+                    SequencerError::Store(format!("latest of {key:?} is corrupt"))
+                })?;
+                if last_fp == fp {
                     let leaf = self
                         .store
                         .nodes(self.id)
@@ -595,6 +586,11 @@ impl Sequencer {
                 cf::RECORDS,
                 &store::record_version_key(self.id, key, version),
                 &v,
+            );
+            batch.put(
+                cf::LATEST,
+                &store::record_prefix(self.id, key),
+                &store::encode_latest(version, seq, &fp),
             );
             in_group.insert(key.clone(), (seq, version, leaf, fp));
         }
