@@ -504,3 +504,61 @@ fn overload_is_refused_with_retry_after_not_queued() {
     }
     assert!(ok, "served again after the stuck request ended");
 }
+
+#[test]
+fn request_bodies_held_at_once_are_bounded() {
+    let node = InProcess::start();
+    let base = &node.base;
+    let addr = base.trim_start_matches("http://");
+    let admin = node.admin_token();
+    // Bodies of undeclared length reserve their route's whole limit (16 MiB): 32 of them
+    // hold the 512 MiB budget while they trickle in.
+    let stuck: Vec<std::net::TcpStream> = (0..32)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{{\r\n"
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    let mut refused = None;
+    for _ in 0..100 {
+        let r = must(
+            "POST",
+            &format!("{base}/v1/tenants"),
+            Some(&admin),
+            Some(b"{}"),
+        );
+        // Served (400: no tenant named) while the budget lasts; 503 once it is spent.
+        if r.status == 503 {
+            refused = Some(r);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = refused.expect("a body beyond the budget is refused");
+    assert!(r.text().contains("request bodies"), "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    // Requests without a body still get through, and the budget comes back.
+    let list = must("GET", &format!("{base}/v1/archives"), Some(&admin), None);
+    assert_eq!(list.status, 200);
+    drop(stuck);
+    let mut served = false;
+    for _ in 0..100 {
+        let r = must(
+            "POST",
+            &format!("{base}/v1/tenants"),
+            Some(&admin),
+            Some(b"{}"),
+        );
+        if r.status == 400 {
+            served = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(served, "the budget is released when the stuck requests end");
+}
