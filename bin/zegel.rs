@@ -227,6 +227,9 @@ enum BenchCommand {
         /// Reads by key.
         #[arg(long, default_value_t = 50_000)]
         reads: usize,
+        /// Whole runs; the median run is reported, with every run's rates.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
         /// Markdown file whose `server` section is replaced with the figures.
         #[arg(long)]
         write: Option<PathBuf>,
@@ -383,6 +386,7 @@ fn run(cli: Cli) -> Result<()> {
             clients,
             single_rows,
             reads,
+            runs,
             write,
         }) => {
             let opts = zegel::bench_server::ServerBenchOptions {
@@ -392,6 +396,7 @@ fn run(cli: Cli) -> Result<()> {
                 clients,
                 single_rows,
                 reads,
+                runs,
                 scratch: std::env::temp_dir()
                     .join(format!("zegel-bench-server-{}", std::process::id())),
             };

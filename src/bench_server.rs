@@ -41,6 +41,9 @@ pub struct ServerBenchOptions {
     pub single_rows: usize,
     /// Reads by key.
     pub reads: usize,
+    /// Whole runs; the figures are those of the run with the median batch rate, and a row
+    /// lists every run's rates (this machine's disk and neighbours vary from run to run).
+    pub runs: usize,
     /// Scratch directory (the server's data and the baseline database).
     pub scratch: PathBuf,
 }
@@ -326,11 +329,44 @@ fn raw_rocksdb(dir: &Path, rows: &[String], batch: usize) -> Result<f64, String>
     Ok(rows.len() as f64 / start.elapsed().as_secs_f64())
 }
 
-/// Runs the server benchmark; returns the figures.
+/// Runs the server benchmark `opts.runs` times; returns the median run's figures and a row
+/// with the rates of every run.
 pub fn run(
     opts: &ServerBenchOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Figure>, String> {
+    let mut runs = Vec::new();
+    for n in 0..opts.runs.max(1) {
+        progress(&format!("run {} of {}", n + 1, opts.runs.max(1)));
+        runs.push(run_once(opts, progress)?);
+    }
+    runs.sort_by(|a, b| a.1[0].total_cmp(&b.1[0]));
+    let list = |i: usize| {
+        runs.iter()
+            .map(|r| format!("{:.0}", r.1.get(i).copied().unwrap_or(0.0)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let spread = Figure {
+        what: format!("every run ({}), sorted by batch rate", runs.len()),
+        value: format!(
+            "batch rows/s: {}; single rows/s: {}; reads/s: {}",
+            list(0),
+            list(1),
+            list(2)
+        ),
+        baseline: "the rows above are the median run".into(),
+    };
+    let mid = runs.len() / 2;
+    let mut figures = runs.swap_remove(mid).0;
+    figures.push(spread);
+    Ok(figures)
+}
+
+/// The figures of one run and its (batch, single, read) rates.
+type Run = (Vec<Figure>, [f64; 3]);
+
+fn run_once(opts: &ServerBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Run, String> {
     let rows = crate::bench::read_rows(&opts.rows)?;
     let sips: Vec<String> = rows.iter().map(|r| row_sip(r)).collect::<Result<_, _>>()?;
     let raw_bytes: usize = rows.iter().map(String::len).sum();
@@ -449,6 +485,7 @@ pub fn run(
             )
         }),
     )?;
+    let single_rate = n_single as f64 / secs;
     let rss_single = server.rss_kib("VmRSS");
     figures.push(Figure {
         what: format!(
@@ -457,7 +494,7 @@ pub fn run(
         ),
         value: format!(
             "**{:.0} rows/s**; p50 {:.1} ms, **p99 {:.1} ms**",
-            n_single as f64 / secs,
+            single_rate,
             percentile(&lat, 0.5),
             percentile(&lat, 0.99)
         ),
@@ -492,6 +529,7 @@ pub fn run(
             )
         }),
     )?;
+    let read_rate = opts.reads as f64 / secs;
     figures.push(Figure {
         what: format!(
             "hot read by key, {} reads, {} concurrent clients (each read access-logged durably)",
@@ -499,7 +537,7 @@ pub fn run(
         ),
         value: format!(
             "**{:.0} reads/s**; p50 {:.1} ms, p99 {:.1} ms",
-            opts.reads as f64 / secs,
+            read_rate,
             percentile(&lat, 0.5),
             percentile(&lat, 0.99)
         ),
@@ -518,5 +556,5 @@ pub fn run(
     });
     drop(server);
     let _ = std::fs::remove_dir_all(&opts.scratch);
-    Ok(figures)
+    Ok((figures, [batch_rate, single_rate, read_rate]))
 }
