@@ -65,6 +65,7 @@ pub struct BatchReceipts {
 
 /// A row submission (formats/sip.md).
 #[derive(Debug, ToSchema)]
+#[schema(as = RowSip)]
 #[allow(dead_code)]
 pub struct RowSipDoc {
     /// The record key (1-512 bytes, no control characters).
@@ -81,6 +82,7 @@ pub struct RowSipDoc {
 
 /// A multipart package upload.
 #[derive(Debug, ToSchema)]
+#[schema(as = PackageUpload)]
 #[allow(dead_code)]
 pub struct PackageUploadDoc {
     /// JSON: `{"key": optional record key, "metadata": {...}, "sha256": {"object name": "hex"}}`.
