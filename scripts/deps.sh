@@ -23,3 +23,21 @@ zegel_deps() {
     return 1
   fi
 }
+
+# The cold-tier tests start a real S3-compatible server: moto's, from PyPI, at a pinned
+# version (it passes object_store's own conformance checks, conditional puts included).
+ZEGEL_MOTO_VERSION=5.2.5
+zegel_test_deps() {
+  if python3 -c "import sys, importlib.metadata as m; sys.exit(m.version('moto') != '$ZEGEL_MOTO_VERSION')" 2>/dev/null \
+     && python3 -c "import flask, werkzeug" 2>/dev/null; then
+    return 0
+  fi
+  if ! command -v python3 >/dev/null 2>&1; then
+    echo "python3 is missing (the S3 tests run moto's server): apt-get install python3 python3-pip" >&2
+    return 1
+  fi
+  echo "installing moto[server]==$ZEGEL_MOTO_VERSION (the S3-compatible server the cold-tier tests start)"
+  python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$ZEGEL_MOTO_VERSION" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "moto[server]==$ZEGEL_MOTO_VERSION" \
+    || { echo "could not install moto[server]==$ZEGEL_MOTO_VERSION from PyPI" >&2; return 1; }
+}

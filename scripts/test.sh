@@ -9,6 +9,7 @@ say() { printf '\n== %s\n' "$*"; }
 
 . scripts/deps.sh
 zegel_deps
+zegel_test_deps
 
 say "cargo fmt --check"
 cargo fmt --all --check

@@ -10,6 +10,7 @@
 
 mod api;
 mod cli;
+mod cold;
 mod crash;
 mod first_session;
 mod keyfile;

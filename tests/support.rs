@@ -308,3 +308,59 @@ pub fn tmp_path(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&p, bytes).unwrap();
     p
 }
+
+/// A real S3-compatible server (moto, from PyPI; scripts/test.sh installs the pinned version)
+/// on a free 127.0.0.1 port, stopped on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "python3 -m moto.server (pip install 'moto[server]'; scripts/test.sh installs it)",
+            );
+        // Owned by the guard from here on, so every path (even the panic) kills and reaps it.
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return moto;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("moto did not listen on {} within 10 s", moto.endpoint);
+    }
+
+    pub fn create_bucket(&self, name: &str) {
+        let r = must("PUT", &format!("{}/{name}", self.endpoint), None, Some(b""));
+        assert_eq!(r.status, 200, "create bucket: {}", r.text());
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

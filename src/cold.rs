@@ -1,0 +1,215 @@
+//! The cold tier's object store (issue #4): the local filesystem by default, any
+//! S3-compatible store by configuration, both through `object_store`. Objects are immutable:
+//! written once with put-if-absent and never overwritten. Only this module knows
+//! `object_store`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+use serde::Deserialize;
+
+/// Largest cold object read or written (a segment at its limit).
+pub const COLD_OBJECT_BYTES_MAX: usize = zegel_format::segment::SEGMENT_BYTES_MAX;
+
+/// Where cold objects live. In TOML: `[cold] backend = "local", dir = "..."`, or
+/// `backend = "s3"` with `bucket`, `region` and optionally `endpoint`, `allow_http`,
+/// `access_key_id`, `secret_access_key` (else the `AWS_*` environment variables).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ColdConfig {
+    Local {
+        dir: PathBuf,
+    },
+    S3 {
+        bucket: String,
+        region: String,
+        #[serde(default)]
+        endpoint: Option<String>,
+        #[serde(default)]
+        allow_http: bool,
+        #[serde(default)]
+        access_key_id: Option<String>,
+        #[serde(default)]
+        secret_access_key: Option<String>,
+    },
+}
+
+/// Never prints credentials.
+impl std::fmt::Debug for ColdConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColdConfig::Local { dir } => write!(f, "Local({})", dir.display()),
+            ColdConfig::S3 {
+                bucket, endpoint, ..
+            } => write!(
+                f,
+                "S3(bucket {bucket}, endpoint {})",
+                endpoint.as_deref().unwrap_or("AWS")
+            ),
+        }
+    }
+}
+
+/// Why a cold operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ColdError {
+    #[error("cold object {0} does not exist")]
+    NotFound(String),
+    #[error("cold object {0} exists with other bytes; cold objects are never overwritten")]
+    Conflict(String),
+    #[error("cold object {key} is {got} bytes, above the limit of {max}")]
+    TooLarge { key: String, got: u64, max: u64 },
+    #[error("cold store {backend}: {source}")]
+    Backend {
+        backend: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("cold store configuration: {0}")]
+    Config(String),
+}
+
+/// What a put-if-absent did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The object is new.
+    New,
+    /// The same bytes were already there (a retried write after a crash).
+    AlreadyThere,
+}
+
+/// An open cold store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ColdStore {
+    inner: Arc<dyn ObjectStore>,
+    backend: String,
+}
+
+impl ColdStore {
+    /// Opens the store; a local directory is created (mode 0700) if missing.
+    pub fn open(cfg: &ColdConfig) -> Result<ColdStore, ColdError> {
+        let backend = format!("{cfg:?}");
+        let inner: Arc<dyn ObjectStore> = match cfg {
+            ColdConfig::Local { dir } => {
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| {
+                        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    })
+                    .map_err(|e| ColdError::Config(format!("{}: {e}", dir.display())))?;
+                Arc::new(
+                    object_store::local::LocalFileSystem::new_with_prefix(dir)
+                        .map_err(|e| ColdError::Config(e.to_string()))?,
+                )
+            }
+            ColdConfig::S3 {
+                bucket,
+                region,
+                endpoint,
+                allow_http,
+                access_key_id,
+                secret_access_key,
+            } => {
+                let mut b = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_region(region)
+                    .with_allow_http(*allow_http)
+                    .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e);
+                }
+                if let Some(k) = access_key_id {
+                    b = b.with_access_key_id(k);
+                }
+                if let Some(s) = secret_access_key {
+                    b = b.with_secret_access_key(s);
+                }
+                Arc::new(b.build().map_err(|e| ColdError::Config(e.to_string()))?)
+            }
+        };
+        Ok(ColdStore { inner, backend })
+    }
+
+    fn err(&self, key: &str, e: object_store::Error) -> ColdError {
+        match e {
+            object_store::Error::NotFound { .. } => ColdError::NotFound(key.to_string()),
+            other => ColdError::Backend {
+                backend: self.backend.clone(),
+                source: other,
+            },
+        }
+    }
+
+    /// Writes `bytes` at `key` unless an object is there. Identical bytes already there are
+    /// success (a retry after a crash); other bytes are a [`ColdError::Conflict`].
+    pub async fn put_new(&self, key: &str, bytes: Bytes) -> Result<Written, ColdError> {
+        if bytes.len() > COLD_OBJECT_BYTES_MAX {
+            return Err(ColdError::TooLarge {
+                key: key.into(),
+                got: bytes.len() as u64,
+                max: COLD_OBJECT_BYTES_MAX as u64,
+            });
+        }
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .inner
+            .put_opts(&Key::from(key), PutPayload::from(bytes.clone()), opts)
+            .await
+        {
+            Ok(_) => Ok(Written::New),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                if self.get(key).await? == bytes {
+                    Ok(Written::AlreadyThere)
+                } else {
+                    Err(ColdError::Conflict(key.to_string()))
+                }
+            }
+            Err(e) => Err(self.err(key, e)),
+        }
+    }
+
+    /// The whole object (at most [`COLD_OBJECT_BYTES_MAX`]).
+    pub async fn get(&self, key: &str) -> Result<Bytes, ColdError> {
+        let r = self
+            .inner
+            .get(&Key::from(key))
+            .await
+            .map_err(|e| self.err(key, e))?;
+        if r.meta.size > COLD_OBJECT_BYTES_MAX as u64 {
+            return Err(ColdError::TooLarge {
+                key: key.into(),
+                got: r.meta.size,
+                max: COLD_OBJECT_BYTES_MAX as u64,
+            });
+        }
+        r.bytes().await.map_err(|e| self.err(key, e))
+    }
+
+    /// Keys and sizes under `prefix`, sorted by key.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, ColdError> {
+        let mut out: Vec<(String, u64)> = self
+            .inner
+            .list(Some(&Key::from(prefix)))
+            .map_ok(|m| (m.location.to_string(), m.size))
+            .try_collect()
+            .await
+            .map_err(|e| self.err(prefix, e))?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// Deletes an object (retention and disposal only; a missing object is not an error).
+    pub async fn delete(&self, key: &str) -> Result<(), ColdError> {
+        match self.inner.delete(&Key::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.err(key, e)),
+        }
+    }
+}
