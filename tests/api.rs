@@ -512,8 +512,9 @@ fn request_bodies_held_at_once_are_bounded() {
     let addr = base.trim_start_matches("http://");
     let admin = node.admin_token();
     // Bodies of undeclared length reserve their route's whole limit (16 MiB): 32 of them
-    // hold the 512 MiB budget while they trickle in.
-    let stuck: Vec<std::net::TcpStream> = (0..32)
+    // hold the 512 MiB budget while they trickle in. One more than that, so the budget is
+    // spent even if a probe below briefly holds its 1 KiB while the last of them arrives.
+    let stuck: Vec<std::net::TcpStream> = (0..33)
         .map(|_| {
             let mut s = std::net::TcpStream::connect(addr).unwrap();
             write!(
@@ -524,6 +525,7 @@ fn request_bodies_held_at_once_are_bounded() {
             s
         })
         .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let mut refused = None;
     for _ in 0..100 {
         let r = must(
