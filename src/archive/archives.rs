@@ -114,9 +114,7 @@ impl Archives {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ArchiveId, SequencerHandle>> {
-        self.sequencers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        guard(&self.sequencers)
     }
 
     /// Stops every sequencer and waits for their threads (each publishes a last checkpoint),
@@ -153,21 +151,13 @@ impl Archives {
 
     pub fn find(&self, tenant: &str, archive: &str) -> Result<Option<ArchiveInfo>, ArchiveError> {
         let name = (tenant.to_string(), archive.to_string());
-        let cached = self
-            .found
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&name)
-            .cloned();
+        let cached = guard(&self.found).get(&name).cloned();
         if let Some(info) = cached {
             return Ok(Some(info));
         }
         let info = self.find_stored(tenant, archive)?;
         if let Some(info) = &info {
-            self.found
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(name, info.clone());
+            guard(&self.found).insert(name, info.clone());
         }
         Ok(info)
     }
@@ -311,10 +301,7 @@ impl Archives {
             .handle(info.id)?
             .submit(vec![agreement_submission(doc, agreement)?])
             .await;
-        self.agreements
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&info.id);
+        guard(&self.agreements).remove(&info.id);
         Ok(sealed?.first().map_or(0, |s| s.seq))
     }
 
@@ -324,12 +311,7 @@ impl Archives {
         info: &ArchiveInfo,
     ) -> Result<(u64, Arc<Agreement>), ArchiveError> {
         // Only `apply_agreement` seals a new version, and it drops the cached one when it has.
-        let cached = self
-            .agreements
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&info.id)
-            .cloned();
+        let cached = guard(&self.agreements).get(&info.id).cloned();
         if let Some(hit) = cached {
             return Ok(hit);
         }
@@ -337,16 +319,6 @@ impl Archives {
         let a = state
             .agreement
             .ok_or_else(|| ArchiveError::NotFound("the archive has no agreement".into()))?;
-        let cache = |m: &Mutex<HashMap<ArchiveId, (u64, Arc<Agreement>)>>| {
-            m.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&info.id)
-                .filter(|(seq, _)| *seq == a.seq)
-                .cloned()
-        };
-        if let Some(hit) = cache(&self.agreements) {
-            return Ok(hit);
-        }
         let (_, header) = self
             .header(info.id, a.seq)?
             .ok_or_else(|| ArchiveError::Corrupt("agreement package missing".into()))?;
@@ -361,10 +333,7 @@ impl Archives {
             Agreement::parse(&doc)
                 .map_err(|v| ArchiveError::Corrupt(format!("stored agreement: {v:?}")))?,
         );
-        self.agreements
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(info.id, (a.seq, agreement.clone()));
+        guard(&self.agreements).insert(info.id, (a.seq, agreement.clone()));
         Ok((a.seq, agreement))
     }
 
@@ -582,6 +551,12 @@ impl Archives {
             .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
         Ok(sequencer::stored_receipt(&self.store, id, seq, leaf)?)
     }
+}
+
+/// A mutex's guard; a poisoned lock still holds consistent maps (every critical section here
+/// is a single insert, get or remove), so it is used as is.
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 thread_local! {
