@@ -113,9 +113,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole service: archive routes behind the in-flight limit, service routes outside it,
 /// every error as problem+json, metrics on every request.
 pub fn router(state: AppState, in_flight_max: usize) -> Router {
-    let (limited, _) = limited_routes().split_for_parts();
-    let (service, _) = service_routes().split_for_parts();
-    let doc = Arc::new(openapi());
+    let (limited, mut doc) = OpenApiRouter::with_openapi(docs::base())
+        .merge(limited_routes())
+        .split_for_parts();
+    let (service, service_doc) = service_routes().split_for_parts();
+    doc.merge(service_doc);
+    let doc = Arc::new(doc);
     let in_flight = limits::InFlight::new(in_flight_max);
     let limited = limited
         .route_layer(axum::middleware::from_fn_with_state(
