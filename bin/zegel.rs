@@ -28,7 +28,7 @@ enum Command {
         #[arg(long, env = "ZEGEL_LISTEN")]
         listen: Option<String>,
         /// TOML configuration file (keys: data_dir, listen, log_name, checkpoint_interval_ms,
-        /// in_flight_max; see docs/CONFIGURATION.md).
+        /// in_flight_max, usage_interval_secs, [cold], [tier]; see the README's settings).
         #[arg(long, env = "ZEGEL_CONFIG")]
         config: Option<PathBuf>,
         /// Signing key name, used as the log name in checkpoint origins [default: zegel.local].
@@ -40,6 +40,29 @@ enum Command {
         /// Most API requests handled at once; more get 503 with Retry-After [default: 512].
         #[arg(long, env = "ZEGEL_IN_FLIGHT_MAX")]
         in_flight_max: Option<usize>,
+        /// Days a package stays hot before it moves to the cold tier [default: 183].
+        #[arg(long, env = "ZEGEL_HOT_DAYS")]
+        hot_days: Option<u64>,
+        /// Seconds between background tiering passes; 0 turns them off [default: 60].
+        #[arg(long, env = "ZEGEL_TIER_INTERVAL_SECS")]
+        tier_interval_secs: Option<u64>,
+    },
+    /// Tiering to the cold store (against a running server).
+    #[command(subcommand)]
+    Tier(TierCommand),
+    /// Usage per tenant, now and per day (against a running server).
+    Usage {
+        /// Only this tenant (the server's admin key may ask for any; others see their own).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// First day of the history (YYYY-MM-DD) [default: 30 days ago].
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day of the history (YYYY-MM-DD) [default: today].
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
     },
     /// Signing keys: generate one, or print the public key of one.
     #[command(subcommand)]
@@ -97,6 +120,23 @@ struct Remote {
     /// Print the server's JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum TierCommand {
+    /// Move every package older than the hot period now (the server's admin key).
+    Run {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Counts and bytes hot, cold and in flight per archive, with the last failure.
+    Status {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -234,6 +274,19 @@ enum BenchCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Tiering to the local filesystem: MB/s, cold bytes beside `zstd -3`, and cold reads
+    /// beside hot reads, against the real server process.
+    Tier {
+        /// NDJSON rows from ../shared/bench/gen_rows.py.
+        #[arg(long)]
+        rows: PathBuf,
+        /// Single-row reads in each tier.
+        #[arg(long, default_value_t = 1000)]
+        reads: usize,
+        /// Markdown file whose `tier` section is replaced with the figures.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 fn now_ms() -> u64 {
@@ -251,6 +304,8 @@ fn run(cli: Cli) -> Result<()> {
             log_name,
             checkpoint_interval_ms,
             in_flight_max,
+            hot_days,
+            tier_interval_secs,
         } => {
             let overrides = zegel::server::Overrides {
                 data_dir: data,
@@ -258,6 +313,8 @@ fn run(cli: Cli) -> Result<()> {
                 log_name,
                 checkpoint_interval_ms,
                 in_flight_max,
+                hot_days,
+                tier_interval_secs,
             };
             let cfg = zegel::server::Config::load(config.as_deref(), overrides)?;
             let rt = tokio::runtime::Runtime::new().context("start the async runtime")?;
@@ -318,6 +375,39 @@ fn run(cli: Cli) -> Result<()> {
                 Some(doc),
             )?;
             print!("{}", zegel::client::render("agreement", &v, remote.json));
+        }
+        Command::Tier(TierCommand::Run { remote }) => {
+            let v = client(&remote)?.call("POST", "/v1/tier/run", None)?;
+            print!("{}", zegel::client::render("tier-run", &v, remote.json));
+            if v.get("errors")
+                .and_then(|e| e.as_array())
+                .is_some_and(|e| !e.is_empty())
+            {
+                anyhow::bail!("some moves failed; their packages stay hot");
+            }
+        }
+        Command::Tier(TierCommand::Status { tenant, remote }) => {
+            let q = tenant.map_or(String::new(), |t| format!("?tenant={t}"));
+            let v = client(&remote)?.call("GET", &format!("/v1/tier{q}"), None)?;
+            print!("{}", zegel::client::render("tier", &v, remote.json));
+        }
+        Command::Usage {
+            tenant,
+            from,
+            to,
+            remote,
+        } => {
+            let q: Vec<String> = [("tenant", tenant), ("from", from), ("to", to)]
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+                .collect();
+            let q = if q.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", q.join("&"))
+            };
+            let v = client(&remote)?.call("GET", &format!("/v1/usage{q}"), None)?;
+            print!("{}", zegel::client::render("usage", &v, remote.json));
         }
         Command::Archive(ArchiveCommand::List { remote }) => {
             let v = client(&remote)?.call("GET", "/v1/archives", None)?;
@@ -408,6 +498,23 @@ fn run(cli: Cli) -> Result<()> {
                 "The server (`zegel serve`, its own process) and the load generator share these cores; every write is acknowledged only after a synced RocksDB WAL write. The baseline runs in the same invocation on the same rows.",
                 write.as_deref(),
                 ("server", "Server: durable ingest and hot reads"),
+            )?;
+        }
+        Command::Bench(BenchCommand::Tier { rows, reads, write }) => {
+            let opts = zegel::bench_tier::TierBenchOptions {
+                rows: rows.clone(),
+                reads,
+                scratch: std::env::temp_dir()
+                    .join(format!("zegel-bench-tier-{}", std::process::id())),
+            };
+            let figures = zegel::bench_tier::run(&opts, &mut |m| eprintln!("bench: {m}"))
+                .map_err(anyhow::Error::msg)?;
+            report(
+                &figures,
+                &rows,
+                "The server (`zegel serve`, its own process, hot period 0 days) and the load generator share these cores; `zegel tier run` moves everything in 10 000-package moves at zstd level 9 in 64 KiB blocks. Baselines run in the same invocation on the same rows file.",
+                write.as_deref(),
+                ("tier", "Tiering: cold bytes, throughput, cold reads"),
             )?;
         }
     }

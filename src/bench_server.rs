@@ -66,10 +66,10 @@ pub fn row_sip(row: &str) -> Result<String, String> {
 }
 
 /// A `zegel serve` child process, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
-    data: PathBuf,
+    pub(crate) base: String,
+    pub(crate) data: PathBuf,
 }
 
 impl Drop for Server {
@@ -81,10 +81,16 @@ impl Drop for Server {
 
 impl Server {
     fn start(data: &Path) -> Result<Server, String> {
+        Server::start_with(data, &[])
+    }
+
+    /// `zegel serve` on `data` with more arguments.
+    pub(crate) fn start_with(data: &Path, extra: &[&str]) -> Result<Server, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut child = Command::new(exe)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -115,7 +121,7 @@ impl Server {
         })
     }
 
-    fn rss_kib(&self, field: &str) -> u64 {
+    pub(crate) fn rss_kib(&self, field: &str) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
             .and_then(|s| {
@@ -127,7 +133,7 @@ impl Server {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(120)))
@@ -159,7 +165,7 @@ fn send(
     Ok((status, body))
 }
 
-fn expect(
+pub(crate) fn expect(
     agent: &ureq::Agent,
     method: &str,
     url: &str,
@@ -177,7 +183,7 @@ fn expect(
     Ok(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -186,7 +192,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The i-th request of a load phase: method, path, body, and the status that means done.
-type Plan = Arc<dyn Fn(usize) -> (&'static str, String, Vec<u8>, u16) + Send + Sync>;
+pub(crate) type Plan = Arc<dyn Fn(usize) -> (&'static str, String, Vec<u8>, u16) + Send + Sync>;
 
 /// A keep-alive HTTP/1.1 connection of the load generator. Minimal on purpose: the server
 /// always sends Content-Length, and the generator shares two cores with the server, so every
@@ -260,7 +266,7 @@ impl Conn {
 
 /// Sends requests 0..n over `clients` keep-alive connections from one thread; returns
 /// seconds and per-request latencies (ms, sorted), or the first unexpected answer.
-fn drive(
+pub(crate) fn drive(
     clients: usize,
     n: usize,
     addr: &str,

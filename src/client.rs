@@ -137,6 +137,11 @@ fn s(v: &serde_json::Value) -> String {
     }
 }
 
+/// A member of a JSON object, `null` when absent.
+fn field<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v.get(name).unwrap_or(&serde_json::Value::Null)
+}
+
 /// Output of a CLI command: the JSON, or its table.
 pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
     if json {
@@ -192,6 +197,102 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
             ]],
         ),
         "tenant" => table(&["tenant"], &[vec![s(&v["tenant"])]]),
+        "tier" => table(
+            &[
+                "tenant",
+                "archive",
+                "hot pkgs",
+                "hot bytes",
+                "cold pkgs",
+                "cold bytes",
+                "cold raw",
+                "segments",
+                "in flight",
+                "stage",
+                "last error",
+            ],
+            &arr("archives")
+                .iter()
+                .map(|a| {
+                    vec![
+                        s(&a["tenant"]),
+                        s(&a["archive"]),
+                        s(&a["hot_packages"]),
+                        s(&a["hot_bytes"]),
+                        s(&a["cold_packages"]),
+                        s(&a["cold_bytes"]),
+                        s(&a["cold_raw_bytes"]),
+                        s(&a["segments"]),
+                        s(&a["in_flight_packages"]),
+                        s(&a["stage"]),
+                        s(field(field(a, "last_error"), "error")),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+        "tier-run" => {
+            let mut out = table(
+                &[
+                    "tenant",
+                    "archive",
+                    "seqs",
+                    "segments",
+                    "raw bytes",
+                    "cold bytes",
+                    "hot freed",
+                ],
+                &arr("moves")
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            s(&m["tenant"]),
+                            s(&m["archive"]),
+                            format!("{}..{}", s(&m["first"]), s(&m["end"])),
+                            s(&m["segments"]),
+                            s(&m["raw_bytes"]),
+                            s(&m["cold_bytes"]),
+                            s(&m["hot_bytes_freed"]),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            for e in arr("errors") {
+                out.push_str(&format!(
+                    "failed: {}/{}: {} (the hot copy is kept)\n",
+                    s(field(&e, "tenant")),
+                    s(field(&e, "archive")),
+                    s(field(&e, "error"))
+                ));
+            }
+            out
+        }
+        "usage" => table(
+            &[
+                "day",
+                "tenant",
+                "archives",
+                "packages",
+                "raw bytes",
+                "hot bytes",
+                "cold bytes",
+                "requests",
+            ],
+            &arr("history")
+                .iter()
+                .map(|d| {
+                    vec![
+                        s(&d["day"]),
+                        s(&d["tenant"]),
+                        s(&d["archives"]),
+                        s(&d["packages"]),
+                        s(&d["raw_bytes"]),
+                        s(&d["hot_bytes"]),
+                        s(&d["cold_bytes"]),
+                        s(&d["requests"]),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
         _ => format!("{v}\n"),
     }
 }

@@ -16,6 +16,13 @@ use serde::Deserialize;
 /// Largest cold object read or written (a segment at its limit).
 pub const COLD_OBJECT_BYTES_MAX: usize = zegel_format::segment::SEGMENT_BYTES_MAX;
 
+/// Retries of one failed S3 request, and the time they may take in all.
+pub const COLD_RETRIES_MAX: usize = 3;
+pub const COLD_RETRY_SECS_MAX: u64 = 15;
+/// Seconds to connect to the S3 endpoint, and for one whole request.
+pub const COLD_CONNECT_TIMEOUT_SECS: u64 = 5;
+pub const COLD_REQUEST_TIMEOUT_SECS: u64 = 120;
+
 /// Where cold objects live. In TOML: `[cold] backend = "local", dir = "..."`, or
 /// `backend = "s3"` with `bucket`, `region` and optionally `endpoint`, `allow_http`,
 /// `access_key_id`, `secret_access_key` (else the `AWS_*` environment variables).
@@ -72,6 +79,8 @@ pub enum ColdError {
     },
     #[error("cold store configuration: {0}")]
     Config(String),
+    #[error("cold store: {0}")]
+    Io(String),
 }
 
 /// What a put-if-absent did.
@@ -88,12 +97,19 @@ pub enum Written {
 pub struct ColdStore {
     inner: Arc<dyn ObjectStore>,
     backend: String,
+    /// The directory of a local store: `object_store` does not fsync, so [`ColdStore::put_new`]
+    /// syncs the new file and its directories itself before reporting it written.
+    local_dir: Option<PathBuf>,
 }
 
 impl ColdStore {
     /// Opens the store; a local directory is created (mode 0700) if missing.
     pub fn open(cfg: &ColdConfig) -> Result<ColdStore, ColdError> {
         let backend = format!("{cfg:?}");
+        let local_dir = match cfg {
+            ColdConfig::Local { dir } => Some(dir.clone()),
+            ColdConfig::S3 { .. } => None,
+        };
         let inner: Arc<dyn ObjectStore> = match cfg {
             ColdConfig::Local { dir } => {
                 std::fs::create_dir_all(dir)
@@ -115,10 +131,26 @@ impl ColdStore {
                 secret_access_key,
             } => {
                 let mut b = object_store::aws::AmazonS3Builder::from_env()
+                    .with_client_options(
+                        object_store::ClientOptions::new()
+                            .with_connect_timeout(std::time::Duration::from_secs(
+                                COLD_CONNECT_TIMEOUT_SECS,
+                            ))
+                            .with_timeout(std::time::Duration::from_secs(
+                                COLD_REQUEST_TIMEOUT_SECS,
+                            )),
+                    )
                     .with_bucket_name(bucket)
                     .with_region(region)
                     .with_allow_http(*allow_http)
-                    .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
+                    .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch)
+                    // A stopped or failing store must fail a move in seconds, not hang it:
+                    // the hot copy stays and the next pass tries again.
+                    .with_retry(object_store::RetryConfig {
+                        max_retries: COLD_RETRIES_MAX,
+                        retry_timeout: std::time::Duration::from_secs(COLD_RETRY_SECS_MAX),
+                        ..Default::default()
+                    });
                 if let Some(e) = endpoint {
                     b = b.with_endpoint(e);
                 }
@@ -131,7 +163,11 @@ impl ColdStore {
                 Arc::new(b.build().map_err(|e| ColdError::Config(e.to_string()))?)
             }
         };
-        Ok(ColdStore { inner, backend })
+        Ok(ColdStore {
+            inner,
+            backend,
+            local_dir,
+        })
     }
 
     fn err(&self, key: &str, e: object_store::Error) -> ColdError {
@@ -163,9 +199,14 @@ impl ColdStore {
             .put_opts(&Key::from(key), PutPayload::from(bytes.clone()), opts)
             .await
         {
-            Ok(_) => Ok(Written::New),
+            Ok(_) => {
+                self.sync_local(key).await?;
+                Ok(Written::New)
+            }
             Err(object_store::Error::AlreadyExists { .. }) => {
                 if self.get(key).await? == bytes {
+                    // A crash may have come between the write and its sync.
+                    self.sync_local(key).await?;
                     Ok(Written::AlreadyThere)
                 } else {
                     Err(ColdError::Conflict(key.to_string()))
@@ -173,6 +214,52 @@ impl ColdStore {
             }
             Err(e) => Err(self.err(key, e)),
         }
+    }
+
+    /// Makes a new local object durable: the file, then every directory up to the root.
+    async fn sync_local(&self, key: &str) -> Result<(), ColdError> {
+        let Some(root) = self.local_dir.clone() else {
+            return Ok(());
+        };
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut path = root.join(&key);
+            std::fs::File::open(&path)?.sync_all()?;
+            while path != root {
+                if !path.pop() {
+                    break;
+                }
+                std::fs::File::open(&path)?.sync_all()?;
+            }
+            Ok::<(), std::io::Error>(())
+        })
+        .await
+        .map_err(|e| ColdError::Io(format!("fsync task: {e}")))?
+        .map_err(|e| ColdError::Io(format!("fsync of a new cold object: {e}")))
+    }
+
+    /// Bytes `[start, end)` of an object.
+    pub async fn get_range(&self, key: &str, start: u64, end: u64) -> Result<Bytes, ColdError> {
+        if end.saturating_sub(start) > COLD_OBJECT_BYTES_MAX as u64 {
+            return Err(ColdError::TooLarge {
+                key: key.into(),
+                got: end - start,
+                max: COLD_OBJECT_BYTES_MAX as u64,
+            });
+        }
+        let bytes = self
+            .inner
+            .get_range(&Key::from(key), start..end)
+            .await
+            .map_err(|e| self.err(key, e))?;
+        if bytes.len() as u64 != end - start {
+            return Err(ColdError::Io(format!(
+                "cold object {key}: asked for {} bytes, got {}",
+                end - start,
+                bytes.len()
+            )));
+        }
+        Ok(bytes)
     }
 
     /// The whole object (at most [`COLD_OBJECT_BYTES_MAX`]).

@@ -20,6 +20,8 @@ pub mod archive;
 #[cfg(feature = "server")]
 pub mod bench_server;
 #[cfg(feature = "server")]
+pub mod bench_tier;
+#[cfg(feature = "server")]
 pub mod client;
 #[cfg(feature = "server")]
 pub mod cold;
@@ -29,3 +31,7 @@ pub mod server;
 pub mod store;
 #[cfg(feature = "server")]
 pub mod telemetry;
+#[cfg(feature = "server")]
+pub mod tier;
+#[cfg(feature = "server")]
+pub mod usage;

@@ -13,8 +13,10 @@ use serde::Deserialize;
 use crate::api::{self, AppState, auth};
 use crate::archive::archives::Archives;
 use crate::clock::{Clock, SystemClock};
+use crate::cold::{ColdConfig, ColdStore};
 use crate::keyfile;
 use crate::store::Store;
+use crate::tier::mover::{TierConfig, Tierer};
 
 /// Every setting of `zegel serve`. In a TOML file the keys are these field names.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -31,6 +33,12 @@ pub struct Config {
     /// Most API requests handled at once; beyond it requests get 503 with Retry-After.
     /// Default 512.
     pub in_flight_max: usize,
+    /// The cold tier (`[cold]` table). Default: the local directory `DATA_DIR/cold`.
+    pub cold: Option<ColdConfig>,
+    /// Tiering (`[tier]` table): hot period, pace, move size.
+    pub tier: TierConfig,
+    /// Seconds between usage snapshots (request counts are stored then). Default 60.
+    pub usage_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -41,6 +49,9 @@ impl Default for Config {
             log_name: "zegel.local".into(),
             checkpoint_interval_ms: 1000,
             in_flight_max: api::limits::IN_FLIGHT_REQUESTS_MAX,
+            cold: None,
+            tier: TierConfig::default(),
+            usage_interval_secs: 60,
         }
     }
 }
@@ -53,6 +64,8 @@ pub struct Overrides {
     pub log_name: Option<String>,
     pub checkpoint_interval_ms: Option<u64>,
     pub in_flight_max: Option<usize>,
+    pub hot_days: Option<u64>,
+    pub tier_interval_secs: Option<u64>,
 }
 
 /// Smallest and largest checkpoint interval accepted.
@@ -60,6 +73,8 @@ pub const CHECKPOINT_INTERVAL_MS_MIN: u64 = 10;
 pub const CHECKPOINT_INTERVAL_MS_MAX: u64 = 3_600_000;
 /// Largest `in_flight_max` accepted.
 pub const IN_FLIGHT_MAX_LIMIT: usize = 65_536;
+/// Largest `usage_interval_secs` accepted (a day).
+pub const USAGE_INTERVAL_SECS_MAX: u64 = 86_400;
 
 impl Config {
     /// Builds the configuration: defaults, then the TOML file if given, then overrides.
@@ -86,6 +101,16 @@ impl Config {
         }
         if let Some(v) = o.in_flight_max {
             c.in_flight_max = v;
+        }
+        if let Some(v) = o.hot_days {
+            c.tier.hot_days = v;
+        }
+        if let Some(v) = o.tier_interval_secs {
+            c.tier.interval_secs = v;
+        }
+        c.tier.check().map_err(anyhow::Error::msg)?;
+        if !(1..=USAGE_INTERVAL_SECS_MAX).contains(&c.usage_interval_secs) {
+            anyhow::bail!("usage_interval_secs must be between 1 and {USAGE_INTERVAL_SECS_MAX}");
         }
         if !(1..=IN_FLIGHT_MAX_LIMIT).contains(&c.in_flight_max) {
             anyhow::bail!("in_flight_max must be between 1 and {IN_FLIGHT_MAX_LIMIT}");
@@ -139,14 +164,25 @@ pub fn open(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(AppState, Op
     let created = auth::bootstrap_admin(&store, &token_path, clock.now_ms())
         .map_err(|p| anyhow::anyhow!("{}", p.detail))?;
     let verifier_key = key.verifier().to_text();
-    let archives = Archives::open(
+    let cold_cfg = cfg.cold.clone().unwrap_or_else(|| ColdConfig::Local {
+        dir: dir.join("cold"),
+    });
+    let cold = ColdStore::open(&cold_cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let archives = Arc::new(Archives::open(
         store,
         key,
         clock.clone(),
         Duration::from_millis(cfg.checkpoint_interval_ms),
-    )?;
+        cold.clone(),
+    )?);
+    let tier = Arc::new(Tierer::new(
+        archives.clone(),
+        cold,
+        cfg.tier.clone(),
+        clock.clone(),
+    ));
     Ok((
-        AppState::new(Arc::new(archives), clock),
+        AppState::new(archives, clock, tier),
         Opened {
             key_created,
             admin_token_path: created.then_some(token_path),
@@ -162,10 +198,43 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(state, in_flight_max, 60, listener, shutdown).await
+}
+
+/// [`serve`], with the background tiering and usage snapshots every `usage_interval_secs`.
+pub async fn serve_with(
+    state: AppState,
+    in_flight_max: usize,
+    usage_interval_secs: u64,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let archives = state.archives.clone();
+    let tiering = tokio::spawn(state.tier.clone().run_background());
+    let (usage, usage_archives, clock) =
+        (state.usage.clone(), archives.clone(), state.clock.clone());
+    let metering = tokio::spawn(async move {
+        let period = Duration::from_secs(usage_interval_secs.max(1));
+        loop {
+            tokio::time::sleep(period).await;
+            let (u, a, now) = (usage.clone(), usage_archives.clone(), clock.now_ms());
+            let done = tokio::task::spawn_blocking(move || u.snapshot(&a, now)).await;
+            if let Ok(Err(e)) = done {
+                tracing::warn!(error = %e, "usage snapshot failed");
+            }
+        }
+    });
+    let (usage, clock) = (state.usage.clone(), state.clock.clone());
     let served = axum::serve(listener, api::router(state, in_flight_max))
         .with_graceful_shutdown(shutdown)
         .await;
+    // Tiering stops at an await point; its persisted stage says where to resume.
+    tiering.abort();
+    metering.abort();
+    let _ = tiering.await;
+    let _ = metering.await;
+    let a = archives.clone();
+    let _ = tokio::task::spawn_blocking(move || usage.snapshot(&a, clock.now_ms())).await;
     // No writer may outlive the server: RocksDB must close with its sequencers joined.
     let _ = tokio::task::spawn_blocking(move || archives.shutdown()).await;
     served
@@ -203,7 +272,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         "zegel: listening on http://{addr} (data in {})",
         cfg.data_dir.display()
     );
-    serve(state, cfg.in_flight_max, listener, shutdown_signal()).await?;
+    serve_with(
+        state,
+        cfg.in_flight_max,
+        cfg.usage_interval_secs,
+        listener,
+        shutdown_signal(),
+    )
+    .await?;
     eprintln!("zegel: stopped");
     Ok(())
 }

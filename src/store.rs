@@ -19,7 +19,9 @@ pub mod cf {
     pub const META: &str = "meta";
     /// `id ‖ seq` → exact header bytes (the Merkle leaf data).
     pub const HEADERS: &str = "headers";
-    /// `id ‖ sha256` → the object's bytes, zstd-compressed (deduplicated per archive).
+    /// `id ‖ sha256` → `last seq ‖ the object's bytes, zstd-compressed` (deduplicated per
+    /// archive; `last seq` is the newest package that references it, so tiering knows when
+    /// the last hot reference has gone).
     pub const OBJECTS: &str = "objects";
     /// `id ‖ level ‖ index` → hash of a complete Merkle subtree.
     pub const NODES: &str = "nodes";
@@ -36,8 +38,10 @@ pub mod cf {
     /// `id ‖ record key ‖ 0x00` → `version ‖ seq ‖ fingerprint` of the key's latest version:
     /// one point read instead of an iterator per ingested or read row.
     pub const LATEST: &str = "latest";
+    /// `id ‖ seq` → where a tiered package lives in the cold tier (see `tier::location`).
+    pub const COLD: &str = "cold";
 
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         META,
         HEADERS,
         OBJECTS,
@@ -48,8 +52,14 @@ pub mod cf {
         AUTH,
         INDEX,
         LATEST,
+        COLD,
     ];
 }
+
+/// Layout of the hot store's keys and values; bumped when a stored value changes shape.
+/// Version 2: object values start with the newest referencing seq.
+pub const HOT_LAYOUT_VERSION: u64 = 2;
+const HOT_LAYOUT_KEY: &[u8] = b"hot-layout";
 
 /// Why the store failed. `Corrupt` means stored bytes are not what was written.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +120,19 @@ pub fn decode_latest(v: &[u8]) -> Option<(u64, u64, [u8; 32])> {
     ))
 }
 
+/// An `objects` value: the newest referencing seq, then the compressed bytes.
+pub fn encode_object(seq: u64, compressed: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + compressed.len());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(compressed);
+    v
+}
+
+/// (newest referencing seq, compressed bytes) of an `objects` value.
+pub fn decode_object(v: &[u8]) -> Option<(u64, &[u8])> {
+    Some((be_u64(v.get(..8)?)?, v.get(8..)?))
+}
+
 pub fn record_version_key(id: ArchiveId, record_key: &str, version: u64) -> Vec<u8> {
     let mut k = record_prefix(id, record_key);
     k.extend_from_slice(&version.to_be_bytes());
@@ -152,11 +175,15 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
     bytes.get(..8)?.try_into().ok().map(u64::from_be_bytes)
 }
 
+/// One write of a batch: column family, key, and the value (`None` deletes).
+type Op = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
 /// A set of writes applied atomically by [`Store::commit`].
 #[derive(Default)]
 pub struct Batch {
     inner: WriteBatch,
-    puts: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
+    /// Puts (`Some` value) and deletes (`None`), in order.
+    puts: Vec<Op>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -167,7 +194,11 @@ impl std::fmt::Debug for Batch {
 
 impl Batch {
     pub fn put(&mut self, cf: &'static str, key: &[u8], value: &[u8]) {
-        self.puts.push((cf, key.to_vec(), value.to_vec()));
+        self.puts.push((cf, key.to_vec(), Some(value.to_vec())));
+    }
+
+    pub fn delete(&mut self, cf: &'static str, key: &[u8]) {
+        self.puts.push((cf, key.to_vec(), None));
     }
 
     pub fn len(&self) -> usize {
@@ -211,7 +242,42 @@ impl Store {
             ColumnFamilyDescriptor::new(*name, o)
         });
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
-        Ok(Store { db })
+        let store = Store { db };
+        store.check_layout()?;
+        Ok(store)
+    }
+
+    /// Records the layout in a new store; refuses a store written in another layout.
+    fn check_layout(&self) -> Result<(), StoreError> {
+        let meta = self.handle(cf::META)?;
+        match self.db.get_cf(meta, HOT_LAYOUT_KEY)? {
+            Some(v) if v == HOT_LAYOUT_VERSION.to_string().as_bytes() => Ok(()),
+            Some(v) => Err(StoreError::Corrupt(format!(
+                "the hot store has layout {}, this Zegel reads layout {HOT_LAYOUT_VERSION}",
+                String::from_utf8_lossy(&v)
+            ))),
+            None if self
+                .db
+                .iterator_cf(meta, IteratorMode::Start)
+                .next()
+                .is_some() =>
+            {
+                Err(StoreError::Corrupt(format!(
+                    "the hot store was written by an older Zegel (layout 1); this one reads layout {HOT_LAYOUT_VERSION} (see docs/ARCHITECTURE.md, hot layout)"
+                )))
+            }
+            None => {
+                let mut wo = WriteOptions::default();
+                wo.set_sync(true);
+                self.db.put_cf_opt(
+                    meta,
+                    HOT_LAYOUT_KEY,
+                    HOT_LAYOUT_VERSION.to_string().as_bytes(),
+                    &wo,
+                )?;
+                Ok(())
+            }
+        }
     }
 
     fn handle(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -224,7 +290,10 @@ impl Store {
     pub fn commit(&self, mut batch: Batch) -> Result<(), StoreError> {
         for (name, k, v) in std::mem::take(&mut batch.puts) {
             let h = self.handle(name)?;
-            batch.inner.put_cf(h, k, v);
+            match v {
+                Some(v) => batch.inner.put_cf(h, k, v),
+                None => batch.inner.delete_cf(h, k),
+            }
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(true);

@@ -17,3 +17,4 @@ mod keyfile;
 mod seal;
 mod server;
 mod support;
+mod tier;

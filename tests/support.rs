@@ -123,12 +123,21 @@ impl InProcess {
             in_flight_max,
             ..Default::default()
         };
+        InProcess::start_config(dir, cfg, Arc::new(SystemClock))
+    }
+
+    /// A node over `cfg` (its data directory inside `dir`) on `clock`.
+    pub fn start_config(
+        dir: tempfile::TempDir,
+        cfg: zegel::server::Config,
+        clock: Arc<dyn zegel::clock::Clock>,
+    ) -> InProcess {
         let (tx_addr, rx_addr) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async move {
-                let (state, _) = zegel::server::open(&cfg, Arc::new(SystemClock)).unwrap();
+                let (state, _) = zegel::server::open(&cfg, clock).unwrap();
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx_addr.send(listener.local_addr().unwrap()).unwrap();
                 zegel::server::serve(state, cfg.in_flight_max, listener, async move {
@@ -145,6 +154,17 @@ impl InProcess {
             stop: Some(stop),
             thread: Some(thread),
         }
+    }
+
+    /// Stops the node and hands back its directory.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
     pub fn admin_token(&self) -> String {
@@ -174,6 +194,11 @@ pub struct Process {
 
 impl Process {
     pub fn start(data: &Path) -> Process {
+        Process::start_args(data, &[])
+    }
+
+    /// `zegel serve` with more arguments.
+    pub fn start_args(data: &Path, extra: &[&str]) -> Process {
         let mut child = Command::new(ZEGEL)
             .args([
                 "serve",
@@ -184,6 +209,7 @@ impl Process {
                 "--checkpoint-interval-ms",
                 "50",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -323,6 +349,11 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
+        Moto::start_on(port)
+    }
+
+    /// A moto server on `port` (e.g. again, after one was stopped).
+    pub fn start_on(port: u16) -> Moto {
         let child = Command::new("python3")
             .args([
                 "-m",

@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod hash;
 pub mod header;
+pub mod layout;
 pub mod limits;
 pub mod merkle;
 pub mod note;

@@ -395,6 +395,24 @@ pub fn read_package(
     prev: Option<Hash>,
     expected_leaf: &Hash,
 ) -> Result<ColdPackage, DecodeError> {
+    let package = restore_package(block, entry, prev)?;
+    if leaf_hash(&package.header_bytes) != *expected_leaf {
+        return Err(schema(format!(
+            "segment: package {} does not hash to its leaf",
+            entry.seq
+        )));
+    }
+    Ok(package)
+}
+
+/// Reads the package of `entry` from an inflated block and restores its header with `prev`
+/// (§2 steps 1–4), without the leaf check: the caller MUST compare `LEAF(header_bytes)` with
+/// its trusted leaf before using the package, as [`read_package`] does.
+pub fn restore_package(
+    block: &[u8],
+    entry: &PackageRef,
+    prev: Option<Hash>,
+) -> Result<ColdPackage, DecodeError> {
     let cbor = block
         .get(entry.offset as usize..(entry.offset + entry.length) as usize)
         .ok_or_else(|| schema("segment: package out of its block"))?;
@@ -411,12 +429,6 @@ pub fn read_package(
         .map(|o| o.ok_or_else(|| schema("segment: a withheld object")))
         .collect::<Result<_, _>>()?;
     let header_bytes = restore_header(&reduced, prev, &objects)?;
-    if leaf_hash(&header_bytes) != *expected_leaf {
-        return Err(schema(format!(
-            "segment: package {} does not hash to its leaf",
-            entry.seq
-        )));
-    }
     let header = PackageHeader::decode(&header_bytes)?;
     Ok(ColdPackage {
         header_bytes,

@@ -11,14 +11,17 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::hash::leaf_hash;
 use crate::hash::{Hash, sha256};
 use crate::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
+use crate::layout::{self, RetentionMonth};
 use crate::merkle::{self, MemoryTree};
 use crate::note::{SigningKey, VerifierKey};
 use crate::proof::{ConsistencyProof, InclusionProof};
 use crate::receipt::{ReceiptHead, SignedHead};
 use crate::sealed::{self, SEAL_ZSTD_LEVEL};
-use crate::verify::{self, Outcome, PackageInputs, Report};
+use crate::segment::{self, SegmentPackage};
+use crate::verify::{self, Outcome, PackageInputs, Report, SegmentInputs, TileInputs};
 
 /// Identifies the vector file format.
 pub const VECTOR_FORMAT: &str = "zegel-vector/v1";
@@ -30,7 +33,7 @@ pub struct Vector {
     pub format: String,
     pub scenario: String,
     pub description: String,
-    /// `package`, `chain` or `consistency`.
+    /// `package`, `chain`, `consistency`, `segment` or `tiles`.
     pub check: String,
     /// `ok`, `decode-error`, `bad-digest`, `bad-signature`, `bad-origin`, `bad-proof`,
     /// `bad-link` or `bad-receipt`.
@@ -38,7 +41,9 @@ pub struct Vector {
     /// Name of the first check that fails, when `expect` is not `ok`.
     pub failed_check: Option<String>,
     /// Inputs: `public_key` (verifier key text), and base64 (`package`, `proof`, `receipt`,
-    /// `packages`) or note text (`checkpoint`, `old_checkpoint`, `new_checkpoint`).
+    /// `segment`; arrays `packages`, `leaves`, `headers`; the values of the object `tiles`),
+    /// note text (`checkpoint`, `old_checkpoint`, `new_checkpoint`) or object keys
+    /// (`segment_key`, `checkpoint_key`, the names of `tiles`).
     pub inputs: BTreeMap<String, serde_json::Value>,
 }
 
@@ -66,6 +71,23 @@ impl Vector {
                     .map_err(|e| self.error(format!("input {name}: {e}")))
             })
             .transpose()
+    }
+
+    /// An array of base64 strings.
+    fn input_b64_list(&self, name: &str) -> Result<Vec<Vec<u8>>, VectorError> {
+        let Some(serde_json::Value::Array(items)) = self.inputs.get(name) else {
+            return Err(self.error(format!("input {name} must be an array")));
+        };
+        items
+            .iter()
+            .map(|item| {
+                let s = item
+                    .as_str()
+                    .ok_or_else(|| self.error(format!("{name} holds strings")))?;
+                B64.decode(s)
+                    .map_err(|e| self.error(format!("input {name}: {e}")))
+            })
+            .collect()
     }
 
     fn error(&self, problem: String) -> VectorError {
@@ -117,18 +139,52 @@ impl Vector {
                 ))
             }
             "chain" => {
-                let Some(serde_json::Value::Array(items)) = self.inputs.get("packages") else {
-                    return Err(self.error("input packages must be an array".into()));
-                };
-                let mut packages = Vec::new();
-                for item in items {
-                    let s = item
-                        .as_str()
-                        .ok_or_else(|| self.error("packages holds strings".into()))?;
-                    packages.push(B64.decode(s).map_err(|e| self.error(e.to_string()))?);
-                }
+                let packages = self.input_b64_list("packages")?;
                 let refs: Vec<&[u8]> = packages.iter().map(Vec::as_slice).collect();
                 Ok(verify::verify_chain(&refs))
+            }
+            "segment" => {
+                let segment = self
+                    .input_b64("segment")?
+                    .ok_or_else(|| self.error("missing input segment".into()))?;
+                let leaves = self
+                    .input_b64_list("leaves")?
+                    .iter()
+                    .map(|l| Hash::from_slice(l))
+                    .collect::<Option<Vec<Hash>>>()
+                    .ok_or_else(|| self.error("leaves holds 32-byte hashes".into()))?;
+                let headers = self.input_b64_list("headers")?;
+                let leaf = |seq: u64| {
+                    usize::try_from(seq)
+                        .ok()
+                        .and_then(|i| leaves.get(i))
+                        .copied()
+                };
+                Ok(verify::verify_segment(SegmentInputs {
+                    key: need("segment_key")?,
+                    segment: &segment,
+                    leaf: &leaf,
+                    expected_headers: Some(&headers),
+                }))
+            }
+            "tiles" => {
+                let Some(serde_json::Value::Object(items)) = self.inputs.get("tiles") else {
+                    return Err(self.error("input tiles must be an object".into()));
+                };
+                let mut tiles = BTreeMap::new();
+                for (key, value) in items {
+                    let bytes = value
+                        .as_str()
+                        .and_then(|s| B64.decode(s).ok())
+                        .ok_or_else(|| self.error(format!("tile {key}: not base64")))?;
+                    tiles.insert(key.clone(), bytes);
+                }
+                Ok(verify::verify_tiles(TileInputs {
+                    checkpoint_key: need("checkpoint_key")?,
+                    checkpoint: need("checkpoint")?.as_bytes(),
+                    tiles: &tiles,
+                    key: &key,
+                }))
             }
             other => Err(self.error(format!("unknown check {other:?}"))),
         }
@@ -864,7 +920,179 @@ pub fn generate() -> Vec<Vector> {
         Some("proof.consistency"),
         cons_inputs(&c2, &c3),
     );
+    segment_vectors(&mut b, &log);
+    tile_vectors(&mut b, key);
     b.out
+}
+
+/// A segment of the sample log (formats/cold-layout.md §10): the move of seqs [0, 4), whose
+/// rows 1–3 share a retention month while the agreement at seq 0 is kept forever.
+fn segment_vectors(b: &mut Builder, log: &SampleLog) {
+    let (first, end) = (0u64, 4u64);
+    let seqs = 1..=3usize;
+    let month = RetentionMonth::of(log.headers.get(1).and_then(|h| h.retain_until_ms));
+    let key = layout::segment_key(TENANT, ARCHIVE, month, first, end);
+    let write = |objects: &dyn Fn(usize) -> Vec<u8>| {
+        let objects: Vec<Vec<u8>> = seqs.clone().map(objects).collect();
+        let packages: Vec<SegmentPackage<'_>> = seqs
+            .clone()
+            .zip(&objects)
+            .map(|(seq, object)| SegmentPackage {
+                header_bytes: log.header(seq),
+                objects: vec![object.as_slice()],
+            })
+            .collect();
+        segment::encode_segment(TENANT, ARCHIVE, &packages, SEAL_ZSTD_LEVEL).unwrap_or_default()
+    };
+    let good = write(&|seq| log.object(seq).to_vec());
+    let leaves: Vec<serde_json::Value> = (0..end as usize)
+        .map(|seq| b64(&leaf_hash(log.header(seq)).0))
+        .collect();
+    let headers: Vec<serde_json::Value> = seqs.clone().map(|seq| b64(log.header(seq))).collect();
+    let inputs = |key: &str, segment: &[u8]| {
+        vec![
+            ("segment_key", text(key.to_string())),
+            ("segment", b64(segment)),
+            ("leaves", leaves.clone().into()),
+            ("headers", headers.clone().into()),
+        ]
+    };
+    b.add(
+        "segment-ok",
+        &format!(
+            "The sample log's move of seqs [0, 4): rows 1-3, retained until {month}, in one segment under that month (seq 0, kept forever, belongs in the never segment of the same move). Leaves are the trusted leaves of seq 0-3; headers are the exact bytes the packages restore to."
+        ),
+        "segment",
+        Outcome::Ok,
+        None,
+        inputs(&key, &good),
+    );
+    // One byte in the middle of the first block: the trailer hash no longer matches.
+    let first_block = segment::open_segment(&good)
+        .ok()
+        .and_then(|index| index.blocks.first().copied());
+    let mut flipped = good.clone();
+    if let Some(byte) =
+        first_block.and_then(|blk| flipped.get_mut((blk.offset + blk.length / 2) as usize))
+    {
+        *byte ^= 0x01;
+    }
+    b.add(
+        "segment-flipped-byte",
+        "One bit flipped in the middle of the segment's first block: the SHA-256 in the trailer no longer matches the bytes before it, so the segment is refused before any package is read.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(&key, &flipped),
+    );
+    let altered = write(&|seq| {
+        if seq == 2 {
+            flip_last(log.object(seq))
+        } else {
+            log.object(seq).to_vec()
+        }
+    });
+    b.add(
+        "segment-object-altered",
+        "The row object of seq 2 had its last byte flipped before the segment was written (trailer and index are consistent): the restored header takes the altered object's SHA-256 and no longer hashes to the trusted leaf of seq 2.",
+        "segment",
+        Outcome::BadDigest,
+        Some("segment.2"),
+        inputs(&key, &altered),
+    );
+    let next_month = match month {
+        RetentionMonth::Month { year, month: 12 } => RetentionMonth::Month {
+            year: year + 1,
+            month: 1,
+        },
+        RetentionMonth::Month { year, month } => RetentionMonth::Month {
+            year,
+            month: month + 1,
+        },
+        RetentionMonth::Never => RetentionMonth::Never,
+    };
+    b.add(
+        "segment-wrong-month",
+        &format!(
+            "The valid segment of segment-ok stored under the month {next_month}: its packages are retained until {month}, so it would expire with the wrong group."
+        ),
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.1"),
+        inputs(
+            &layout::segment_key(TENANT, ARCHIVE, next_month, first, end),
+            &good,
+        ),
+    );
+}
+
+/// Size of the tile vectors' tree, whose leaf i is LEAF(i as 8 bytes big-endian).
+const TILE_TREE_SIZE: u64 = 300;
+/// The tile vectors' archive: not `invoices`, whose checkpoints have other roots.
+const TILE_ARCHIVE: &str = "ledger";
+
+/// The tiles of a 300-leaf tree with its checkpoint (formats/cold-layout.md §10).
+fn tile_vectors(b: &mut Builder, key: &SigningKey) {
+    let mut tree = MemoryTree::new();
+    for i in 0..TILE_TREE_SIZE {
+        tree.push(leaf_hash(&i.to_be_bytes()));
+    }
+    let checkpoint = Checkpoint {
+        origin: checkpoint::origin(key.name(), TENANT, TILE_ARCHIVE),
+        size: TILE_TREE_SIZE,
+        root: tree.root(),
+    }
+    .sign(key);
+    let mut tiles: BTreeMap<String, Vec<u8>> = layout::build_tiles(&tree, TILE_TREE_SIZE)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|((l, n, w), hashes)| {
+            (
+                layout::tile_key(TENANT, TILE_ARCHIVE, l, n, w),
+                layout::encode_tile(&hashes),
+            )
+        })
+        .collect();
+    // Left from the checkpoint of 200: immutable, never replaced, not read at 300.
+    let older: Vec<u8> = layout::build_tiles(&tree, 200)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(_, hashes)| layout::encode_tile(&hashes))
+        .collect();
+    tiles.insert(layout::tile_key(TENANT, TILE_ARCHIVE, 0, 0, 200), older);
+    let inputs = |tiles: &BTreeMap<String, Vec<u8>>| {
+        let object: serde_json::Map<String, serde_json::Value> =
+            tiles.iter().map(|(k, v)| (k.clone(), b64(v))).collect();
+        vec![
+            (
+                "checkpoint_key",
+                text(layout::checkpoint_key(TENANT, TILE_ARCHIVE, TILE_TREE_SIZE)),
+            ),
+            ("checkpoint", text(checkpoint.clone())),
+            ("tiles", object.into()),
+        ]
+    };
+    b.add(
+        "tiles-ok",
+        "The tiles of a 300-leaf tree (archive acme/ledger, leaf i = LEAF of i as 8 big-endian bytes) with its checkpoint: the full tile 0/000, the partial tiles 0/001.p/44 and 1/000.p/1, and the partial tile 0/000.p/200 left from an earlier checkpoint of 200, which is not read.",
+        "tiles",
+        Outcome::Ok,
+        None,
+        inputs(&tiles),
+    );
+    let full = layout::tile_key(TENANT, TILE_ARCHIVE, 0, 0, 256);
+    let mut flipped = tiles.clone();
+    if let Some(byte) = flipped.get_mut(&full).and_then(|t| t.get_mut(32 * 7)) {
+        *byte ^= 0x80;
+    }
+    b.add(
+        "tiles-flipped-byte",
+        "One bit flipped in entry 7 of the full tile 0/000: the root, computed from the partial tiles only, still matches, but the full tile no longer hashes to entry 0 of tile 1/000.p/1.",
+        "tiles",
+        Outcome::BadProof,
+        Some("tiles.parents"),
+        inputs(&flipped),
+    );
 }
 
 /// The file name of a vector.

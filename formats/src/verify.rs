@@ -3,12 +3,17 @@
 //! Each check has a stable name, a verdict and a reason. The first failure determines the
 //! outcome category that conformance vectors name (`expect` in formats/vectors/README.md).
 
+use std::collections::BTreeMap;
+
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::hash::{Hash, leaf_hash};
 use crate::header::PackageHeader;
+use crate::layout::{self, RetentionMonth};
 use crate::note::{NoteError, VerifierKey};
 use crate::proof::{ConsistencyProof, InclusionProof};
 use crate::receipt::{Receipt, ReceiptError};
 use crate::sealed::{self, ObjectCheck, OpenedPackage};
+use crate::segment;
 
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -506,6 +511,301 @@ pub fn verify_chain(sealed_packages: &[&[u8]]) -> Report {
             }
         }
         prev = Some((p.header, leaf));
+    }
+    r
+}
+
+/// Inputs of a segment verification (formats/cold-layout.md §7): the object key and bytes as
+/// read from the bucket, and where trusted leaf hashes come from.
+#[derive(Clone, Copy)]
+pub struct SegmentInputs<'a> {
+    pub key: &'a str,
+    pub segment: &'a [u8],
+    /// The trusted leaf hash of a seq: the hot Merkle leaves, or level-0 tile entries checked
+    /// against a signed checkpoint. `None` when the source does not hold that seq.
+    pub leaf: &'a dyn Fn(u64) -> Option<Hash>,
+    /// The exact header bytes each package must restore to, in index order; given by
+    /// conformance vectors, `None` otherwise.
+    pub expected_headers: Option<&'a [Vec<u8>]>,
+}
+
+impl std::fmt::Debug for SegmentInputs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SegmentInputs({}, {} bytes)",
+            self.key,
+            self.segment.len()
+        )
+    }
+}
+
+/// Verifies a cold segment under its key: the key's grammar, the segment's frame and index,
+/// that it sits under the right archive, range and retention month, and that every package
+/// restores to the exact header bytes of its trusted leaf. A bad package does not stop the
+/// others from being checked.
+pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
+    let mut r = Report::default();
+    let Some((tenant, archive, month, first, end)) = layout::parse_segment_key(inputs.key) else {
+        r.fail(
+            "segment.key",
+            Outcome::DecodeError,
+            format!("{:?} is not a segment key of layout v1", inputs.key),
+        );
+        return r;
+    };
+    r.pass(
+        "segment.key",
+        format!("{tenant}/{archive}, retained until {month}, move [{first}, {end})"),
+    );
+    let index = match segment::open_segment(inputs.segment) {
+        Ok(index) => index,
+        Err(e) => {
+            r.fail("segment.decode", Outcome::DecodeError, e.to_string());
+            return r;
+        }
+    };
+    r.pass(
+        "segment.decode",
+        format!(
+            "{} packages in {} block(s), trailer hash matches",
+            index.packages.len(),
+            index.blocks.len()
+        ),
+    );
+    if (index.tenant.as_str(), index.archive.as_str()) != (tenant.as_str(), archive.as_str()) {
+        r.fail(
+            "segment.placement",
+            Outcome::DecodeError,
+            format!(
+                "the index names {}/{}, the key {tenant}/{archive}",
+                index.tenant, index.archive
+            ),
+        );
+        return r;
+    }
+    let outside: Vec<u64> = index
+        .packages
+        .iter()
+        .map(|p| p.seq)
+        .filter(|seq| !(first..end).contains(seq))
+        .collect();
+    if !outside.is_empty() {
+        r.fail(
+            "segment.placement",
+            Outcome::DecodeError,
+            format!("seqs {outside:?} are outside the move [{first}, {end})"),
+        );
+        return r;
+    }
+    r.pass(
+        "segment.placement",
+        format!("index of {tenant}/{archive}, every seq in [{first}, {end})"),
+    );
+    // The inflated block of the last package; packages of one block are consecutive.
+    let mut block: Option<(u64, Result<Vec<u8>, crate::DecodeError>)> = None;
+    for (i, entry) in index.packages.iter().enumerate() {
+        let name = format!("segment.{}", entry.seq);
+        let prev = match entry.seq.checked_sub(1) {
+            None => Some(None),
+            Some(p) => (inputs.leaf)(p).map(Some),
+        };
+        let (Some(prev), Some(trusted)) = (prev, (inputs.leaf)(entry.seq)) else {
+            r.skip(name, "no trusted leaf for this seq or the one before");
+            continue;
+        };
+        if block.as_ref().is_none_or(|(n, _)| *n != entry.block) {
+            let raw = segment::read_block(inputs.segment, &index, entry.block as usize);
+            block = Some((entry.block, raw));
+        }
+        let raw = match &block {
+            Some((_, Ok(raw))) => raw,
+            Some((_, Err(e))) => {
+                r.fail(
+                    name,
+                    Outcome::DecodeError,
+                    format!("block {}: {e}", entry.block),
+                );
+                continue;
+            }
+            None => continue, // just set above
+        };
+        let package = match segment::restore_package(raw, entry, prev) {
+            Ok(p) => p,
+            Err(e) => {
+                r.fail(name, Outcome::DecodeError, e.to_string());
+                continue;
+            }
+        };
+        let leaf = leaf_hash(&package.header_bytes);
+        let expected = inputs.expected_headers.map(|h| h.get(i));
+        let h = &package.header;
+        let found = RetentionMonth::of(h.retain_until_ms);
+        if leaf != trusted {
+            r.fail(
+                name,
+                Outcome::BadDigest,
+                format!("the restored header hashes to leaf {leaf}, the trusted leaf is {trusted}"),
+            );
+        } else if expected.is_some_and(|e| e != Some(&package.header_bytes)) {
+            r.fail(
+                name,
+                Outcome::BadDigest,
+                "the restored header differs from the expected bytes",
+            );
+        } else if (h.tenant.as_str(), h.archive.as_str()) != (tenant.as_str(), archive.as_str())
+            || found != month
+        {
+            r.fail(
+                name,
+                Outcome::DecodeError,
+                format!(
+                    "a package of {}/{} retained until {found}, in the segment of \
+                     {tenant}/{archive} for {month}",
+                    h.tenant, h.archive
+                ),
+            );
+        } else {
+            r.pass(
+                name,
+                format!(
+                    "restored to leaf {leaf}: {} header bytes, {} objects",
+                    package.header_bytes.len(),
+                    package.objects.len()
+                ),
+            );
+        }
+    }
+    r
+}
+
+/// Most missing tiles that a report names one by one.
+const MISSING_TILES_NAMED_MAX: usize = 8;
+
+/// Inputs of a tile verification (formats/cold-layout.md §7): a checkpoint copy and the tile
+/// objects of a bucket, by key.
+#[derive(Debug, Clone, Copy)]
+pub struct TileInputs<'a> {
+    pub checkpoint_key: &'a str,
+    pub checkpoint: &'a [u8],
+    /// Tile objects by key; objects not needed for the checkpoint's size (older partial
+    /// tiles) may be present and are not read.
+    pub tiles: &'a BTreeMap<String, Vec<u8>>,
+    pub key: &'a VerifierKey,
+}
+
+/// Verifies, from a bucket alone, that its tiles hold the tree of a signed checkpoint: the
+/// checkpoint under its key, every tile the size needs present and well-formed, the root they
+/// give, and every full tile tied to its entry one level up.
+pub fn verify_tiles(inputs: TileInputs<'_>) -> Report {
+    let mut r = Report::default();
+    let Some((tenant, archive, size)) = layout::parse_checkpoint_key(inputs.checkpoint_key) else {
+        r.fail(
+            "checkpoint.key",
+            Outcome::DecodeError,
+            format!(
+                "{:?} is not a checkpoint key of layout v1",
+                inputs.checkpoint_key
+            ),
+        );
+        return r;
+    };
+    r.pass("checkpoint.key", format!("{tenant}/{archive}, size {size}"));
+    let origin = checkpoint::origin(inputs.key.name(), &tenant, &archive);
+    let Some(cp) = check_checkpoint(&mut r, "checkpoint", inputs.checkpoint, inputs.key, &origin)
+    else {
+        return r;
+    };
+    if cp.size != size {
+        r.fail(
+            "checkpoint.size",
+            Outcome::DecodeError,
+            format!("the key names size {size}, the checkpoint has {}", cp.size),
+        );
+        return r;
+    }
+    r.pass("checkpoint.size", format!("{size}"));
+    let mut by_coordinates: BTreeMap<(u32, u64, u64), &[u8]> = BTreeMap::new();
+    for (key, bytes) in inputs.tiles {
+        match layout::parse_tile_key(key) {
+            Some((t, a, level, index, width))
+                if (t.as_str(), a.as_str()) == (&tenant, &archive) =>
+            {
+                by_coordinates.insert((level, index, width), bytes);
+            }
+            _ => {
+                r.fail(
+                    "tiles.keys",
+                    Outcome::DecodeError,
+                    format!("{key:?} is not a tile key of {tenant}/{archive}"),
+                );
+                return r;
+            }
+        }
+    }
+    let needed = layout::tiles_for(size);
+    let missing: Vec<&(u32, u64, u64)> = needed
+        .iter()
+        .filter(|c| !by_coordinates.contains_key(c))
+        .collect();
+    if !missing.is_empty() {
+        // Name a few; a bucket missing all its tiles would otherwise make a huge report.
+        let named: Vec<String> = missing
+            .iter()
+            .take(MISSING_TILES_NAMED_MAX)
+            .map(|&&(l, n, w)| layout::tile_key(&tenant, &archive, l, n, w))
+            .collect();
+        r.fail(
+            "tiles.keys",
+            Outcome::DecodeError,
+            format!("{} tiles missing: {}", missing.len(), named.join(", ")),
+        );
+        return r;
+    }
+    r.pass(
+        "tiles.keys",
+        format!("all {} tiles of size {size} are present", needed.len()),
+    );
+    let mut decoded: BTreeMap<(u32, u64, u64), Vec<Hash>> = BTreeMap::new();
+    for &(level, index, width) in &needed {
+        let bytes = by_coordinates
+            .get(&(level, index, width))
+            .copied()
+            .unwrap_or_default();
+        match layout::decode_tile(bytes, width) {
+            Ok(hashes) => {
+                decoded.insert((level, index, width), hashes);
+            }
+            Err(e) => {
+                let key = layout::tile_key(&tenant, &archive, level, index, width);
+                r.fail("tiles.decode", Outcome::DecodeError, format!("{key}: {e}"));
+                return r;
+            }
+        }
+    }
+    r.pass("tiles.decode", format!("{} tiles", decoded.len()));
+    let fetch = |l: u32, n: u64, w: u64| decoded.get(&(l, n, w)).cloned();
+    match layout::root_from_tiles(size, fetch) {
+        Ok(root) if root == cp.root => r.pass("tiles.root", format!("root {root}")),
+        Ok(root) => {
+            r.fail(
+                "tiles.root",
+                Outcome::BadProof,
+                format!("the tiles give root {root}, the checkpoint {}", cp.root),
+            );
+            return r;
+        }
+        Err(e) => {
+            r.fail("tiles.root", Outcome::BadProof, e.to_string());
+            return r;
+        }
+    }
+    match layout::check_full_tiles(size, fetch) {
+        Ok(()) => r.pass(
+            "tiles.parents",
+            "every full tile hashes to its entry one level up",
+        ),
+        Err(e) => r.fail("tiles.parents", Outcome::BadProof, e.to_string()),
     }
     r
 }

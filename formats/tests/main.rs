@@ -10,6 +10,7 @@
 
 mod cddl;
 mod codec;
+mod layout;
 mod merkle;
 mod segment;
 mod vectors;

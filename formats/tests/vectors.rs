@@ -96,3 +96,19 @@ fn every_outcome_category_is_covered() {
         assert!(expects.contains(want), "no vector expects {want}");
     }
 }
+
+#[test]
+fn every_check_has_a_positive_and_a_negative_vector() {
+    let vectors = vectors::generate();
+    for check in ["package", "chain", "consistency", "segment", "tiles"] {
+        let of_check: Vec<&Vector> = vectors.iter().filter(|v| v.check == check).collect();
+        assert!(
+            of_check.iter().any(|v| v.expect == "ok"),
+            "no positive {check} vector"
+        );
+        assert!(
+            of_check.iter().any(|v| v.expect != "ok"),
+            "no negative {check} vector"
+        );
+    }
+}

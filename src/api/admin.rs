@@ -252,7 +252,7 @@ pub async fn apply_agreement(
                 .into_response())
         }
         Some(info) => {
-            let (_, current) = s.archives.current_agreement(&info)?;
+            let (_, current) = s.archives.current_agreement(&info).await?;
             let next = current.version + 1;
             if agreement.version != next {
                 return Err(Problem::invalid(
@@ -279,6 +279,6 @@ pub async fn get_agreement(
     Path(archive): Path<String>,
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
-    let (seq, a) = s.archives.current_agreement(&info)?;
+    let (seq, a) = s.archives.current_agreement(&info).await?;
     Ok(Json(serde_json::json!({ "seq": seq, "agreement": &*a })).into_response())
 }

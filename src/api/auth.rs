@@ -73,7 +73,9 @@ impl axum::extract::FromRequestParts<crate::api::AppState> for Caller {
         parts: &mut axum::http::request::Parts,
         s: &crate::api::AppState,
     ) -> Result<Caller, Problem> {
-        s.keys.authenticate(s.archives.store(), &parts.headers)
+        let caller = s.keys.authenticate(s.archives.store(), &parts.headers)?;
+        s.usage.count_request(&caller.key.tenant);
+        Ok(caller)
     }
 }
 

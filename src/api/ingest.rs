@@ -249,7 +249,7 @@ pub async fn ingest_row(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Producer)?;
-    let (_, agreement) = s.archives.current_agreement(&info)?;
+    let (_, agreement) = s.archives.current_agreement(&info).await?;
     let (key, sub) = row_submission(&body, &agreement, None).map_err(|v| {
         Problem::invalid(
             "the row does not satisfy the agreement; nothing was stored",
@@ -279,7 +279,7 @@ pub async fn ingest_batch(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Producer)?;
-    let (_, agreement) = s.archives.current_agreement(&info)?;
+    let (_, agreement) = s.archives.current_agreement(&info).await?;
     // Parsing, hashing and compressing a batch is CPU work: off the async workers.
     let (keys, subs) = tokio::task::spawn_blocking(move || batch_submissions(&body, &agreement))
         .await
@@ -391,7 +391,7 @@ pub async fn ingest_package(
             crate::api::PACKAGE_UPLOADS_IN_FLIGHT_MAX
         ))
     })?;
-    let (_, agreement) = s.archives.current_agreement(&info)?;
+    let (_, agreement) = s.archives.current_agreement(&info).await?;
     let multipart_err = |e: axum::extract::multipart::MultipartError| {
         Problem::new(
             e.status(),

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod problem;
 pub mod proofs;
 pub mod read;
+pub mod tier;
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ use utoipa_axum::routes;
 use crate::archive::access::{AccessEntry, AccessError, AccessLog, SYSTEM_ARCHIVE_PREFIX};
 use crate::archive::archives::{ArchiveInfo, Archives};
 use crate::clock::Clock;
+use crate::tier::mover::Tierer;
+use crate::usage::Usage;
 use auth::Caller;
 use problem::Problem;
 
@@ -43,17 +46,21 @@ pub struct AppState {
     pub access: AccessLog,
     pub uploads: Arc<Semaphore>,
     pub keys: Arc<auth::KeyCache>,
+    pub tier: Arc<Tierer>,
+    pub usage: Arc<Usage>,
 }
 
 impl AppState {
     /// State over `archives`; starts the access-log writer (needs a tokio runtime).
-    pub fn new(archives: Arc<Archives>, clock: Arc<dyn Clock>) -> AppState {
+    pub fn new(archives: Arc<Archives>, clock: Arc<dyn Clock>, tier: Arc<Tierer>) -> AppState {
         AppState {
             access: AccessLog::start(archives.clone()),
             archives,
             clock,
             uploads: Arc::new(Semaphore::new(PACKAGE_UPLOADS_IN_FLIGHT_MAX)),
             keys: Arc::new(auth::KeyCache::default()),
+            tier,
+            usage: Arc::new(Usage::default()),
         }
     }
 }
@@ -95,6 +102,9 @@ fn limited_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(proofs::checkpoint, proofs::checkpoint_now))
         .routes(routes!(proofs::inclusion))
         .routes(routes!(proofs::consistency))
+        .routes(routes!(tier::tier_status))
+        .routes(routes!(tier::tier_run))
+        .routes(routes!(tier::usage))
 }
 
 /// Routes outside the limit, so an overloaded node still answers them.

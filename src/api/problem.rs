@@ -160,6 +160,11 @@ impl From<ArchiveError> for Problem {
             ArchiveError::Corrupt(m) => {
                 Problem::internal(format!("stored data failed its check: {m}"))
             }
+            ArchiveError::Unavailable(m) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cold-tier-unavailable",
+                format!("the package is in the cold tier, which cannot be read now: {m}"),
+            ),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of, bytes_response, record_access};
 use crate::archive::agreement::index_value;
-use crate::archive::archives::ArchiveInfo;
+use crate::archive::archives::{ArchiveInfo, Tier};
 
 /// Results of one search page by default, and at most.
 pub const SEARCH_PAGE_DEFAULT: usize = 100;
@@ -109,13 +109,14 @@ fn package_json(bytes: &[u8], h: &PackageHeader) -> PackageJson {
     }
 }
 
-fn package_header(
+async fn package_header(
     s: &AppState,
     info: &ArchiveInfo,
     seq: u64,
-) -> ApiResult<(Vec<u8>, PackageHeader)> {
+) -> ApiResult<(Vec<u8>, PackageHeader, Tier)> {
     s.archives
-        .header(info.id, seq)?
+        .header(info.id, seq)
+        .await?
         .ok_or_else(|| Problem::not_found(format!("no package {seq} in {:?}", info.archive)))
 }
 
@@ -144,18 +145,16 @@ pub async fn read_record(
                 q.version.map_or(String::new(), |v| format!(" version {v}"))
             ))
         })?;
-    let (_, header) = s
+    let (_, header, tier) = s
         .archives
-        .header(info.id, seq)?
+        .header(info.id, seq)
+        .await?
         .ok_or_else(|| Problem::internal("record index points at a missing package"))?;
     let obj = header
         .objects
         .first()
         .ok_or_else(|| Problem::internal("record package has no object"))?;
-    let bytes = s
-        .archives
-        .object(info.id, &obj.digest)?
-        .ok_or_else(|| Problem::internal("record object missing"))?;
+    let bytes = s.archives.object(info.id, seq, &header, 0, tier).await?;
     let record = String::from_utf8(bytes).map_err(|_| Problem::internal("record is not UTF-8"))?;
     record_access(&s, &c, &archive, "record", Some(seq), Some(key.clone())).await?;
     // The record is returned verbatim inside the JSON envelope.
@@ -170,7 +169,7 @@ pub async fn read_record(
     Ok(bytes_response(
         envelope.into_bytes(),
         "application/json",
-        "hot",
+        tier.as_str(),
     ))
 }
 
@@ -217,11 +216,11 @@ pub async fn read_package(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Consumer, Role::Auditor])?;
-    let (bytes, h) = package_header(&s, &info, seq)?;
+    let (bytes, h, tier) = package_header(&s, &info, seq).await?;
     record_access(&s, &c, &archive, "package", Some(seq), None).await?;
     let mut r = Json(package_json(&bytes, &h)).into_response();
     r.headers_mut()
-        .insert("zegel-tier", HeaderValue::from_static("hot"));
+        .insert("zegel-tier", HeaderValue::from_static(tier.as_str()));
     Ok(r)
 }
 
@@ -239,15 +238,16 @@ pub async fn read_sealed(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Consumer, Role::Auditor])?;
-    let sealed = s
+    let (sealed, tier) = s
         .archives
-        .sealed_package(info.id, seq)?
+        .sealed_package(info.id, seq)
+        .await?
         .ok_or_else(|| Problem::not_found(format!("no package {seq} in {archive:?}")))?;
     record_access(&s, &c, &archive, "sealed", Some(seq), None).await?;
     Ok(bytes_response(
         sealed,
         "application/vnd.zegel.package+zstd",
-        "hot",
+        tier.as_str(),
     ))
 }
 
@@ -264,7 +264,12 @@ pub async fn read_receipt(
     Path((archive, seq)): Path<(String, u64)>,
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
-    package_header(&s, &info, seq)?;
+    // Receipts come from the hot Merkle data in either tier: the package need only exist.
+    if seq >= s.archives.size(&info)? {
+        return Err(Problem::not_found(format!(
+            "no package {seq} in {archive:?}"
+        )));
+    }
     Ok(bytes_response(
         s.archives.receipt(info.id, seq)?.encode(),
         "application/cbor",
@@ -286,18 +291,16 @@ pub async fn read_object(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Consumer)?;
-    let (_, h) = package_header(&s, &info, seq)?;
-    let o = h
+    let (_, h, tier) = package_header(&s, &info, seq).await?;
+    let (i, o) = h
         .objects
         .iter()
-        .find(|o| o.name == name)
+        .enumerate()
+        .find(|(_, o)| o.name == name)
         .ok_or_else(|| Problem::not_found(format!("package {seq} has no object {name:?}")))?;
-    let bytes = s
-        .archives
-        .object(info.id, &o.digest)?
-        .ok_or_else(|| Problem::internal("object missing"))?;
+    let bytes = s.archives.object(info.id, seq, &h, i, tier).await?;
     record_access(&s, &c, &archive, "object", Some(seq), Some(name.clone())).await?;
-    let mut r = bytes_response(bytes, &o.media_type, "hot");
+    let mut r = bytes_response(bytes, &o.media_type, tier.as_str());
     if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{}:", B64.encode(o.digest.0))) {
         r.headers_mut().insert("repr-digest", v);
     }
@@ -361,7 +364,7 @@ pub async fn search(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Consumer, Role::Auditor])?;
-    let (_, agreement) = s.archives.current_agreement(&info)?;
+    let (_, agreement) = s.archives.current_agreement(&info).await?;
     let mut from = 0u64;
     let mut to = u64::MAX;
     let mut cursor = 0u64;
@@ -417,6 +420,8 @@ fn find_page(
     limit: usize,
 ) -> ApiResult<SearchPage> {
     let size = archives.size(info)?;
+    // This runs on a blocking thread; cold headers are fetched through the runtime.
+    let rt = tokio::runtime::Handle::current();
     let mut packages = Vec::new();
     let mut next: Option<u64> = None;
     let matches = |h: &PackageHeader| {
@@ -434,7 +439,7 @@ fn find_page(
                     next = Some(seq);
                     break;
                 }
-                if let Some((bytes, h)) = archives.header(info.id, seq)?
+                if let Some((bytes, h, _)) = rt.block_on(archives.header(info.id, seq))?
                     && matches(&h)
                 {
                     packages.push(package_json(&bytes, &h));
@@ -443,14 +448,14 @@ fn find_page(
         }
         None => {
             // Times never go backwards within an archive, so `from` is a seq by bisection.
-            let mut seq = cursor.max(archives.first_seq_at(info, from)?);
+            let mut seq = cursor.max(rt.block_on(archives.first_seq_at(info, from))?);
             let mut scanned = 0;
             while seq < size {
                 if packages.len() == limit || scanned == SEARCH_SCAN_MAX {
                     next = Some(seq);
                     break;
                 }
-                let Some((bytes, h)) = archives.header(info.id, seq)? else {
+                let Some((bytes, h, _)) = rt.block_on(archives.header(info.id, seq))? else {
                     break;
                 };
                 if h.time_ms >= to {

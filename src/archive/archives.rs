@@ -16,11 +16,13 @@ use zegel_format::sealed;
 
 use crate::archive::agreement::Agreement;
 use crate::archive::sequencer::{
-    self, NewObject, Retention, SequencerError, SequencerHandle, Submission,
+    self, Eviction, NewObject, Retention, SequencerError, SequencerHandle, Submission,
 };
 use crate::archive::state::ArchiveState;
 use crate::clock::Clock;
+use crate::cold::ColdStore;
 use crate::store::{self, ArchiveId, Store, StoreError, cf};
+use crate::tier::reader::{ColdReadError, ColdReader};
 
 /// Largest decompressed object the hot tier returns (the object limit of the formats).
 pub const HOT_OBJECT_BYTES_MAX: usize = zegel_format::limits::OBJECT_BYTES_MAX as usize;
@@ -49,6 +51,35 @@ pub enum ArchiveError {
     Store(#[from] StoreError),
     #[error("corrupt: {0}")]
     Corrupt(String),
+    /// The cold tier could not be reached; the package is intact but cannot be read now.
+    #[error("the cold tier is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<ColdReadError> for ArchiveError {
+    fn from(e: ColdReadError) -> ArchiveError {
+        match e {
+            ColdReadError::Unavailable(c) => ArchiveError::Unavailable(c.to_string()),
+            e @ ColdReadError::Corrupt { .. } => ArchiveError::Corrupt(e.to_string()),
+            ColdReadError::Store(s) => ArchiveError::Store(s),
+        }
+    }
+}
+
+/// The tier that served a read (the `zegel-tier` response header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Hot,
+    Cold,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Hot => "hot",
+            Tier::Cold => "cold",
+        }
+    }
 }
 
 fn name_key(tenant: &str, archive: &str) -> Vec<u8> {
@@ -79,6 +110,8 @@ pub struct Archives {
     /// Archives found by name: an archive is never renamed or removed, so an entry never
     /// goes stale.
     found: Mutex<HashMap<(String, String), ArchiveInfo>>,
+    /// Reads of packages that have moved to the cold tier.
+    cold: ColdReader,
 }
 
 impl Archives {
@@ -88,6 +121,7 @@ impl Archives {
         key: SigningKey,
         clock: Arc<dyn Clock>,
         checkpoint_interval: Duration,
+        cold: ColdStore,
     ) -> Result<Archives, ArchiveError> {
         let archives = Archives {
             store,
@@ -98,6 +132,7 @@ impl Archives {
             create_lock: tokio::sync::Mutex::new(()),
             agreements: Mutex::new(HashMap::new()),
             found: Mutex::new(HashMap::new()),
+            cold: ColdReader::new(cold),
         };
         for info in archives.all()? {
             let h = sequencer::start(
@@ -306,7 +341,7 @@ impl Archives {
     }
 
     /// The agreement version in force: read back from the log once per version, then cached.
-    pub fn current_agreement(
+    pub async fn current_agreement(
         &self,
         info: &ArchiveInfo,
     ) -> Result<(u64, Arc<Agreement>), ArchiveError> {
@@ -319,16 +354,11 @@ impl Archives {
         let a = state
             .agreement
             .ok_or_else(|| ArchiveError::NotFound("the archive has no agreement".into()))?;
-        let (_, header) = self
-            .header(info.id, a.seq)?
+        let (_, header, tier) = self
+            .header(info.id, a.seq)
+            .await?
             .ok_or_else(|| ArchiveError::Corrupt("agreement package missing".into()))?;
-        let obj = header
-            .objects
-            .first()
-            .ok_or_else(|| ArchiveError::Corrupt("agreement package has no object".into()))?;
-        let doc = self
-            .object(info.id, &obj.digest)?
-            .ok_or_else(|| ArchiveError::Corrupt("agreement object missing".into()))?;
+        let doc = self.object(info.id, a.seq, &header, 0, tier).await?;
         let agreement = Arc::new(
             Agreement::parse(&doc)
                 .map_err(|v| ArchiveError::Corrupt(format!("stored agreement: {v:?}")))?,
@@ -353,40 +383,84 @@ impl Archives {
         Ok(ArchiveState::load(&self.store, info.id)?.size)
     }
 
-    /// The exact header bytes at `seq` and their decoding (checked on every read).
-    pub fn header(
+    /// The exact header bytes at `seq`, their decoding and the tier that holds them; checked
+    /// against the Merkle leaf on every read, in either tier.
+    pub async fn header(
         &self,
         id: ArchiveId,
         seq: u64,
-    ) -> Result<Option<(Vec<u8>, PackageHeader)>, ArchiveError> {
-        let Some(bytes) = self.store.get(cf::HEADERS, &store::header_key(id, seq))? else {
+    ) -> Result<Option<(Vec<u8>, PackageHeader, Tier)>, ArchiveError> {
+        if let Some(bytes) = self.store.get(cf::HEADERS, &store::header_key(id, seq))? {
+            let header = PackageHeader::decode(&bytes)
+                .map_err(|e| ArchiveError::Corrupt(format!("header {seq}: {e}")))?;
+            let leaf = self
+                .store
+                .nodes(id)
+                .node(0, seq)
+                .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+            if zegel_format::hash::leaf_hash(&bytes) != leaf {
+                return Err(ArchiveError::Corrupt(format!(
+                    "header {seq} does not hash to its leaf"
+                )));
+            }
+            return Ok(Some((bytes, header, Tier::Hot)));
+        }
+        // Tiering deletes the hot header in the batch that writes the cold location.
+        let Some(at) = ColdReader::location(&self.store, id, seq)? else {
             return Ok(None);
         };
-        let header = PackageHeader::decode(&bytes)
-            .map_err(|e| ArchiveError::Corrupt(format!("header {seq}: {e}")))?;
-        let leaf = self
-            .store
-            .nodes(id)
-            .node(0, seq)
-            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
-        if zegel_format::hash::leaf_hash(&bytes) != leaf {
-            return Err(ArchiveError::Corrupt(format!(
-                "header {seq} does not hash to its leaf"
-            )));
-        }
-        Ok(Some((bytes, header)))
+        let p = self.cold.package(&self.store, id, seq, at).await?;
+        Ok(Some((p.header_bytes, p.header, Tier::Cold)))
     }
 
-    /// An object's bytes by digest, decompressed and re-hashed before they are returned.
-    pub fn object(&self, id: ArchiveId, digest: &Hash) -> Result<Option<Vec<u8>>, ArchiveError> {
-        let Some(z) = self
+    /// Object `i` of the package at `seq` whose header was read from `tier`, checked against
+    /// its digest.
+    pub async fn object(
+        &self,
+        id: ArchiveId,
+        seq: u64,
+        header: &PackageHeader,
+        i: usize,
+        tier: Tier,
+    ) -> Result<Vec<u8>, ArchiveError> {
+        let o = header
+            .objects
+            .get(i)
+            .ok_or_else(|| ArchiveError::NotFound(format!("package {seq} has no object {i}")))?;
+        if tier == Tier::Hot
+            && let Some(bytes) = self.hot_object(id, &o.digest)?
+        {
+            return Ok(bytes);
+        }
+        // Cold, or moved since the header was read.
+        let at = ColdReader::location(&self.store, id, seq)?.ok_or_else(|| {
+            ArchiveError::Corrupt(format!("object {} of {seq} is missing", o.digest))
+        })?;
+        let mut p = self.cold.package(&self.store, id, seq, at).await?;
+        if i >= p.objects.len() {
+            return Err(ArchiveError::Corrupt(format!(
+                "cold package {seq} lacks object {i}"
+            )));
+        }
+        Ok(p.objects.swap_remove(i))
+    }
+
+    /// A hot object's bytes by digest, decompressed and re-hashed before they are returned.
+    pub fn hot_object(
+        &self,
+        id: ArchiveId,
+        digest: &Hash,
+    ) -> Result<Option<Vec<u8>>, ArchiveError> {
+        let Some(v) = self
             .store
             .get(cf::OBJECTS, &store::object_key(id, digest))?
         else {
             return Ok(None);
         };
+        let (_, z) = store::decode_object(&v)
+            .ok_or_else(|| ArchiveError::Corrupt(format!("object {digest}: short value")))?;
         let bytes =
-            decompress(&z).map_err(|e| ArchiveError::Corrupt(format!("object {digest}: {e}")))?;
+            decompress(z).map_err(|e| ArchiveError::Corrupt(format!("object {digest}: {e}")))?;
         if sha256(&bytes) != *digest {
             return Err(ArchiveError::Corrupt(format!(
                 "object {digest} does not hash to its digest"
@@ -395,20 +469,31 @@ impl Archives {
         Ok(Some(bytes))
     }
 
-    /// The sealed package at `seq`, assembled from the header and objects (formats/sealed-package.md).
-    pub fn sealed_package(&self, id: ArchiveId, seq: u64) -> Result<Option<Vec<u8>>, ArchiveError> {
-        let Some((bytes, header)) = self.header(id, seq)? else {
+    /// The sealed package at `seq`, assembled from the header and objects
+    /// (formats/sealed-package.md), and the tier it came from.
+    pub async fn sealed_package(
+        &self,
+        id: ArchiveId,
+        seq: u64,
+    ) -> Result<Option<(Vec<u8>, Tier)>, ArchiveError> {
+        let Some((bytes, header, tier)) = self.header(id, seq).await? else {
             return Ok(None);
         };
         let mut objects = Vec::new();
-        for o in &header.objects {
-            objects.push(self.object(id, &o.digest)?);
+        for i in 0..header.objects.len() {
+            objects.push(Some(self.object(id, seq, &header, i, tier).await?));
         }
         let refs: Vec<Option<&[u8]>> = objects.iter().map(|o| o.as_deref()).collect();
         let raw = sealed::encode_package(&bytes, &refs);
-        Ok(Some(
+        Ok(Some((
             zstd::bulk::compress(&raw, sealed::SEAL_ZSTD_LEVEL).map_err(StoreError::Io)?,
-        ))
+            tier,
+        )))
+    }
+
+    /// Drops the hot copies of a verified move (see [`Eviction`]); the hot bytes freed.
+    pub async fn evict(&self, info: &ArchiveInfo, e: Eviction) -> Result<u64, ArchiveError> {
+        Ok(self.handle(info.id)?.evict(e).await?)
     }
 
     /// One version of a record key (the latest when `version` is `None`): (version, seq,
@@ -492,13 +577,18 @@ impl Archives {
 
     /// The first seq whose time is at or after `time_ms` (the size if none): times never go
     /// backwards within an archive, so this is a bisection over headers.
-    pub fn first_seq_at(&self, info: &ArchiveInfo, time_ms: u64) -> Result<u64, ArchiveError> {
+    pub async fn first_seq_at(
+        &self,
+        info: &ArchiveInfo,
+        time_ms: u64,
+    ) -> Result<u64, ArchiveError> {
         let (mut lo, mut hi) = (0u64, self.size(info)?);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let t = self
-                .header(info.id, mid)?
-                .map_or(u64::MAX, |(_, h)| h.time_ms);
+                .header(info.id, mid)
+                .await?
+                .map_or(u64::MAX, |(_, h, _)| h.time_ms);
             if t < time_ms {
                 lo = mid + 1;
             } else {

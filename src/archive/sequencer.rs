@@ -131,6 +131,21 @@ pub type ExtraPuts = Vec<(&'static str, Vec<u8>, Vec<u8>)>;
 enum Job {
     Submit(Vec<Submission>, ExtraPuts, Reply),
     Checkpoint(tokio::sync::oneshot::Sender<Result<String, SequencerError>>),
+    Evict(
+        Eviction,
+        tokio::sync::oneshot::Sender<Result<u64, SequencerError>>,
+    ),
+}
+
+/// A tiering move whose cold copies are written and verified: drop the hot copies of seqs
+/// `[first, end)` and commit `puts` (cold locations, segment records, tier state) in the same
+/// synced batch. Runs on the sequencer thread, because only the archive's one writer knows
+/// that no package being sealed right now shares an object with the evicted ones.
+#[derive(Debug)]
+pub struct Eviction {
+    pub first: u64,
+    pub end: u64,
+    pub puts: ExtraPuts,
 }
 
 /// The handle handlers hold; cheap to clone.
@@ -146,6 +161,7 @@ impl std::fmt::Debug for Job {
         match self {
             Job::Submit(s, _, _) => write!(f, "Submit({})", s.len()),
             Job::Checkpoint(_) => f.write_str("Checkpoint"),
+            Job::Evict(e, _) => write!(f, "Evict({}..{})", e.first, e.end),
         }
     }
 }
@@ -187,6 +203,13 @@ impl SequencerHandle {
     pub async fn checkpoint(&self) -> Result<String, SequencerError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(Job::Checkpoint(tx))?;
+        rx.await.map_err(|_| SequencerError::Stopped)?
+    }
+
+    /// Evicts the hot copies of a tiered range (see [`Eviction`]); returns the hot bytes freed.
+    pub async fn evict(&self, e: Eviction) -> Result<u64, SequencerError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Job::Evict(e, tx))?;
         rx.await.map_err(|_| SequencerError::Stopped)?
     }
 
@@ -292,6 +315,9 @@ impl Sequencer {
                     Job::Checkpoint(reply) => {
                         let _ = reply.send(self.publish_checkpoint());
                     }
+                    Job::Evict(e, reply) => {
+                        let _ = reply.send(self.evict(e));
+                    }
                     Job::Submit(subs, extra, reply) => {
                         packages += subs.len();
                         group.push((subs, extra, reply));
@@ -305,6 +331,59 @@ impl Sequencer {
                 self.commit_group(group);
             }
         }
+    }
+
+    /// Deletes the hot copies of `[first, end)`: every header, and every object whose newest
+    /// reference is in the range, with the eviction's puts, in one synced batch.
+    fn evict(&mut self, e: Eviction) -> Result<u64, SequencerError> {
+        let corrupt = |m: String| SequencerError::Store(format!("corrupt store: {m}"));
+        let store_err = |e: StoreError| SequencerError::Store(e.to_string());
+        if e.end > self.state.size || e.first >= e.end {
+            return Err(SequencerError::Invalid(format!(
+                "cannot evict {}..{} from a log of {}",
+                e.first, e.end, self.state.size
+            )));
+        }
+        let mut batch = Batch::default();
+        let mut freed = 0u64;
+        let mut deleted = std::collections::HashSet::new();
+        for seq in e.first..e.end {
+            let key = store::header_key(self.id, seq);
+            let bytes = self
+                .store
+                .get(cf::HEADERS, &key)
+                .map_err(store_err)?
+                .ok_or_else(|| corrupt(format!("package {seq} is not in the hot tier")))?;
+            let header = PackageHeader::decode(&bytes)
+                .map_err(|err| corrupt(format!("header {seq}: {err}")))?;
+            freed += bytes.len() as u64;
+            batch.delete(cf::HEADERS, &key);
+            for o in &header.objects {
+                let k = store::object_key(self.id, &o.digest);
+                let v = self
+                    .store
+                    .get(cf::OBJECTS, &k)
+                    .map_err(store_err)?
+                    .ok_or_else(|| corrupt(format!("object {} of package {seq}", o.digest)))?;
+                let (last, z) = store::decode_object(&v)
+                    .ok_or_else(|| corrupt(format!("object {} value", o.digest)))?;
+                freed += z.len() as u64;
+                if last < e.end && deleted.insert(o.digest) {
+                    batch.delete(cf::OBJECTS, &k);
+                }
+            }
+        }
+        for (name, k, v) in &e.puts {
+            batch.put(name, k, v);
+        }
+        let saved = self.state.hot_bytes;
+        self.state.hot_bytes = self.state.hot_bytes.saturating_sub(freed);
+        self.state.put(&mut batch, self.id);
+        if let Err(err) = self.store.commit(batch) {
+            self.state.hot_bytes = saved;
+            return Err(store_err(err));
+        }
+        Ok(freed)
     }
 
     /// Signs and stores a checkpoint if the tree grew since the last one.
@@ -569,9 +648,17 @@ impl Sequencer {
             batch.put(
                 cf::OBJECTS,
                 &store::object_key(self.id, &o.digest),
-                &o.compressed,
+                &store::encode_object(seq, &o.compressed),
             );
         }
+        self.state.raw_bytes +=
+            header_bytes.len() as u64 + sub.objects.iter().map(|o| o.size).sum::<u64>();
+        self.state.hot_bytes += header_bytes.len() as u64
+            + sub
+                .objects
+                .iter()
+                .map(|o| o.compressed.len() as u64)
+                .sum::<u64>();
         batch.put(cf::HEADERS, &store::header_key(self.id, seq), &header_bytes);
         let leaf = leaf_hash(&header_bytes);
         let id = self.id;

@@ -17,6 +17,13 @@ pub struct ArchiveState {
     pub last_time_ms: u64,
     #[serde(with = "agreement_ref")]
     pub agreement: Option<AgreementRef>,
+    /// Bytes archived: header bytes plus uncompressed objects, over every package.
+    #[serde(default)]
+    pub raw_bytes: u64,
+    /// Bytes written to the hot tier: header bytes plus compressed objects, per package (an
+    /// object shared by several packages counts for each); tiering subtracts what it evicts.
+    #[serde(default)]
+    pub hot_bytes: u64,
 }
 
 mod agreement_ref {
@@ -45,6 +52,8 @@ impl ArchiveState {
             size: 0,
             last_time_ms: 0,
             agreement: None,
+            raw_bytes: 0,
+            hot_bytes: 0,
         }
     }
 

@@ -1,0 +1,236 @@
+//! `zegel bench tier`: tiering figures of the real server process on the local filesystem —
+//! throughput of a move (MB/s of raw content), cold bytes beside `zstd -3` of the same rows
+//! concatenated, and single-row read latency from the cold tier beside the hot tier.
+//! Measured, never asserted; written to docs/BENCHMARKS.md.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::bench::Figure;
+use crate::bench_server::{BENCH_AGREEMENT, Server, agent, drive, expect, percentile, row_sip};
+
+#[derive(Debug, Clone)]
+pub struct TierBenchOptions {
+    /// NDJSON rows from ../shared/bench/gen_rows.py.
+    pub rows: PathBuf,
+    /// Single-row reads in each tier (keys spread evenly over the log, so that each cold read
+    /// is the first touch of its block).
+    pub reads: usize,
+    /// Scratch directory (the server's data).
+    pub scratch: PathBuf,
+}
+
+/// `zstd -3` of the rows file: (compressed bytes, seconds).
+fn zstd3(file: &std::path::Path) -> Result<(u64, f64), String> {
+    let start = Instant::now();
+    let out = std::process::Command::new("zstd")
+        .args(["-3", "-c", "-q"])
+        .arg(file)
+        .output()
+        .map_err(|e| format!("zstd: {e} (apt-get install zstd)"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "zstd failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok((out.stdout.len() as u64, start.elapsed().as_secs_f64()))
+}
+
+pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Figure>, String> {
+    let rows = crate::bench::read_rows(&opts.rows)?;
+    let sips: Vec<String> = rows.iter().map(|r| row_sip(r)).collect::<Result<_, _>>()?;
+    let rows_bytes: u64 = rows.iter().map(|r| r.len() as u64 + 1).sum();
+    let _ = std::fs::remove_dir_all(&opts.scratch);
+    std::fs::create_dir_all(&opts.scratch).map_err(|e| e.to_string())?;
+    progress("baseline: zstd -3 of the rows");
+    let (zstd_bytes, zstd_secs) = zstd3(&opts.rows)?;
+
+    // Everything is due at once (hot period 0 days); tiering runs only when asked.
+    let args = ["--hot-days", "0", "--tier-interval-secs", "0"];
+    let data = opts.scratch.join("data");
+    let server = Server::start_with(&data, &args)?;
+    let base = server.base.clone();
+    let admin = std::fs::read_to_string(data.join("admin.token"))
+        .map_err(|e| e.to_string())?
+        .trim()
+        .to_string();
+    let a = agent();
+    expect(
+        &a,
+        "POST",
+        &format!("{base}/v1/tenants"),
+        &admin,
+        br#"{"tenant":"bench"}"#,
+        201,
+    )?;
+    let key = |role: &str| -> Result<String, String> {
+        let j = expect(
+            &a,
+            "POST",
+            &format!("{base}/v1/tenants/bench/keys"),
+            &admin,
+            format!(r#"{{"role":"{role}"}}"#).as_bytes(),
+            201,
+        )?;
+        j.get("token")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .ok_or("no token".into())
+    };
+    let (archivist, producer, consumer) = (key("archivist")?, key("producer")?, key("consumer")?);
+    expect(
+        &a,
+        "PUT",
+        &format!("{base}/v1/archives/tier/agreement"),
+        &archivist,
+        BENCH_AGREEMENT.as_bytes(),
+        201,
+    )?;
+    progress("ingest");
+    let batches: Arc<Vec<Vec<u8>>> = Arc::new(
+        sips.chunks(1000)
+            .map(|c| {
+                let mut b = c.join("\n").into_bytes();
+                b.push(b'\n');
+                b
+            })
+            .collect(),
+    );
+    let addr = base.trim_start_matches("http://").to_string();
+    let bs = batches.clone();
+    drive(
+        4,
+        batches.len(),
+        &addr,
+        &producer,
+        Arc::new(move |i| {
+            (
+                "POST",
+                "/v1/archives/tier/records/batch".to_string(),
+                bs.get(i).cloned().unwrap_or_default(),
+                201,
+            )
+        }),
+    )?;
+    let keys: Arc<Vec<String>> = Arc::new(
+        rows.iter()
+            .filter_map(|r| {
+                serde_json::from_str::<serde_json::Value>(r)
+                    .ok()
+                    .and_then(|v| v.get("message_id")?.as_str().map(str::to_string))
+            })
+            .collect(),
+    );
+    let reads = opts.reads.min(keys.len()).max(1);
+    let stride = (keys.len() / reads).max(1);
+    let read_plan = |ks: Arc<Vec<String>>| -> crate::bench_server::Plan {
+        Arc::new(move |i| {
+            let k = ks.get(i * stride).cloned().unwrap_or_default();
+            (
+                "GET",
+                format!("/v1/archives/tier/records/{k}"),
+                Vec::new(),
+                200,
+            )
+        })
+    };
+    progress("hot reads");
+    let (_, hot) = drive(1, reads, &addr, &consumer, read_plan(keys.clone()))?;
+
+    progress("tiering");
+    let started = Instant::now();
+    let report = expect(&a, "POST", &format!("{base}/v1/tier/run"), &admin, b"", 200)?;
+    let secs = started.elapsed().as_secs_f64();
+    if report
+        .get("errors")
+        .unwrap_or(&serde_json::Value::Null)
+        .as_array()
+        .is_some_and(|e| !e.is_empty())
+    {
+        return Err(format!("tiering failed: {report}"));
+    }
+    let moved = |field: &str| -> u64 {
+        report
+            .get("moves")
+            .unwrap_or(&serde_json::Value::Null)
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter(|m| m["archive"] == "tier")
+                    .map(|m| m[field].as_u64().unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let (raw, cold) = (moved("raw_bytes"), moved("cold_bytes"));
+    let packages: u64 = report
+        .get("moves")
+        .unwrap_or(&serde_json::Value::Null)
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter(|m| m["archive"] == "tier")
+                .map(|m| m["end"].as_u64().unwrap_or(0) - m["first"].as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0);
+    drop(server);
+
+    progress("cold reads (restarted server: empty caches)");
+    let server = Server::start_with(&data, &args)?;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let (_, cold_lat) = drive(1, reads, &addr, &consumer, read_plan(keys.clone()))?;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&opts.scratch);
+
+    let mb = |b: u64| b as f64 / 1e6;
+    Ok(vec![
+        Figure {
+            what: format!(
+                "tiering {packages} packages (rows with their sealed headers) to the local filesystem: encode, write, fsync, read back, re-hash, evict"
+            ),
+            value: format!(
+                "**{:.1} MB/s** of raw content ({:.1} MB in {:.1} s, {:.0} packages/s)",
+                mb(raw) / secs,
+                mb(raw),
+                secs,
+                packages as f64 / secs
+            ),
+            baseline: format!(
+                "`zstd -3` of the rows file alone: {:.1} MB/s",
+                mb(rows_bytes) / zstd_secs
+            ),
+        },
+        Figure {
+            what: "cold bytes: every segment object, headers included".into(),
+            value: format!(
+                "**{:.2} MB = {:.3} × zstd -3** ({:.1} % of the raw content)",
+                mb(cold),
+                cold as f64 / zstd_bytes as f64,
+                100.0 * cold as f64 / raw.max(1) as f64
+            ),
+            baseline: format!(
+                "`zstd -3` of the {} rows concatenated: {:.2} MB (target: cold ≤ 1.15 ×)",
+                rows.len(),
+                mb(zstd_bytes)
+            ),
+        },
+        Figure {
+            what: format!(
+                "single-row read by key, one client, {reads} keys spread over the log (each read access-logged durably)"
+            ),
+            value: format!(
+                "cold, first touch of each block: p50 {:.1} ms, **p99 {:.1} ms**",
+                percentile(&cold_lat, 0.5),
+                percentile(&cold_lat, 0.99)
+            ),
+            baseline: format!(
+                "hot, same keys: p50 {:.1} ms, p99 {:.1} ms",
+                percentile(&hot, 0.5),
+                percentile(&hot, 0.99)
+            ),
+        },
+    ])
+}

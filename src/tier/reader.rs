@@ -1,0 +1,188 @@
+//! Reads of cold packages: location from the hot store, one ranged GET of the block, inflate,
+//! restore the reduced header and check its leaf against the hot Merkle leaf. Bytes that fail
+//! the check are never returned: the read fails and the alarm metric
+//! `zegel_cold_corrupt_total` counts it.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use zegel_format::merkle::NodeSource;
+use zegel_format::segment::{self, ColdPackage, PackageRef};
+
+use crate::cold::{ColdError, ColdStore};
+use crate::store::{self, ArchiveId, Store, StoreError, cf};
+use crate::tier::state::{Location, SegmentRecord};
+
+/// Inflated blocks kept in memory, in bytes (a block holds about 64 KiB of packages).
+pub const BLOCK_CACHE_BYTES_MAX: usize = 64 << 20;
+
+/// Why a cold read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ColdReadError {
+    /// The cold store could not be reached or answered with an error.
+    #[error("{0}")]
+    Unavailable(#[from] ColdError),
+    /// Stored bytes are not what was written (the alarm).
+    #[error("cold package {seq} of archive {id} failed its check: {reason}")]
+    Corrupt {
+        id: ArchiveId,
+        seq: u64,
+        reason: String,
+    },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+type BlockKey = (ArchiveId, u64, u64);
+
+/// Inflated blocks, first in first out within a byte budget.
+#[derive(Debug, Default)]
+struct BlockCache {
+    map: HashMap<BlockKey, Arc<Vec<u8>>>,
+    order: VecDeque<BlockKey>,
+    bytes: usize,
+}
+
+impl BlockCache {
+    fn insert(&mut self, k: BlockKey, v: Arc<Vec<u8>>) {
+        if self.map.contains_key(&k) || v.len() > BLOCK_CACHE_BYTES_MAX {
+            return;
+        }
+        self.bytes += v.len();
+        self.map.insert(k, v);
+        self.order.push_back(k);
+        while self.bytes > BLOCK_CACHE_BYTES_MAX {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.map.remove(&old) {
+                self.bytes -= v.len();
+            }
+        }
+    }
+}
+
+/// The read side of the cold tier, shared by every request.
+#[derive(Debug)]
+pub struct ColdReader {
+    cold: ColdStore,
+    /// Segment keys by (archive, record number); segments never move.
+    keys: Mutex<HashMap<(ArchiveId, u64), String>>,
+    blocks: Mutex<BlockCache>,
+}
+
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl ColdReader {
+    pub fn new(cold: ColdStore) -> ColdReader {
+        ColdReader {
+            cold,
+            keys: Mutex::new(HashMap::new()),
+            blocks: Mutex::new(BlockCache::default()),
+        }
+    }
+
+    pub fn store(&self) -> &ColdStore {
+        &self.cold
+    }
+
+    /// Where a cold package is, if it is cold.
+    pub fn location(hot: &Store, id: ArchiveId, seq: u64) -> Result<Option<Location>, StoreError> {
+        hot.get(cf::COLD, &store::header_key(id, seq))?
+            .map(|v| {
+                Location::decode(&v)
+                    .ok_or_else(|| StoreError::Corrupt(format!("cold location of {id}/{seq}")))
+            })
+            .transpose()
+    }
+
+    fn segment_key(&self, hot: &Store, id: ArchiveId, n: u64) -> Result<String, StoreError> {
+        if let Some(k) = guard(&self.keys).get(&(id, n)) {
+            return Ok(k.clone());
+        }
+        let rec = SegmentRecord::load(hot, id, n)?
+            .ok_or_else(|| StoreError::Corrupt(format!("segment record {id}/{n} is missing")))?;
+        guard(&self.keys).insert((id, n), rec.key.clone());
+        Ok(rec.key)
+    }
+
+    /// The package at `seq`, read from its segment and checked against the hot leaves.
+    pub async fn package(
+        &self,
+        hot: &Store,
+        id: ArchiveId,
+        seq: u64,
+        at: Location,
+    ) -> Result<ColdPackage, ColdReadError> {
+        let corrupt = |reason: String| {
+            metrics::counter!("zegel_cold_corrupt_total").increment(1);
+            tracing::error!(archive = id, seq, %reason, "cold package failed its check");
+            ColdReadError::Corrupt { id, seq, reason }
+        };
+        let leaf = hot
+            .nodes(id)
+            .node(0, seq)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let prev = match seq {
+            0 => None,
+            n => Some(
+                hot.nodes(id)
+                    .node(0, n - 1)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+        };
+        let cache_key = (id, at.segment, at.block_offset);
+        let cached = guard(&self.blocks).map.get(&cache_key).cloned();
+        let block = match cached {
+            Some(b) => b,
+            None => {
+                let key = self.segment_key(hot, id, at.segment)?;
+                let started = std::time::Instant::now();
+                let frame = self
+                    .cold
+                    .get_range(&key, at.block_offset, at.block_offset + at.block_length)
+                    .await?;
+                metrics::histogram!("zegel_cold_get_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                let raw = inflate(&frame, at.raw_length)
+                    .map_err(|e| corrupt(format!("block of {key}: {e}")))?;
+                let raw = Arc::new(raw);
+                guard(&self.blocks).insert(cache_key, raw.clone());
+                raw
+            }
+        };
+        let entry = PackageRef {
+            seq,
+            block: at.block,
+            offset: at.offset,
+            length: at.length,
+            record_key: None,
+        };
+        metrics::counter!("zegel_cold_reads_total").increment(1);
+        segment::read_package(&block, &entry, prev, &leaf).map_err(|e| {
+            // A cached block that fails is dropped, so a repaired object is read afresh.
+            guard(&self.blocks).map.remove(&cache_key);
+            corrupt(e.to_string())
+        })
+    }
+}
+
+/// Inflates one zstd frame that must hold exactly `raw_length` bytes.
+pub fn inflate(frame: &[u8], raw_length: u64) -> Result<Vec<u8>, String> {
+    if raw_length > zegel_format::segment::SEGMENT_BLOCK_RAW_BYTES_MAX as u64 {
+        return Err(format!("block of {raw_length} bytes is over the limit"));
+    }
+    let mut raw = Vec::with_capacity(raw_length as usize);
+    zstd::stream::read::Decoder::with_buffer(frame)
+        .map_err(|e| e.to_string())?
+        .take(raw_length + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| e.to_string())?;
+    if raw.len() as u64 != raw_length {
+        return Err(format!("inflates to {} bytes, not {raw_length}", raw.len()));
+    }
+    Ok(raw)
+}

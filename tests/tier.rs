@@ -1,0 +1,680 @@
+//! Tiering (issue #4): the clock moves six months ahead, packages move to the cold store —
+//! the local filesystem and a real S3-compatible server — and every read returns the same
+//! verified bytes, now from the cold tier. Corrupted cold bytes are refused, a stopped
+//! backend keeps the hot copy, usage shows the move, and `kill -9` during tiering loses and
+//! duplicates nothing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use zegel::clock::ManualClock;
+use zegel::cold::ColdConfig;
+use zegel::format::layout;
+use zegel::format::segment;
+use zegel::tier::mover::TierConfig;
+
+use crate::support::*;
+
+/// 2026-01-01T00:00:00Z.
+const START_MS: u64 = 1_767_225_600_000;
+const DAY_MS: u64 = 86_400_000;
+
+fn config(dir: &Path, cold: Option<ColdConfig>, move_packages: usize) -> zegel::server::Config {
+    zegel::server::Config {
+        data_dir: dir.join("data"),
+        checkpoint_interval_ms: 100,
+        cold,
+        tier: TierConfig {
+            interval_secs: 0,
+            move_packages,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn start(
+    dir: tempfile::TempDir,
+    cold: Option<ColdConfig>,
+    move_packages: usize,
+    clock: &ManualClock,
+) -> InProcess {
+    let cfg = config(dir.path(), cold, move_packages);
+    InProcess::start_config(dir, cfg, Arc::new(clock.clone()))
+}
+
+/// A row whose retention month depends on `i` (sent in January, February or March 2025).
+fn month_row(i: u64) -> String {
+    let m = i % 3 + 1;
+    let id = format!("EBX-2025-{i:09}");
+    format!(
+        r#"{{"key":"{id}","record":{{"message_id":"{id}","sender":"RSZ","subject":"Aanslagbiljet {i} voor aanslagjaar 2025, te betalen binnen twee maanden","sent_at":"2025-{m:02}-04T10:00:00Z","amount":{i}}},"metadata":{{"sent_at":"2025-{m:02}-04T10:00:00Z","sender":"RSZ","amount_eur":12.50}}}}"#
+    )
+}
+
+fn ingest(base: &str, producer: &str, rows: impl Iterator<Item = u64>) {
+    let body: String = rows.map(|i| month_row(i) + "\n").collect();
+    let r = must(
+        "POST",
+        &format!("{base}/v1/archives/ebox/records/batch"),
+        Some(producer),
+        Some(body.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+fn tier_run(base: &str, admin: &str) -> serde_json::Value {
+    let r = must("POST", &format!("{base}/v1/tier/run"), Some(admin), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+fn archive_tier(base: &str, admin: &str, archive: &str) -> serde_json::Value {
+    let r = must("GET", &format!("{base}/v1/tier"), Some(admin), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["archive"] == archive)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {archive} in {}", r.text()))
+}
+
+const DOCS: &str = r#"{
+  "version": 1,
+  "title": "Court files",
+  "metadata": {"case": {"type": "pattern", "pattern": "C-[0-9]{4}"}, "filed_on": {"type": "date", "required": true}},
+  "media_types": ["application/pdf", "text/plain"],
+  "retention": {"after": "filed_on", "years": 30},
+  "indexed": ["case"]
+}"#;
+
+/// Everything a consumer can read of one package, to compare before and after the move.
+fn snapshot(base: &str, consumer: &str, archive: &str, seq: u64) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let get = |path: &str| {
+        let r = must(
+            "GET",
+            &format!("{base}/v1/archives/{archive}/packages/{seq}{path}"),
+            Some(consumer),
+            None,
+        );
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        r
+    };
+    (get("").body, get("/sealed").body, get("/receipt").body)
+}
+
+/// The whole journey against one cold backend.
+fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
+    let clock = ManualClock::new(START_MS);
+    let node = start(tempfile::tempdir().unwrap(), cold.clone(), 100, &clock);
+    let base = node.base.clone();
+    let admin = node.admin_token();
+    let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
+    let archivist = {
+        let r = must(
+            "POST",
+            &format!("{base}/v1/tenants/acme/keys"),
+            Some(&admin),
+            Some(br#"{"role":"archivist"}"#),
+        );
+        r.json()["token"].as_str().unwrap().to_string()
+    };
+    let r = must(
+        "PUT",
+        &format!("{base}/v1/archives/files/agreement"),
+        Some(&archivist),
+        Some(DOCS.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    ingest(&base, &producer, 0..250);
+    let pdf: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let note = b"summary of the hearing\n".to_vec();
+    let sip = br#"{"key":"C-0001/ruling","metadata":{"case":"C-0001","filed_on":"2024-05-06"}}"#;
+    let (body, ct) = multipart(&[
+        ("sip", None, "application/json", sip),
+        ("file", Some("ruling.pdf"), "application/pdf", &pdf),
+        ("file", Some("note.txt"), "text/plain", &note),
+    ]);
+    let r = call_typed(
+        "POST",
+        &format!("{base}/v1/archives/files/packages"),
+        Some(&producer),
+        Some(&ct),
+        Some(&body),
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let doc_seq = r.json()["seq"].as_u64().unwrap();
+
+    // Before: everything hot, and nothing is due.
+    let size = 251;
+    let mut before = BTreeMap::new();
+    for seq in 0..size {
+        before.insert(seq, snapshot(&base, &consumer, "ebox", seq));
+    }
+    let record = |key: &str| {
+        must(
+            "GET",
+            &format!("{base}/v1/archives/ebox/records/{key}"),
+            Some(&consumer),
+            None,
+        )
+    };
+    let r = record("EBX-2025-000000007");
+    assert_eq!(r.header("zegel-tier"), Some("hot"));
+    let record_before = r.body;
+    let search = |q: &str| {
+        let r = must(
+            "GET",
+            &format!("{base}/v1/archives/ebox/packages?{q}"),
+            Some(&consumer),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["packages"].clone()
+    };
+    let search_before = search("sender=RSZ&limit=300");
+    let usage_before = must("GET", &format!("{base}/v1/usage"), Some(&auditor), None).json();
+    assert_eq!(
+        tier_run(&base, &admin)["moves"].as_array().unwrap().len(),
+        0,
+        "nothing is older than 183 days yet"
+    );
+    let cp = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/checkpoint"),
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(cp.status, 200);
+
+    // Six months and a day later, tiering moves everything that was there.
+    clock.advance(184 * DAY_MS);
+    let report = tier_run(&base, &admin);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    let moved: u64 = report["moves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["archive"] == "ebox")
+        .map(|m| m["end"].as_u64().unwrap() - m["first"].as_u64().unwrap())
+        .sum();
+    assert_eq!(moved, size, "{report}");
+    let t = archive_tier(&base, &admin, "ebox");
+    assert_eq!(t["hot_packages"], 0, "{t}");
+    assert_eq!(t["hot_bytes"], 0, "every hot byte of ebox is freed: {t}");
+    assert_eq!(t["cold_packages"], size, "{t}");
+    assert_eq!(t["in_flight_packages"], 0, "{t}");
+    assert!(t["stage"].is_null() && t["last_error"].is_null(), "{t}");
+    let cold_bytes = t["cold_bytes"].as_u64().unwrap();
+    assert!(
+        cold_bytes > 0 && cold_bytes < t["cold_raw_bytes"].as_u64().unwrap() / 2,
+        "compressed: {t}"
+    );
+
+    // Every read returns the same bytes, now from the cold tier.
+    for seq in 0..size {
+        assert_eq!(
+            snapshot(&base, &consumer, "ebox", seq),
+            before[&seq],
+            "package {seq}"
+        );
+    }
+    let r = record("EBX-2025-000000007");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("zegel-tier"), Some("cold"));
+    assert_eq!(r.body, record_before);
+    let r = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/packages/3/sealed"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(r.header("zegel-tier"), Some("cold"));
+    assert_eq!(
+        search("sender=RSZ&limit=300"),
+        search_before,
+        "search reads cold headers"
+    );
+    let obj = must(
+        "GET",
+        &format!("{base}/v1/archives/files/packages/{doc_seq}/objects/ruling.pdf"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(obj.status, 200, "{}", obj.text());
+    assert_eq!(obj.header("zegel-tier"), Some("cold"));
+    assert_eq!(obj.body, pdf);
+    // Proofs and checkpoints never need the cold tier.
+    let p = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/proofs/inclusion?seq=5"),
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(p.status, 200, "{}", p.text());
+    // The same row again is the original package; a new version lands hot beside the cold one.
+    let same = must(
+        "POST",
+        &format!("{base}/v1/archives/ebox/records"),
+        Some(&producer),
+        Some(month_row(7).as_bytes()),
+    );
+    assert_eq!(same.status, 200, "{}", same.text());
+    let changed = month_row(7).replace("Aanslagbiljet 7", "Aanslagbiljet 7bis");
+    let r = must(
+        "POST",
+        &format!("{base}/v1/archives/ebox/records"),
+        Some(&producer),
+        Some(changed.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = record("EBX-2025-000000007");
+    assert_eq!(r.header("zegel-tier"), Some("hot"));
+    assert_eq!(r.json()["version"], 2);
+    let r = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000007?version=1"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(r.header("zegel-tier"), Some("cold"));
+    let (old, now) = (
+        serde_json::from_slice::<serde_json::Value>(&record_before).unwrap(),
+        r.json(),
+    );
+    assert_eq!(
+        (&now["record"], &now["seq"], now["versions"].as_u64()),
+        (&old["record"], &old["seq"], Some(2))
+    );
+
+    // Usage shows the move: the bytes left the hot tier for the cold one.
+    let usage = must("GET", &format!("{base}/v1/usage"), Some(&auditor), None).json();
+    let (b, a) = (&usage_before["now"][0], &usage["now"][0]);
+    assert_eq!(a["tenant"], "acme");
+    assert!(a["cold_bytes"].as_u64().unwrap() >= cold_bytes, "{usage}");
+    assert!(
+        a["hot_bytes"].as_u64().unwrap() < b["hot_bytes"].as_u64().unwrap(),
+        "{usage_before} -> {usage}"
+    );
+    assert!(a["packages"].as_u64().unwrap() > b["packages"].as_u64().unwrap());
+    assert!(a["requests"].as_u64().unwrap() > b["requests"].as_u64().unwrap());
+    assert_eq!(
+        usage["history"].as_array().unwrap().last().unwrap()["day"],
+        "2026-07-04",
+        "{usage}"
+    );
+    // Tenants see only their own usage and tiering; running tiering is the operator's.
+    let r = must(
+        "GET",
+        &format!("{base}/v1/usage?tenant=globex"),
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = must("GET", &format!("{base}/v1/tier"), Some(&producer), None);
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = must(
+        "POST",
+        &format!("{base}/v1/tier/run"),
+        Some(&archivist),
+        None,
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = must(
+        "GET",
+        &format!("{base}/v1/usage?from=2026-13-01"),
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    // After a restart, cold reads still work and tiering has nothing left to redo.
+    let dir = node.stop();
+    let node = start(dir, cold, 100, &clock);
+    let base = node.base.clone();
+    for seq in [0, 1, 99, 100, 250] {
+        assert_eq!(
+            snapshot(&base, &consumer, "ebox", seq),
+            before[&seq],
+            "package {seq} after a restart"
+        );
+    }
+    let again = tier_run(&base, &admin);
+    assert!(
+        again["moves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["archive"] != "ebox"),
+        "{again}"
+    );
+}
+
+#[test]
+fn tiering_to_the_local_filesystem_reads_back_the_same_bytes() {
+    moves_after_six_months_and_reads_the_same(None);
+}
+
+#[test]
+fn tiering_to_a_real_s3_server_reads_back_the_same_bytes() {
+    let moto = Moto::start();
+    moto.create_bucket("zegel-cold");
+    moves_after_six_months_and_reads_the_same(Some(s3(&moto.endpoint)));
+}
+
+fn s3(endpoint: &str) -> ColdConfig {
+    ColdConfig::S3 {
+        bucket: "zegel-cold".into(),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint.into()),
+        allow_http: true,
+        access_key_id: Some("testing".into()),
+        secret_access_key: Some("testing".into()),
+    }
+}
+
+/// Every object key a small scenario writes, exactly (formats/cold-layout.md).
+#[test]
+fn cold_layout_keys_are_exactly_these() {
+    let clock = ManualClock::new(START_MS);
+    let node = start(tempfile::tempdir().unwrap(), None, 3, &clock);
+    let base = node.base.clone();
+    let admin = node.admin_token();
+    let (producer, _, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
+    // Rows 1..=5 are seqs 1..=5, sent in February, March, January, February, March.
+    ingest(&base, &producer, 1..6);
+    let r = must(
+        "POST",
+        &format!("{base}/v1/archives/ebox/checkpoint"),
+        Some(&auditor),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    clock.advance(184 * DAY_MS);
+    let report = tier_run(&base, &admin);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    let root = node.dir.path().join("data/cold");
+    let mut keys = Vec::new();
+    list_files(&root, &root, &mut keys);
+    keys.sort();
+    let z = |n: u64| format!("{n:020}");
+    let expected: Vec<String> = vec![
+        format!("v1/acme/ebox/checkpoints/{}.note", z(6)),
+        format!("v1/acme/ebox/segments/2035-01/{}-{}.zseg", z(3), z(6)),
+        format!("v1/acme/ebox/segments/2035-02/{}-{}.zseg", z(0), z(3)),
+        format!("v1/acme/ebox/segments/2035-02/{}-{}.zseg", z(3), z(6)),
+        format!("v1/acme/ebox/segments/2035-03/{}-{}.zseg", z(0), z(3)),
+        format!("v1/acme/ebox/segments/2035-03/{}-{}.zseg", z(3), z(6)),
+        format!("v1/acme/ebox/segments/never/{}-{}.zseg", z(0), z(3)),
+        "v1/acme/ebox/tile/0/000.p/6".to_string(),
+    ];
+    assert_eq!(keys, expected);
+    // Every key parses back, and the segments hold every seq once.
+    let mut seqs = Vec::new();
+    for k in keys.iter().filter(|k| k.ends_with(".zseg")) {
+        let (t, a, month, first, end) = layout::parse_segment_key(k).unwrap();
+        assert_eq!(
+            (t.as_str(), a.as_str(), first < end),
+            ("acme", "ebox", true)
+        );
+        let index = segment::open_segment(&std::fs::read(root.join(k)).unwrap()).unwrap();
+        for p in &index.packages {
+            assert!((first..end).contains(&p.seq), "{k}: {}", p.seq);
+            seqs.push(p.seq);
+        }
+        let _ = month;
+    }
+    seqs.sort();
+    assert_eq!(seqs, (0..6).collect::<Vec<_>>());
+}
+
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            list_files(root, &p, out);
+        } else {
+            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+        }
+    }
+}
+
+/// A flipped bit in a cold segment is never served: the read fails and the alarm counts it.
+#[test]
+fn corrupted_cold_bytes_are_refused_and_alarm() {
+    let clock = ManualClock::new(START_MS);
+    let node = start(tempfile::tempdir().unwrap(), None, 1000, &clock);
+    let base = node.base.clone();
+    let admin = node.admin_token();
+    let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
+    ingest(&base, &producer, 0..300);
+    let mut originals = Vec::new();
+    for i in 0..300 {
+        let r = must(
+            "GET",
+            &format!("{base}/v1/archives/ebox/records/EBX-2025-{i:09}"),
+            Some(&consumer),
+            None,
+        );
+        originals.push(r.body);
+    }
+    clock.advance(184 * DAY_MS);
+    assert!(
+        tier_run(&base, &admin)["errors"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let dir = node.stop();
+    // Flip one bit in the middle of the January segment's blocks.
+    let seg_dir = dir.path().join("data/cold/v1/acme/ebox/segments/2035-01");
+    let seg = std::fs::read_dir(&seg_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let node = start(dir, None, 1000, &clock);
+    let base = node.base.clone();
+    let mut refused = 0;
+    for (i, original) in originals.iter().enumerate() {
+        let r = must(
+            "GET",
+            &format!("{base}/v1/archives/ebox/records/EBX-2025-{i:09}"),
+            Some(&consumer),
+            None,
+        );
+        match r.status {
+            200 => assert_eq!(&r.body, original, "row {i}: never other bytes"),
+            500 => {
+                assert!(r.text().contains("failed its check"), "{}", r.text());
+                assert_eq!(r.content_type, "application/problem+json");
+                refused += 1;
+            }
+            s => panic!("row {i}: {s} {}", r.text()),
+        }
+    }
+    assert!(refused > 0, "the flipped bit was found");
+    let m = must("GET", &format!("{base}/metrics"), None, None).text();
+    let alarms: f64 = m
+        .lines()
+        .find(|l| l.starts_with("zegel_cold_corrupt_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(alarms >= refused as f64, "{m}");
+}
+
+/// A stopped S3 server fails the move clearly and keeps the hot copy; once the store is
+/// back, the next run moves everything.
+#[test]
+fn a_stopped_s3_server_keeps_the_hot_copy_and_is_reported() {
+    let moto = Moto::start();
+    moto.create_bucket("zegel-cold");
+    let endpoint = moto.endpoint.clone();
+    let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    let clock = ManualClock::new(START_MS);
+    let node = start(
+        tempfile::tempdir().unwrap(),
+        Some(s3(&endpoint)),
+        1000,
+        &clock,
+    );
+    let base = node.base.clone();
+    let admin = node.admin_token();
+    let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
+    ingest(&base, &producer, 0..50);
+    drop(moto);
+    clock.advance(184 * DAY_MS);
+    let report = tier_run(&base, &admin);
+    let errors = report["errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e["archive"] == "ebox"), "{report}");
+    let t = archive_tier(&base, &admin, "ebox");
+    assert_eq!(t["hot_packages"], 51, "{t}");
+    assert_eq!(t["cold_packages"], 0, "{t}");
+    assert!(
+        t["last_error"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cold store"),
+        "{t}"
+    );
+    let r = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000003"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("zegel-tier"), Some("hot"));
+    let m = must("GET", &format!("{base}/metrics"), None, None).text();
+    assert!(m.contains("zegel_tier_failures_total"), "{m}");
+
+    // The store comes back (empty: moto keeps nothing); the move is written again.
+    let moto = Moto::start_on(port);
+    moto.create_bucket("zegel-cold");
+    let report = tier_run(&base, &admin);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    let t = archive_tier(&base, &admin, "ebox");
+    assert_eq!(t["hot_packages"], 0, "{t}");
+    assert!(t["last_error"].is_null(), "{t}");
+    let r = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000003"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("zegel-tier"), Some("cold"));
+}
+
+/// `kill -9` of the real server at random moments while it tiers (and ingests): nothing is
+/// lost, nothing is written twice, and tiering resumes after each restart.
+#[test]
+fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = tmp_path(
+        dir.path(),
+        "tier.toml",
+        b"[tier]\nhot_days = 0\ninterval_secs = 1\nmove_packages = 5\nmoves_per_pass = 1000000\n",
+    );
+    let mut rng = (std::process::id() as u64) ^ 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    // Rows arrive while nothing is due yet (the default hot period).
+    let p = Process::start(&data);
+    let admin = std::fs::read_to_string(data.join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let (producer, consumer, _) = setup_tenant(&p.base, &admin, "acme", "ebox");
+    for chunk in 0..10 {
+        ingest(&p.base, &producer, chunk * 200..(chunk + 1) * 200);
+    }
+    p.kill9();
+    let mut rows = 2000;
+    let mut mid_way = 0;
+    for round in 0..20 {
+        let p = Process::start_args(&data, &["--config", config.to_str().unwrap()]);
+        // A few more rows while it tiers.
+        ingest(&p.base, &producer, rows..rows + 20);
+        rows += 20;
+        std::thread::sleep(std::time::Duration::from_millis(300 + next() % 2200));
+        let t = archive_tier(&p.base, &admin, "ebox");
+        let cold = t["cold_packages"].as_u64().unwrap();
+        if cold > 0 && cold < t["packages"].as_u64().unwrap() {
+            mid_way += 1;
+        }
+        p.kill9();
+        eprintln!(
+            "round {round}: killed at {} of {} packages cold, move {}",
+            t["cold_packages"], t["packages"], t["stage"]
+        );
+    }
+    assert!(
+        mid_way >= 5,
+        "only {mid_way} of 20 kills came while tiering was under way"
+    );
+    let p = Process::start_args(&data, &["--config", config.to_str().unwrap()]);
+    let report = tier_run(&p.base, &admin);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    let t = archive_tier(&p.base, &admin, "ebox");
+    let size = rows + 1;
+    assert_eq!(t["packages"], size, "{t}");
+    assert_eq!(t["cold_packages"], size, "{t}");
+    assert_eq!(t["hot_packages"], 0, "{t}");
+    assert_eq!(t["hot_bytes"], 0, "{t}");
+    // Every row reads back, from the cold tier, as it was sent.
+    for i in 0..rows {
+        let r = must(
+            "GET",
+            &format!("{}/v1/archives/ebox/records/EBX-2025-{i:09}", p.base),
+            Some(&consumer),
+            None,
+        );
+        assert_eq!(r.status, 200, "row {i}: {}", r.text());
+        assert_eq!(r.header("zegel-tier"), Some("cold"), "row {i}");
+        let sent: serde_json::Value = serde_json::from_str(&month_row(i)).unwrap();
+        assert_eq!(r.json()["record"], sent["record"], "row {i}");
+    }
+    // Every package is in exactly one segment object.
+    let root = data.join("cold");
+    let mut keys = Vec::new();
+    list_files(&root, &root, &mut keys);
+    let mut seen = vec![0u32; size as usize];
+    for k in keys
+        .iter()
+        .filter(|k| k.starts_with("v1/acme/ebox/segments/"))
+    {
+        assert!(layout::parse_segment_key(k).is_some(), "stray object {k}");
+        let index = segment::open_segment(&std::fs::read(root.join(k)).unwrap()).unwrap();
+        for p in index.packages {
+            seen[p.seq as usize] += 1;
+        }
+    }
+    assert!(
+        seen.iter().all(|n| *n == 1),
+        "each seq once: {:?}",
+        seen.iter()
+            .enumerate()
+            .filter(|(_, n)| **n != 1)
+            .take(10)
+            .collect::<Vec<_>>()
+    );
+}
