@@ -19,6 +19,8 @@ pub struct TierBenchOptions {
     pub reads: usize,
     /// Scratch directory (the server's data).
     pub scratch: PathBuf,
+    /// `[tier]` settings to try instead of the defaults (TOML lines, e.g. `zstd_level = 15`).
+    pub tier_settings: Vec<String>,
 }
 
 /// `zstd -3` of the rows file: (compressed bytes, seconds).
@@ -48,7 +50,21 @@ pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ve
     let (zstd_bytes, zstd_secs) = zstd3(&opts.rows)?;
 
     // Everything is due at once (hot period 0 days); tiering runs only when asked.
-    let args = ["--hot-days", "0", "--tier-interval-secs", "0"];
+    let config = opts.scratch.join("bench.toml");
+    std::fs::write(
+        &config,
+        format!("[tier]\n{}\n", opts.tier_settings.join("\n")),
+    )
+    .map_err(|e| e.to_string())?;
+    let config = config.to_string_lossy().into_owned();
+    let args = [
+        "--hot-days",
+        "0",
+        "--tier-interval-secs",
+        "0",
+        "--config",
+        config.as_str(),
+    ];
     let data = opts.scratch.join("data");
     let server = Server::start_with(&data, &args)?;
     let base = server.base.clone();

@@ -83,6 +83,24 @@ pub enum ColdError {
     Io(String),
 }
 
+/// Removes the staging files (`key#n`) a local put leaves when the process dies inside it.
+/// Our keys never contain `#`, and only this node writes its local cold directory.
+fn remove_staging_files(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            let t = e.file_type()?;
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if e.file_name().to_string_lossy().contains('#') {
+                std::fs::remove_file(e.path())?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What a put-if-absent did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -116,6 +134,8 @@ impl ColdStore {
                     .and_then(|()| {
                         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
                     })
+                    .map_err(|e| ColdError::Config(format!("{}: {e}", dir.display())))?;
+                remove_staging_files(dir)
                     .map_err(|e| ColdError::Config(format!("{}: {e}", dir.display())))?;
                 Arc::new(
                     object_store::local::LocalFileSystem::new_with_prefix(dir)

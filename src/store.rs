@@ -305,6 +305,21 @@ impl Store {
         Ok(self.db.get_cf(self.handle(name)?, key)?)
     }
 
+    /// The first `n` bytes of a value and its whole length, without copying the rest.
+    pub fn get_head(
+        &self,
+        name: &str,
+        key: &[u8],
+        n: usize,
+    ) -> Result<Option<(Vec<u8>, usize)>, StoreError> {
+        Ok(self.db.get_pinned_cf(self.handle(name)?, key)?.map(|v| {
+            (
+                v.get(..n.min(v.len())).unwrap_or_default().to_vec(),
+                v.len(),
+            )
+        }))
+    }
+
     /// The last entry whose key starts with `prefix`, if any.
     pub fn last_with_prefix(&self, name: &str, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
         let mut upper = prefix.to_vec();

@@ -54,6 +54,8 @@ pub struct UsageDay {
 pub struct Usage {
     /// Requests per tenant not yet added to the stored totals.
     pending: Mutex<HashMap<String, u64>>,
+    /// One snapshot at a time: each reads and rewrites the stored request totals.
+    snapshots: Mutex<()>,
 }
 
 fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -148,6 +150,7 @@ impl Usage {
     /// Adds the counted requests to the stored totals and stores today's snapshot of every
     /// tenant, in one synced batch.
     pub fn snapshot(&self, archives: &Archives, now_ms: u64) -> Result<(), StoreError> {
+        let _one = guard(&self.snapshots);
         let pending = std::mem::take(&mut *guard(&self.pending));
         let store = archives.store();
         let mut batch = Batch::default();

@@ -484,6 +484,11 @@ fn corrupted_cold_bytes_are_refused_and_alarm() {
     let at = bytes.len() / 3;
     bytes[at] ^= 0x10;
     std::fs::write(&seg, &bytes).unwrap();
+    // And lose the February segment altogether: lost data, not an outage.
+    let feb = dir.path().join("data/cold/v1/acme/ebox/segments/2035-02");
+    for e in std::fs::read_dir(&feb).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
 
     let node = start(dir, None, 1000, &clock);
     let base = node.base.clone();
@@ -505,7 +510,10 @@ fn corrupted_cold_bytes_are_refused_and_alarm() {
             s => panic!("row {i}: {s} {}", r.text()),
         }
     }
-    assert!(refused > 0, "the flipped bit was found");
+    assert!(
+        refused > 100,
+        "the flipped bit and the 100 lost rows were found: {refused}"
+    );
     let m = must("GET", &format!("{base}/metrics"), None, None).text();
     let alarms: f64 = m
         .lines()
@@ -677,4 +685,108 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
             .take(10)
             .collect::<Vec<_>>()
     );
+}
+
+/// An object shared by a cold package and a hot one stays hot until its last hot reference
+/// moves; a package larger than any block target moves and reads back whole.
+#[test]
+fn shared_and_large_objects_move_safely() {
+    let clock = ManualClock::new(START_MS);
+    let node = start(tempfile::tempdir().unwrap(), None, 1000, &clock);
+    let base = node.base.clone();
+    let admin = node.admin_token();
+    let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
+    let archivist = {
+        let r = must(
+            "POST",
+            &format!("{base}/v1/tenants/acme/keys"),
+            Some(&admin),
+            Some(br#"{"role":"archivist"}"#),
+        );
+        r.json()["token"].as_str().unwrap().to_string()
+    };
+    let r = must(
+        "PUT",
+        &format!("{base}/v1/archives/files/agreement"),
+        Some(&archivist),
+        Some(DOCS.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    // 9 MiB of poorly compressible bytes: larger than any block a writer aims for.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let pdf: Vec<u8> = (0..9 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect();
+    let upload = |key: &str, note: &[u8]| {
+        let sip =
+            format!(r#"{{"key":"{key}","metadata":{{"case":"C-0001","filed_on":"2024-05-06"}}}}"#);
+        let (body, ct) = multipart(&[
+            ("sip", None, "application/json", sip.as_bytes()),
+            ("file", Some("ruling.pdf"), "application/pdf", &pdf),
+            ("file", Some("note.txt"), "text/plain", note),
+        ]);
+        let r = call_typed(
+            "POST",
+            &format!("{base}/v1/archives/files/packages"),
+            Some(&producer),
+            Some(&ct),
+            Some(&body),
+        )
+        .unwrap();
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["seq"].as_u64().unwrap()
+    };
+    let read = |seq: u64, name: &str| {
+        let r = must(
+            "GET",
+            &format!("{base}/v1/archives/files/packages/{seq}/objects/{name}"),
+            Some(&consumer),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        (r.header("zegel-tier").unwrap().to_string(), r.body)
+    };
+    let first = upload("C-0001/ruling", b"first");
+    clock.advance(100 * DAY_MS);
+    let second = upload("C-0001/appeal", b"second");
+    clock.advance(84 * DAY_MS);
+    // The first package is due, the second is not; they share the PDF.
+    let report = tier_run(&base, &admin);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    let t = archive_tier(&base, &admin, "files");
+    assert_eq!(
+        (t["cold_packages"].as_u64(), t["hot_packages"].as_u64()),
+        (Some(first + 1), Some(1)),
+        "{t}"
+    );
+    assert_eq!(read(second, "ruling.pdf"), ("hot".to_string(), pdf.clone()));
+    assert_eq!(read(first, "ruling.pdf"), ("cold".to_string(), pdf.clone()));
+    assert_eq!(
+        read(first, "note.txt"),
+        ("cold".to_string(), b"first".to_vec())
+    );
+    let sealed = must(
+        "GET",
+        &format!("{base}/v1/archives/files/packages/{first}/sealed"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(sealed.status, 200, "{}", sealed.text());
+    // Later the second moves too, and with it the last hot copy of the PDF.
+    clock.advance(100 * DAY_MS);
+    let report = tier_run(&base, &admin);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    let t = archive_tier(&base, &admin, "files");
+    assert_eq!(t["hot_packages"], 0, "{t}");
+    assert_eq!(t["hot_bytes"], 0, "{t}");
+    assert_eq!(
+        read(second, "ruling.pdf"),
+        ("cold".to_string(), pdf.clone())
+    );
+    assert_eq!(read(first, "ruling.pdf"), ("cold".to_string(), pdf));
 }

@@ -23,8 +23,8 @@ pub const SEGMENT_TRAILER_BYTES: usize = 48;
 pub const SEGMENT_PACKAGES_MAX: usize = 10_000;
 /// Largest segment (§3).
 pub const SEGMENT_BYTES_MAX: usize = 1 << 30;
-/// Largest uncompressed block (§3).
-pub const SEGMENT_BLOCK_RAW_BYTES_MAX: usize = 8 << 20;
+/// Largest uncompressed block (§3): the largest package fits in one.
+pub const SEGMENT_BLOCK_RAW_BYTES_MAX: usize = crate::limits::PACKAGE_RAW_BYTES_MAX;
 /// Largest index (§4).
 pub const SEGMENT_INDEX_BYTES_MAX: usize = 16 << 20;
 /// Where a writer closes a block (§3, SHOULD).
@@ -239,6 +239,20 @@ pub fn encode_segment(
     packages: &[SegmentPackage<'_>],
     level: i32,
 ) -> Result<Vec<u8>, DecodeError> {
+    encode_segment_with(tenant, archive, packages, level, SEGMENT_BLOCK_TARGET_BYTES)
+}
+
+/// As [`encode_segment`], closing each block once it holds `block_target` bytes (at most
+/// [`SEGMENT_BLOCK_RAW_BYTES_MAX`]): larger blocks compress better, smaller ones inflate less
+/// per single-package read.
+pub fn encode_segment_with(
+    tenant: &str,
+    archive: &str,
+    packages: &[SegmentPackage<'_>],
+    level: i32,
+    block_target: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    let block_target = block_target.clamp(1, SEGMENT_BLOCK_RAW_BYTES_MAX);
     if packages.len() > SEGMENT_PACKAGES_MAX {
         return Err(DecodeError::Limit {
             what: "packages in a segment".into(),
@@ -291,7 +305,7 @@ pub fn encode_segment(
             record_key: header.record_key.clone(),
         });
         raw.extend_from_slice(&cbor);
-        if raw.len() >= SEGMENT_BLOCK_TARGET_BYTES {
+        if raw.len() >= block_target {
             flush(&mut compressor, &mut raw, &mut out, &mut index.blocks)?;
         }
     }

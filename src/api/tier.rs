@@ -59,7 +59,7 @@ pub async fn tier_status(
     let tenant = scope(&c, q.tenant.as_deref())?;
     let archives = s
         .tier
-        .status(tenant.as_deref())
+        .status(tenant.as_deref(), |a| c.may_use(a).is_ok())
         .map_err(|e| Problem::internal(e.to_string()))?;
     Ok(Json(TierStatus {
         hot_days: s.tier.config().hot_days,
@@ -135,6 +135,11 @@ pub async fn usage(
     Query(q): Query<UsageQuery>,
 ) -> ApiResult<Response> {
     let tenant = scope(&c, q.tenant.as_deref())?;
+    if c.key.archives.is_some() {
+        return Err(Problem::forbidden(
+            "usage covers the whole tenant; this key is limited to some archives",
+        ));
+    }
     let now_ms = s.clock.now_ms();
     let today = day_of(now_ms);
     let to = match &q.to {
@@ -158,15 +163,15 @@ pub async fn usage(
             .usage
             .history(s.archives.store(), &f.tenant, &from, &to)
             .map_err(|e| Problem::internal(e.to_string()))?;
+        days.retain(|d| d.day != today);
+        days.truncate(USAGE_DAYS_MAX - 1);
         if from <= today && today <= to {
-            days.retain(|d| d.day != today);
             days.push(UsageDay {
                 day: today.clone(),
                 at_ms: now_ms,
                 figures: f.clone(),
             });
         }
-        days.truncate(USAGE_DAYS_MAX);
         history.extend(days);
     }
     Ok(Json(UsageReport { now, history }).into_response())

@@ -92,6 +92,12 @@ fn info_key(id: ArchiveId) -> Vec<u8> {
 
 const NEXT_ID_KEY: &[u8] = b"next-archive-id";
 
+/// The agreement document in force, kept in `meta` beside its sealed package so that ingest
+/// never needs the cold tier once the package has moved there.
+fn agreement_doc_key(id: ArchiveId) -> Vec<u8> {
+    format!("agreement-doc/{id:016x}").into_bytes()
+}
+
 /// All archives of this node. Shared (`Arc`) by every request handler.
 #[derive(Debug)]
 pub struct Archives {
@@ -236,7 +242,10 @@ impl Archives {
         agreement: &Agreement,
     ) -> Result<ArchiveInfo, ArchiveError> {
         let first = agreement_submission(agreement_doc, agreement)?;
-        Ok(self.create_with(tenant, archive, vec![first]).await?.0)
+        Ok(self
+            .create_with(tenant, archive, vec![first], Some(agreement_doc))
+            .await?
+            .0)
     }
 
     /// Seals `subs` into a system archive (one the server keeps, such as the access log),
@@ -250,7 +259,7 @@ impl Archives {
         if let Some(info) = self.find(tenant, archive)? {
             return self.submit(&info, subs).await;
         }
-        match self.create_with(tenant, archive, subs.clone()).await {
+        match self.create_with(tenant, archive, subs.clone(), None).await {
             Err(ArchiveError::AlreadyExists(_)) => {
                 let info = self
                     .find(tenant, archive)?
@@ -268,6 +277,7 @@ impl Archives {
         tenant: &str,
         archive: &str,
         first: Vec<Submission>,
+        agreement_doc: Option<&[u8]>,
     ) -> Result<(ArchiveInfo, Vec<sequencer::Sealed>), ArchiveError> {
         zegel_format::header::check_identifier("tenant", tenant)
             .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
@@ -306,7 +316,7 @@ impl Archives {
                 self.checkpoint_interval,
                 ArchiveState::new(tenant, archive),
             )?;
-            let extra = vec![
+            let mut extra = vec![
                 (
                     cf::META,
                     name_key(tenant, archive),
@@ -318,6 +328,9 @@ impl Archives {
                     serde_json::to_vec(&info).unwrap_or_default(),
                 ),
             ];
+            if let Some(doc) = agreement_doc {
+                extra.push((cf::META, agreement_doc_key(id), doc.to_vec()));
+            }
             (info, handle, extra)
         };
         let sealed = handle.submit_with(first, extra).await?;
@@ -334,7 +347,10 @@ impl Archives {
     ) -> Result<u64, ArchiveError> {
         let sealed = self
             .handle(info.id)?
-            .submit(vec![agreement_submission(doc, agreement)?])
+            .submit_with(
+                vec![agreement_submission(doc, agreement)?],
+                vec![(cf::META, agreement_doc_key(info.id), doc.to_vec())],
+            )
             .await;
         guard(&self.agreements).remove(&info.id);
         Ok(sealed?.first().map_or(0, |s| s.seq))
@@ -354,11 +370,17 @@ impl Archives {
         let a = state
             .agreement
             .ok_or_else(|| ArchiveError::NotFound("the archive has no agreement".into()))?;
-        let (_, header, tier) = self
-            .header(info.id, a.seq)
-            .await?
-            .ok_or_else(|| ArchiveError::Corrupt("agreement package missing".into()))?;
-        let doc = self.object(info.id, a.seq, &header, 0, tier).await?;
+        // The document kept beside the state; the sealed package is the fallback.
+        let doc = match self.store.get(cf::META, &agreement_doc_key(info.id))? {
+            Some(doc) => doc,
+            None => {
+                let (_, header, tier) = self
+                    .header(info.id, a.seq)
+                    .await?
+                    .ok_or_else(|| ArchiveError::Corrupt("agreement package missing".into()))?;
+                self.object(info.id, a.seq, &header, 0, tier).await?
+            }
+        };
         let agreement = Arc::new(
             Agreement::parse(&doc)
                 .map_err(|v| ArchiveError::Corrupt(format!("stored agreement: {v:?}")))?,
@@ -480,8 +502,17 @@ impl Archives {
             return Ok(None);
         };
         let mut objects = Vec::new();
-        for i in 0..header.objects.len() {
-            objects.push(Some(self.object(id, seq, &header, i, tier).await?));
+        match (tier, ColdReader::location(&self.store, id, seq)?) {
+            // One cold read restores the header and every object at once.
+            (Tier::Cold, Some(at)) => {
+                let p = self.cold.package(&self.store, id, seq, at).await?;
+                objects.extend(p.objects.into_iter().map(Some));
+            }
+            _ => {
+                for i in 0..header.objects.len() {
+                    objects.push(Some(self.object(id, seq, &header, i, tier).await?));
+                }
+            }
         }
         let refs: Vec<Option<&[u8]>> = objects.iter().map(|o| o.as_deref()).collect();
         let raw = sealed::encode_package(&bytes, &refs);

@@ -360,14 +360,14 @@ impl Sequencer {
             batch.delete(cf::HEADERS, &key);
             for o in &header.objects {
                 let k = store::object_key(self.id, &o.digest);
-                let v = self
+                let (head, len) = self
                     .store
-                    .get(cf::OBJECTS, &k)
+                    .get_head(cf::OBJECTS, &k, 8)
                     .map_err(store_err)?
                     .ok_or_else(|| corrupt(format!("object {} of package {seq}", o.digest)))?;
-                let (last, z) = store::decode_object(&v)
+                let (last, _) = store::decode_object(&head)
                     .ok_or_else(|| corrupt(format!("object {} value", o.digest)))?;
-                freed += z.len() as u64;
+                freed += len.saturating_sub(8) as u64;
                 if last < e.end && deleted.insert(o.digest) {
                     batch.delete(cf::OBJECTS, &k);
                 }

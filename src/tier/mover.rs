@@ -34,6 +34,8 @@ pub const HOT_DAYS_MAX: u64 = 36_525;
 pub const MOVE_PACKAGES_MAX: usize = segment::SEGMENT_PACKAGES_MAX;
 /// Most raw bytes in one move; a move is held in memory while it is written and verified.
 pub const MOVE_BYTES_MAX: u64 = 256 << 20;
+/// Largest segment block target, in KiB (the format's block limit).
+pub const BLOCK_KIB_MAX: usize = segment::SEGMENT_BLOCK_RAW_BYTES_MAX >> 10;
 
 /// Tiering settings (the `[tier]` table of the configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -50,8 +52,11 @@ pub struct TierConfig {
     pub move_bytes: u64,
     /// Moves per archive in one background pass: the pace. Default 1.
     pub moves_per_pass: usize,
-    /// zstd level of segment blocks. Default 9.
+    /// zstd level of segment blocks. Default 19: tiering is background work, and cold bytes
+    /// are kept for decades (docs/BENCHMARKS.md has the trade-off).
     pub zstd_level: i32,
+    /// A segment block is closed once it holds this many KiB of packages. Default 128.
+    pub block_kib: usize,
 }
 
 impl Default for TierConfig {
@@ -62,7 +67,8 @@ impl Default for TierConfig {
             move_packages: 10_000,
             move_bytes: 64 << 20,
             moves_per_pass: 1,
-            zstd_level: 9,
+            zstd_level: 19,
+            block_kib: 128,
         }
     }
 }
@@ -87,6 +93,11 @@ impl TierConfig {
         }
         if !(1..=19).contains(&self.zstd_level) {
             return Err("tier.zstd_level must be between 1 and 19".into());
+        }
+        if !(4..=BLOCK_KIB_MAX).contains(&self.block_kib) {
+            return Err(format!(
+                "tier.block_kib must be between 4 and {BLOCK_KIB_MAX}"
+            ));
         }
         Ok(())
     }
@@ -268,12 +279,16 @@ impl Tierer {
         report
     }
 
-    /// Tiering counts of every archive (of `tenant`, if given).
-    pub fn status(&self, tenant: Option<&str>) -> Result<Vec<ArchiveTier>, TierError> {
+    /// Tiering counts of every archive (of `tenant`, if given) that `visible` admits.
+    pub fn status(
+        &self,
+        tenant: Option<&str>,
+        visible: impl Fn(&str) -> bool,
+    ) -> Result<Vec<ArchiveTier>, TierError> {
         let hot = self.archives.store();
         let mut out = Vec::new();
         for info in self.archives.all()? {
-            if tenant.is_some_and(|t| t != info.tenant) {
+            if tenant.is_some_and(|t| t != info.tenant) || !visible(&info.archive) {
                 continue;
             }
             let a = ArchiveState::load(hot, info.id)?;
@@ -302,6 +317,12 @@ impl Tierer {
         let hot = self.archives.clone();
         let id = info.id;
         let mut st = TierState::load(hot.store(), id)?;
+        // The bucket must cover every cold package with a checkpoint and tiles before the
+        // next move: a copy that failed (or a crash) after an eviction is redone here.
+        if st.tiles_size < st.cold_upto {
+            self.copy_merkle_data(info, st.clone()).await?;
+            st = TierState::load(hot.store(), id)?;
+        }
         let mut mv = match st.pending.clone() {
             Some(m) => m,
             None => {
@@ -325,12 +346,24 @@ impl Tierer {
         }
         let verified = match self.verify(info, &mv).await {
             Ok(v) => v,
-            Err(TierError::Cold(ColdError::NotFound(key))) => {
+            Err(e @ TierError::Cold(ColdError::NotFound(_))) => {
                 // The object vanished (e.g. a bucket was recreated): write it again.
                 mv.stage = Stage::Planned;
                 st.pending = Some(mv.clone());
                 st.save(hot.store(), id)?;
-                return Err(TierError::Cold(ColdError::NotFound(key)));
+                return Err(e);
+            }
+            Err(e @ TierError::Verify { .. }) => {
+                // Whatever sits at a pending key (a torn write after power loss, foreign
+                // bytes) is not referenced by any committed location: remove it and write
+                // the move again on the next attempt. The hot copy is untouched.
+                for seg in &mv.segments {
+                    self.cold.delete(&seg.key).await?;
+                }
+                mv.stage = Stage::Planned;
+                st.pending = Some(mv.clone());
+                st.save(hot.store(), id)?;
+                return Err(e);
             }
             Err(e) => return Err(e),
         };
@@ -386,7 +419,11 @@ impl Tierer {
         metrics::counter!("zegel_tier_moved_raw_bytes_total").increment(mv.raw_bytes);
         tracing::info!(tenant = %info.tenant, archive = %info.archive, first = mv.first, end = mv.end, cold_bytes, "moved to the cold tier");
         // The bucket alone must be auditable: the newest checkpoint and the tiles under it.
-        self.copy_merkle_data(info, next).await?;
+        // The move is done either way; a failed copy is redone before the next move.
+        if let Err(e) = self.copy_merkle_data(info, next).await {
+            metrics::counter!("zegel_tier_failures_total").increment(1);
+            tracing::warn!(tenant = %info.tenant, archive = %info.archive, error = %e, "copying the checkpoint and tiles failed; retried before the next move");
+        }
         Ok(Some(MoveReport {
             tenant: info.tenant.clone(),
             archive: info.archive.clone(),
@@ -400,23 +437,28 @@ impl Tierer {
     }
 
     /// Encodes and writes each planned segment (put-if-absent).
+    /// Segments are encoded on as many cores as there are, one segment per core.
     async fn write(&self, info: &ArchiveInfo, mv: &Move) -> Result<(), TierError> {
-        for seg in &mv.segments {
-            let (a, i, seqs, level) = (
-                self.archives.clone(),
-                info.clone(),
-                seg.seqs.clone(),
-                self.cfg.zstd_level,
-            );
-            let bytes = blocking(move || encode(&a, &i, &seqs, level)).await?;
-            match self.cold.put_new(&seg.key, Bytes::from(bytes)).await {
-                // Another writer's bytes (e.g. a different zstd build before a crash): the
-                // verification decides whether they hold exactly these packages.
-                Ok(_) | Err(ColdError::Conflict(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+        use futures::TryStreamExt;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        futures::stream::iter(mv.segments.iter().map(Ok))
+            .try_for_each_concurrent(cores, |seg| async move {
+                let (a, i, seqs, level, block) = (
+                    self.archives.clone(),
+                    info.clone(),
+                    seg.seqs.clone(),
+                    self.cfg.zstd_level,
+                    self.cfg.block_kib << 10,
+                );
+                let bytes = blocking(move || encode(&a, &i, &seqs, level, block)).await?;
+                match self.cold.put_new(&seg.key, Bytes::from(bytes)).await {
+                    // Another writer's bytes (e.g. a different zstd build before a crash):
+                    // the verification decides whether they hold exactly these packages.
+                    Ok(_) | Err(ColdError::Conflict(_)) => Ok(()),
+                    Err(e) => Err(TierError::from(e)),
+                }
+            })
+            .await
     }
 
     /// Reads every segment back and checks it holds exactly the planned packages, each
@@ -527,6 +569,7 @@ fn encode(
     info: &ArchiveInfo,
     seqs: &[u64],
     level: i32,
+    block_target: usize,
 ) -> Result<Vec<u8>, TierError> {
     let hot = a.store();
     let mut headers = Vec::with_capacity(seqs.len());
@@ -555,7 +598,7 @@ fn encode(
             objects: o.iter().map(Vec::as_slice).collect(),
         })
         .collect();
-    segment::encode_segment(&info.tenant, &info.archive, &packages, level)
+    segment::encode_segment_with(&info.tenant, &info.archive, &packages, level, block_target)
         .map_err(|e| TierError::Other(format!("encode segment: {e}")))
 }
 

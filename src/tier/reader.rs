@@ -45,6 +45,13 @@ struct BlockCache {
 }
 
 impl BlockCache {
+    fn remove(&mut self, k: &BlockKey) {
+        if let Some(v) = self.map.remove(k) {
+            self.bytes -= v.len();
+            self.order.retain(|o| o != k);
+        }
+    }
+
     fn insert(&mut self, k: BlockKey, v: Arc<Vec<u8>>) {
         if self.map.contains_key(&k) || v.len() > BLOCK_CACHE_BYTES_MAX {
             return;
@@ -141,13 +148,31 @@ impl ColdReader {
             None => {
                 let key = self.segment_key(hot, id, at.segment)?;
                 let started = std::time::Instant::now();
-                let frame = self
+                // The location is committed, so the object must be there in full: a missing
+                // object or a short read is lost data (the alarm), not an outage.
+                let frame = match self
                     .cold
                     .get_range(&key, at.block_offset, at.block_offset + at.block_length)
-                    .await?;
+                    .await
+                {
+                    Ok(f) => f,
+                    Err(e @ (ColdError::NotFound(_) | ColdError::Io(_))) => {
+                        return Err(corrupt(format!("segment {key}: {e}")));
+                    }
+                    Err(ColdError::Backend { source, .. })
+                        if source.to_string().contains("416")
+                            || source.to_string().contains("Range Not Satisfiable") =>
+                    {
+                        return Err(corrupt(format!("segment {key} is shorter than its index")));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 metrics::histogram!("zegel_cold_get_seconds")
                     .record(started.elapsed().as_secs_f64());
-                let raw = inflate(&frame, at.raw_length)
+                let raw_length = at.raw_length;
+                let raw = tokio::task::spawn_blocking(move || inflate(&frame, raw_length))
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("inflate task: {e}")))?
                     .map_err(|e| corrupt(format!("block of {key}: {e}")))?;
                 let raw = Arc::new(raw);
                 guard(&self.blocks).insert(cache_key, raw.clone());
@@ -164,7 +189,7 @@ impl ColdReader {
         metrics::counter!("zegel_cold_reads_total").increment(1);
         segment::read_package(&block, &entry, prev, &leaf).map_err(|e| {
             // A cached block that fails is dropped, so a repaired object is read afresh.
-            guard(&self.blocks).map.remove(&cache_key);
+            guard(&self.blocks).remove(&cache_key);
             corrupt(e.to_string())
         })
     }

@@ -133,7 +133,7 @@ impl SegmentRecord {
 
 /// Where a cold package is: segment record `segment`, the block at `block_offset` (of
 /// `block_length` bytes, inflating to `raw_length`), and the package's CBOR at `offset`,
-/// `length` inside the inflated block. Stored in the `cold` column family as six big-endian
+/// `length` inside the inflated block. Stored in the `cold` column family as seven big-endian
 /// u64s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
