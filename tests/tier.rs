@@ -334,6 +334,41 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
     );
     assert_eq!(r.status, 400, "{}", r.text());
 
+    // The operator's commands show the same: status, a run with nothing due, usage.
+    let zegel = |args: &[&str], token: &str| {
+        let out = std::process::Command::new(ZEGEL)
+            .args(args)
+            .args(["--server", &base])
+            .env("ZEGEL_TOKEN", token)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "zegel {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let status = zegel(&["tier", "status"], &admin);
+    assert!(status.starts_with("TENANT  ARCHIVE"), "{status}");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("acme") && l.contains(" ebox "))
+        .unwrap();
+    assert!(line.contains(&format!(" {cold_bytes} ")), "{line}");
+    let json: serde_json::Value =
+        serde_json::from_str(&zegel(&["tier", "status", "--json"], &admin)).unwrap();
+    assert_eq!(json["hot_days"], 183);
+    let run = zegel(&["tier", "run"], &admin);
+    assert!(run.starts_with("TENANT"), "{run}");
+    let usage = zegel(&["usage"], &auditor);
+    assert!(
+        usage
+            .lines()
+            .any(|l| l.starts_with("2026-07-04") && l.contains("acme")),
+        "{usage}"
+    );
+
     // After a restart, cold reads still work and tiering has nothing left to redo.
     let dir = node.stop();
     let node = start(dir, cold, 100, &clock);
