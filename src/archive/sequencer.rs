@@ -1,6 +1,9 @@
 //! The sequencer: the one writer of an archive's log. It runs on its own thread, takes jobs
 //! from a bounded queue, seals a whole group of them into ONE RocksDB batch with a synced WAL
 //! (group commit), signs one receipt head for the group, and only then answers each job.
+//! The batch is written by the archive's *committer* thread, so the next group is sealed
+//! while the previous one is written and synced; the committer answers a group's jobs only
+//! after its batch is durable, and groups reach the disk in the order they were sealed.
 //!
 //! Stages and their failures: *sequence* (assign seq, link prev, time) and *integrate* (tree
 //! append, batch) happen in memory; if the durable *commit* fails, the in-memory state rolls
@@ -222,6 +225,10 @@ impl SequencerHandle {
     }
 }
 
+/// Groups sealed in memory and waiting for the committer: while one group's batch is
+/// written and synced, the next is sequenced.
+pub const COMMITS_IN_FLIGHT_MAX: usize = 2;
+
 /// Everything the sequencer thread owns.
 struct Sequencer {
     store: Arc<Store>,
@@ -229,11 +236,81 @@ struct Sequencer {
     clock: Arc<dyn Clock>,
     id: ArchiveId,
     origin: String,
-    /// Committed state (size, last time, agreement); guarded by being owned by this thread.
+    /// Sequenced state (size, last time, agreement), including groups the committer has not
+    /// confirmed yet; guarded by being owned by this thread.
     state: ArchiveState,
     frontier: Frontier,
     prev: Option<Hash>,
     checkpoint_size: u64,
+    /// The committer thread: it writes each group's batch (synced) and only then answers.
+    commits: Option<SyncSender<CommitJob>>,
+    done: Receiver<Done>,
+    committer: Option<std::thread::JoinHandle<()>>,
+    /// Groups sent to the committer and not confirmed yet.
+    in_flight: usize,
+    /// Record keys sealed in unconfirmed groups: a group that names one waits for them, so
+    /// its version and duplicate checks read the store as committed.
+    uncommitted: std::collections::HashSet<String>,
+    /// A commit failed: the sequenced state is ahead of the store and must be reloaded.
+    failed: bool,
+    /// Bumped on every reload, so the committer fails the groups sealed on a failed one.
+    epoch: u64,
+}
+
+/// A record key sealed earlier in the same group: seq, version, leaf, content fingerprint.
+type InGroup = (u64, u64, Hash, [u8; 32]);
+
+/// One sealed group for the committer.
+struct CommitJob {
+    epoch: u64,
+    batch: Batch,
+    sealed: u64,
+    answers: Vec<(Reply, Result<Vec<Sealed>, SequencerError>)>,
+}
+
+/// The committer's word on a group.
+enum Done {
+    Committed,
+    Failed,
+}
+
+/// Writes sealed groups in order; answers a group's jobs only once its batch is durable. After
+/// a failure, every later group of the same epoch fails too: it was sealed on top.
+fn committer(store: Arc<Store>, jobs: Receiver<CommitJob>, done: std::sync::mpsc::Sender<Done>) {
+    let mut failed_epoch: Option<u64> = None;
+    for job in jobs {
+        let outcome = if failed_epoch == Some(job.epoch) {
+            Err(SequencerError::Store(
+                "an earlier group this one was sealed on failed to commit".into(),
+            ))
+        } else {
+            let started = std::time::Instant::now();
+            let r = store
+                .commit(job.batch)
+                .map_err(|e| SequencerError::Store(e.to_string()));
+            metrics::histogram!("zegel_group_commit_seconds")
+                .record(started.elapsed().as_secs_f64());
+            r
+        };
+        match outcome {
+            Ok(()) => {
+                metrics::counter!("zegel_packages_sealed_total").increment(job.sealed);
+                metrics::histogram!("zegel_group_commit_packages").record(job.sealed as f64);
+                for (reply, answer) in job.answers {
+                    let _ = reply.send(answer);
+                }
+                let _ = done.send(Done::Committed);
+            }
+            Err(e) => {
+                metrics::counter!("zegel_commit_failures_total").increment(1);
+                failed_epoch = Some(job.epoch);
+                for (reply, _) in job.answers {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                let _ = done.send(Done::Failed);
+            }
+        }
+    }
 }
 
 /// Starts the sequencer thread of one archive, resuming from the committed state.
@@ -273,6 +350,12 @@ pub fn start_new(
     };
     let checkpoint_size = store.last_of(cf::CHECKPOINTS, id)?.map_or(0, |(n, _)| n);
     let (tx, rx) = std::sync::mpsc::sync_channel(SEQUENCER_QUEUE_JOBS_MAX);
+    let (commits, commit_rx) = std::sync::mpsc::sync_channel(COMMITS_IN_FLIGHT_MAX - 1);
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let committer_store = store.clone();
+    let committer = std::thread::Builder::new()
+        .name(format!("committer-{id}"))
+        .spawn(move || committer(committer_store, commit_rx, done_tx))?;
     let mut seq = Sequencer {
         store,
         key,
@@ -283,6 +366,13 @@ pub fn start_new(
         frontier,
         prev,
         checkpoint_size,
+        commits: Some(commits),
+        done,
+        committer: Some(committer),
+        in_flight: 0,
+        uncommitted: std::collections::HashSet::new(),
+        failed: false,
+        epoch: 0,
     };
     let thread = std::thread::Builder::new()
         .name(format!("sequencer-{id}"))
@@ -304,6 +394,12 @@ impl Sequencer {
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let _ = self.publish_checkpoint();
+                    // Every group is confirmed (the checkpoint drained them): stop the
+                    // committer and wait for it.
+                    self.commits = None;
+                    if let Some(t) = self.committer.take() {
+                        let _ = t.join();
+                    }
                     return;
                 }
             };
@@ -336,6 +432,9 @@ impl Sequencer {
     /// Deletes the hot copies of `[first, end)`: every header, and every object whose newest
     /// reference is in the range, with the eviction's puts, in one synced batch.
     fn evict(&mut self, e: Eviction) -> Result<u64, SequencerError> {
+        // Reads below must see every sealed group, and no group in flight may re-put an
+        // object after this batch deletes it.
+        self.drain();
         let corrupt = |m: String| SequencerError::Store(format!("corrupt store: {m}"));
         let store_err = |e: StoreError| SequencerError::Store(e.to_string());
         if e.end > self.state.size || e.first >= e.end {
@@ -386,8 +485,80 @@ impl Sequencer {
         Ok(freed)
     }
 
+    /// Takes the committer's confirmations that have arrived, without waiting.
+    fn poll_done(&mut self) {
+        while let Ok(d) = self.done.try_recv() {
+            self.absorb(d);
+        }
+        if self.in_flight == 0 {
+            self.settle();
+        }
+    }
+
+    /// Waits until every group sent to the committer is confirmed (or failed).
+    fn drain(&mut self) {
+        while self.in_flight > 0 {
+            match self.done.recv() {
+                Ok(d) => self.absorb(d),
+                Err(_) => {
+                    // The committer is gone: nothing in flight can be confirmed any more.
+                    self.in_flight = 0;
+                    self.failed = true;
+                }
+            }
+        }
+        self.settle();
+    }
+
+    fn absorb(&mut self, d: Done) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Done::Failed = d {
+            self.failed = true;
+        }
+    }
+
+    /// With nothing in flight: forget the unconfirmed keys and, after a failed commit, reload
+    /// the state from the store (what was sealed on top of the failure was never answered).
+    fn settle(&mut self) {
+        self.uncommitted.clear();
+        if !self.failed {
+            return;
+        }
+        let reloaded = ArchiveState::load(&self.store, self.id).and_then(|state| {
+            let nodes = self.store.nodes(self.id);
+            let frontier = Frontier::load(&nodes, state.size)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let prev = match state.size {
+                0 => None,
+                n => Some(
+                    nodes
+                        .node(0, n - 1)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ),
+            };
+            Ok((state, frontier, prev))
+        });
+        match reloaded {
+            Ok((state, frontier, prev)) => {
+                (self.state, self.frontier, self.prev) = (state, frontier, prev);
+                self.failed = false;
+                self.epoch += 1;
+            }
+            Err(e) => {
+                tracing::error!(archive = self.id, error = %e, "reloading the sequencer state failed")
+            }
+        }
+    }
+
     /// Signs and stores a checkpoint if the tree grew since the last one.
     fn publish_checkpoint(&mut self) -> Result<String, SequencerError> {
+        // A checkpoint attests only what is durable.
+        self.drain();
+        if self.failed {
+            return Err(SequencerError::Store(
+                "the archive could not reload its state after a failed commit".into(),
+            ));
+        }
         let cp = Checkpoint {
             origin: self.origin.clone(),
             size: self.state.size,
@@ -411,6 +582,27 @@ impl Sequencer {
     }
 
     fn commit_group(&mut self, group: Vec<(Vec<Submission>, ExtraPuts, Reply)>) {
+        self.poll_done();
+        // A group naming a key of an unconfirmed group waits for it: versions and
+        // duplicates are decided against the committed store.
+        let hazard = group.iter().any(|(subs, _, _)| {
+            subs.iter().any(|s| {
+                s.record_key
+                    .as_ref()
+                    .is_some_and(|k| self.uncommitted.contains(k))
+            })
+        });
+        if hazard || self.failed {
+            self.drain();
+        }
+        if self.failed {
+            for (_, _, reply) in group {
+                let _ = reply.send(Err(SequencerError::Store(
+                    "the archive could not reload its state after a failed commit".into(),
+                )));
+            }
+            return;
+        }
         let saved = (self.state.clone(), self.frontier.clone(), self.prev);
         let peaks_before = PeakNodes::of(&self.frontier);
         let mut batch = Batch::default();
@@ -424,8 +616,12 @@ impl Sequencer {
                 self.frontier.clone(),
                 self.prev,
                 batch.len(),
-                in_group.clone(),
             );
+            let keys_before: Vec<(String, Option<InGroup>)> = subs
+                .iter()
+                .filter_map(|s| s.record_key.as_ref())
+                .map(|k| (k.clone(), in_group.get(k).copied()))
+                .collect();
             match self.integrate_job(subs, &mut batch, &mut overlay, &mut in_group) {
                 Ok(p) => {
                     for (name, k, v) in extra {
@@ -437,33 +633,36 @@ impl Sequencer {
                     (self.state, self.frontier, self.prev) =
                         (job_saved.0, job_saved.1, job_saved.2);
                     batch.truncate(job_saved.3);
-                    in_group = job_saved.4;
+                    // Undo the job's keys, last first (a key may repeat within a job).
+                    for (k, old) in keys_before.into_iter().rev() {
+                        match old {
+                            Some(v) => {
+                                in_group.insert(k, v);
+                            }
+                            None => {
+                                in_group.remove(&k);
+                            }
+                        }
+                    }
                     results.push(Err(e));
                 }
             }
         }
-        // Nothing new (all duplicates or refused): no head to sign, nothing to commit.
+        // Nothing new (all duplicates or refused): no head to sign, nothing to commit, and
+        // every answer rests on committed packages only.
         let grew = self.frontier.size() > saved.0.size;
         let head = if grew {
-            let outcome = self.sign_head().and_then(|head| {
-                batch.put(
-                    cf::HEADS,
-                    &store::size_key(self.id, head.head.size),
-                    &encode_signed_head(&head),
-                );
-                self.state.put(&mut batch, self.id);
-                let started = std::time::Instant::now();
-                self.store
-                    .commit(batch)
-                    .map_err(|e| SequencerError::Store(e.to_string()))?;
-                metrics::histogram!("zegel_group_commit_seconds")
-                    .record(started.elapsed().as_secs_f64());
-                Ok(head)
-            });
-            match outcome {
-                Ok(h) => Some(h),
+            match self.sign_head() {
+                Ok(head) => {
+                    batch.put(
+                        cf::HEADS,
+                        &store::size_key(self.id, head.head.size),
+                        &encode_signed_head(&head),
+                    );
+                    self.state.put(&mut batch, self.id);
+                    Some(head)
+                }
                 Err(e) => {
-                    metrics::counter!("zegel_commit_failures_total").increment(1);
                     (self.state, self.frontier, self.prev) = saved;
                     for (_, _, reply) in group {
                         let _ = reply.send(Err(e.clone()));
@@ -474,16 +673,13 @@ impl Sequencer {
         } else {
             None
         };
-        if let Some(h) = &head {
-            let sealed = h.head.size - saved.0.size;
-            metrics::counter!("zegel_packages_sealed_total").increment(sealed);
-            metrics::histogram!("zegel_group_commit_packages").record(sealed as f64);
-        }
-        // Durable: answer each job with its receipts.
+        // Receipts need only this group's nodes and the peaks before it, so they are made
+        // now; the committer hands them out once the batch is durable.
         let nodes = Overlay {
             new: &overlay,
             peaks: &peaks_before,
         };
+        let mut answers = Vec::with_capacity(group.len());
         for ((_, _, reply), result) in group.into_iter().zip(results) {
             let answer = result.and_then(|pending| {
                 pending
@@ -491,7 +687,34 @@ impl Sequencer {
                     .map(|p| self.receipt_for(p, head.as_ref(), &nodes))
                     .collect()
             });
-            let _ = reply.send(answer);
+            answers.push((reply, answer));
+        }
+        let Some(head) = head else {
+            for (reply, answer) in answers {
+                let _ = reply.send(answer);
+            }
+            return;
+        };
+        self.uncommitted.extend(in_group.into_keys());
+        let job = CommitJob {
+            epoch: self.epoch,
+            batch,
+            sealed: head.head.size - saved.0.size,
+            answers,
+        };
+        let sent = match &self.commits {
+            Some(c) => c.send(job).map_err(|e| e.0),
+            None => Err(job),
+        };
+        match sent {
+            Ok(()) => self.in_flight += 1,
+            Err(job) => {
+                for (reply, _) in job.answers {
+                    let _ = reply.send(Err(SequencerError::Stopped));
+                }
+                self.failed = true;
+                self.drain();
+            }
         }
     }
 
