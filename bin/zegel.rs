@@ -267,6 +267,9 @@ enum BenchCommand {
         /// Reads by key.
         #[arg(long, default_value_t = 50_000)]
         reads: usize,
+        /// Concurrent clients of the second read phase.
+        #[arg(long, default_value_t = 256)]
+        read_clients: usize,
         /// Whole runs; the median run is reported, with every run's rates.
         #[arg(long, default_value_t = 3)]
         runs: usize,
@@ -479,6 +482,7 @@ fn run(cli: Cli) -> Result<()> {
             clients,
             single_rows,
             reads,
+            read_clients,
             runs,
             write,
         }) => {
@@ -489,6 +493,7 @@ fn run(cli: Cli) -> Result<()> {
                 clients,
                 single_rows,
                 reads,
+                read_clients,
                 runs,
                 scratch: std::env::temp_dir()
                     .join(format!("zegel-bench-server-{}", std::process::id())),

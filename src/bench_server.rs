@@ -41,6 +41,9 @@ pub struct ServerBenchOptions {
     pub single_rows: usize,
     /// Reads by key.
     pub reads: usize,
+    /// Concurrent clients of a second read phase: reads wait for a durable access-log entry,
+    /// so at `clients` they are bound by sync latency, not by the machine.
+    pub read_clients: usize,
     /// Whole runs; the figures are those of the run with the median batch rate, and a row
     /// lists every run's rates (this machine's disk and neighbours vary from run to run).
     pub runs: usize,
@@ -356,10 +359,13 @@ pub fn run(
     let spread = Figure {
         what: format!("every run ({}), sorted by batch rate", runs.len()),
         value: format!(
-            "batch rows/s: {}; single rows/s: {}; reads/s: {}",
+            "batch rows/s: {}; single rows/s: {}; reads/s ({} clients): {}; reads/s ({} clients): {}",
             list(0),
             list(1),
-            list(2)
+            opts.clients,
+            list(2),
+            opts.read_clients,
+            list(3)
         ),
         baseline: "the rows above are the median run".into(),
     };
@@ -369,8 +375,8 @@ pub fn run(
     Ok(figures)
 }
 
-/// The figures of one run and its (batch, single, read) rates.
-type Run = (Vec<Figure>, [f64; 3]);
+/// The figures of one run and its (batch, single, read, wide read) rates.
+type Run = (Vec<Figure>, [f64; 4]);
 
 fn run_once(opts: &ServerBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Run, String> {
     let rows = crate::bench::read_rows(&opts.rows)?;
@@ -549,6 +555,38 @@ fn run_once(opts: &ServerBenchOptions, progress: &mut dyn FnMut(&str)) -> Result
         ),
         baseline: "-".into(),
     });
+    progress("hot reads by key, more clients");
+    let ks = keys.clone();
+    let (secs, lat) = drive(
+        opts.read_clients,
+        opts.reads,
+        &addr,
+        &consumer,
+        Arc::new(move |i| {
+            // Another stride, so this phase reads other rows than the first.
+            let k = ks.get((i * 7927 + 1) % n_keys).cloned().unwrap_or_default();
+            (
+                "GET",
+                format!("/v1/archives/batch/records/{k}"),
+                Vec::new(),
+                200,
+            )
+        }),
+    )?;
+    let wide_rate = opts.reads as f64 / secs;
+    figures.push(Figure {
+        what: format!(
+            "hot read by key, {} reads, {} concurrent clients (each read access-logged durably)",
+            opts.reads, opts.read_clients
+        ),
+        value: format!(
+            "**{:.0} reads/s**; p50 {:.1} ms, p99 {:.1} ms",
+            wide_rate,
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99)
+        ),
+        baseline: "-".into(),
+    });
     figures.push(Figure {
         what: "server memory (resident)".into(),
         value: format!(
@@ -562,5 +600,5 @@ fn run_once(opts: &ServerBenchOptions, progress: &mut dyn FnMut(&str)) -> Result
     });
     drop(server);
     let _ = std::fs::remove_dir_all(&opts.scratch);
-    Ok((figures, [batch_rate, single_rate, read_rate]))
+    Ok((figures, [batch_rate, single_rate, read_rate, wide_rate]))
 }
