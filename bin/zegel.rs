@@ -383,7 +383,15 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", zegel::client::render("agreement", &v, remote.json));
         }
         Command::Tier(TierCommand::Run { remote }) => {
-            let v = client(&remote)?.call("POST", "/v1/tier/run", None)?;
+            eprintln!(
+                "tiering everything that is due; this can take a while (`zegel tier status` shows progress)"
+            );
+            let v = client(&remote)?.call_waiting(
+                "POST",
+                "/v1/tier/run",
+                None,
+                zegel::client::TIER_RUN_TIMEOUT_SECS,
+            )?;
             print!("{}", zegel::client::render("tier-run", &v, remote.json));
             if v.get("errors")
                 .and_then(|e| e.as_array())

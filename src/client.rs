@@ -8,6 +8,8 @@ use anyhow::{Context, Result, bail};
 
 /// Seconds the CLI waits for the server.
 pub const CLIENT_TIMEOUT_SECS: u64 = 30;
+/// Seconds `zegel tier run` waits for a whole tiering pass (the pass goes on without it).
+pub const TIER_RUN_TIMEOUT_SECS: u64 = 6 * 3600;
 /// Largest response the CLI reads.
 pub const CLIENT_RESPONSE_BYTES_MAX: u64 = 64 * 1024 * 1024;
 
@@ -48,9 +50,20 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<serde_json::Value> {
+        self.call_waiting(method, path, body, CLIENT_TIMEOUT_SECS)
+    }
+
+    /// As [`Client::call`], waiting up to `timeout_secs` for the answer.
+    pub fn call_waiting(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout_secs: u64,
+    ) -> Result<serde_json::Value> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(CLIENT_TIMEOUT_SECS)))
+            .timeout_global(Some(Duration::from_secs(timeout_secs)))
             .build()
             .into();
         let url = format!("{}{path}", self.server);

@@ -224,7 +224,13 @@ pub async fn serve_with(
             }
         }
     });
-    let (usage, clock) = (state.usage.clone(), state.clock.clone());
+    let (usage, clock, tier) = (state.usage.clone(), state.clock.clone(), state.tier.clone());
+    // A `tier run` in flight stops after its current move, so shutdown does not wait for a
+    // whole backlog.
+    let shutdown = async move {
+        shutdown.await;
+        tier.stop();
+    };
     let served = axum::serve(listener, api::router(state, in_flight_max))
         .with_graceful_shutdown(shutdown)
         .await;

@@ -80,7 +80,12 @@ pub async fn tier_run(State(s): State<AppState>, c: Caller) -> ApiResult<Respons
             "only the server's admin key may run tiering",
         ));
     }
-    Ok(Json(s.tier.pass(None).await).into_response())
+    // The pass runs as its own task: a client that stops waiting does not stop it.
+    let tier = s.tier.clone();
+    let report = tokio::spawn(async move { tier.pass(None).await })
+        .await
+        .map_err(|e| Problem::internal(format!("tiering pass: {e}")))?;
+    Ok(Json(report).into_response())
 }
 
 /// `GET /v1/usage` parameters.

@@ -186,6 +186,8 @@ pub struct Tierer {
     /// One pass at a time: a pass owns every archive's tier state while it runs.
     pass: tokio::sync::Mutex<()>,
     failures: Mutex<HashMap<ArchiveId, TierFailure>>,
+    /// Set at shutdown: passes stop at the next move boundary.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -214,11 +216,22 @@ impl Tierer {
             clock,
             pass: tokio::sync::Mutex::new(()),
             failures: Mutex::new(HashMap::new()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     pub fn config(&self) -> &TierConfig {
         &self.cfg
+    }
+
+    /// Asks running passes to stop after their current move (shutdown).
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Runs the background passes until the task is dropped. Every state is persisted, so
@@ -252,7 +265,7 @@ impl Tierer {
         };
         for info in infos {
             let mut done = 0;
-            while moves.is_none_or(|m| done < m) {
+            while moves.is_none_or(|m| done < m) && !self.stopping() {
                 match self.advance(&info).await {
                     Ok(Some(m)) => {
                         guard(&self.failures).remove(&info.id);
