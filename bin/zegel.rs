@@ -50,6 +50,12 @@ enum Command {
     /// Tiering to the cold store (against a running server).
     #[command(subcommand)]
     Tier(TierCommand),
+    /// Legal holds (against a running server; archivists place and lift them).
+    #[command(subcommand)]
+    Hold(HoldCommand),
+    /// Retention (against a running server).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Usage per tenant, now and per day (against a running server).
     Usage {
         /// Only this tenant (the server's admin key may ask for any; others see their own).
@@ -120,6 +126,62 @@ struct Remote {
     /// Print the server's JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum HoldCommand {
+    /// Place a hold on one package, every version of a record key, or a metadata value.
+    Add {
+        /// Archive identifier.
+        archive: String,
+        /// Hold the package at this seq.
+        #[arg(long, conflicts_with_all = ["record", "query"])]
+        package: Option<u64>,
+        /// Hold every version of this record key.
+        #[arg(long, conflicts_with = "query")]
+        record: Option<String>,
+        /// Hold every package whose metadata FIELD equals VALUE (FIELD=VALUE).
+        #[arg(long)]
+        query: Option<String>,
+        /// Why (a case number, a court order).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List the holds in force (with --all, lifted ones too).
+    List {
+        archive: String,
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Lift a hold; it stays listed with who lifted it and why.
+    Remove {
+        archive: String,
+        /// The hold id (from `zegel hold list`).
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RetentionCommand {
+    /// What is due for disposal now or by a date, not held, per archive.
+    Plan {
+        /// Only these archives (default: every archive the token can see).
+        #[arg(long)]
+        archive: Vec<String>,
+        /// Due at or before this time (RFC 3339, e.g. 2027-01-01T00:00:00Z) [default: now].
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -404,6 +466,84 @@ fn run(cli: Cli) -> Result<()> {
             let q = tenant.map_or(String::new(), |t| format!("?tenant={t}"));
             let v = client(&remote)?.call("GET", &format!("/v1/tier{q}"), None)?;
             print!("{}", zegel::client::render("tier", &v, remote.json));
+        }
+        Command::Hold(HoldCommand::Add {
+            archive,
+            package,
+            record,
+            query,
+            reason,
+            remote,
+        }) => {
+            let body = match (package, record, query) {
+                (Some(p), _, _) => serde_json::json!({ "package": p, "reason": reason }),
+                (_, Some(r), _) => serde_json::json!({ "record": r, "reason": reason }),
+                (_, _, Some(q)) => {
+                    let (f, v) = q.split_once('=').context("--query takes FIELD=VALUE")?;
+                    serde_json::json!({ "field": f, "value": v, "reason": reason })
+                }
+                _ => anyhow::bail!("name what to hold: --package, --record or --query"),
+            };
+            let v = client(&remote)?.call(
+                "POST",
+                &format!("/v1/archives/{archive}/holds"),
+                Some(body.to_string().into_bytes()),
+            )?;
+            print!("{}", zegel::client::render("hold", &v, remote.json));
+        }
+        Command::Hold(HoldCommand::List {
+            archive,
+            all,
+            remote,
+        }) => {
+            let v = client(&remote)?.call(
+                "GET",
+                &format!("/v1/archives/{archive}/holds?all={all}"),
+                None,
+            )?;
+            print!("{}", zegel::client::render("holds", &v, remote.json));
+        }
+        Command::Hold(HoldCommand::Remove {
+            archive,
+            id,
+            reason,
+            remote,
+        }) => {
+            let body = serde_json::json!({ "reason": reason });
+            let v = client(&remote)?.call(
+                "POST",
+                &format!("/v1/archives/{archive}/holds/{id}/lift"),
+                Some(body.to_string().into_bytes()),
+            )?;
+            print!("{}", zegel::client::render("hold", &v, remote.json));
+        }
+        Command::Retention(RetentionCommand::Plan {
+            archive,
+            at,
+            remote,
+        }) => {
+            let c = client(&remote)?;
+            let archives = if archive.is_empty() {
+                c.call("GET", "/v1/archives", None)?
+                    .get("archives")
+                    .and_then(|a| a.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.get("archive").and_then(|n| n.as_str()))
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            } else {
+                archive
+            };
+            let q = at.map_or(String::new(), |a| format!("?at={a}"));
+            let mut plans = Vec::new();
+            for a in archives {
+                plans.push(c.call("GET", &format!("/v1/archives/{a}/retention/plan{q}"), None)?);
+            }
+            let v = serde_json::json!({ "plans": plans });
+            print!("{}", zegel::client::render("plan", &v, remote.json));
         }
         Command::Usage {
             tenant,

@@ -150,6 +150,37 @@ fn s(v: &serde_json::Value) -> String {
     }
 }
 
+/// One hold as a table row; its scope in words.
+fn hold_row(h: &serde_json::Value) -> Vec<String> {
+    let scope = field(h, "scope");
+    let scope = if let Some(p) = scope.get("package") {
+        format!("package {p}")
+    } else if let Some(r) = scope.get("record") {
+        format!("record {}", s(r))
+    } else if let Some(q) = scope.get("query") {
+        format!("{}={}", s(field(q, "field")), s(field(q, "value")))
+    } else {
+        s(scope)
+    };
+    let lifted = field(h, "lifted");
+    vec![
+        s(field(h, "id")),
+        s(field(h, "archive")),
+        scope,
+        s(field(h, "reason")),
+        s(field(h, "placed_by")),
+        if lifted.is_null() {
+            "-".into()
+        } else {
+            format!(
+                "by {}: {}",
+                s(field(lifted, "by")),
+                s(field(lifted, "reason"))
+            )
+        },
+    ]
+}
+
 /// A member of a JSON object, `null` when absent.
 fn field<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     v.get(name).unwrap_or(&serde_json::Value::Null)
@@ -279,6 +310,41 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
             }
             out
         }
+        "hold" => table(
+            &["id", "archive", "scope", "reason", "placed by", "lifted"],
+            &[hold_row(v)],
+        ),
+        "holds" => table(
+            &["id", "archive", "scope", "reason", "placed by", "lifted"],
+            &arr("holds").iter().map(hold_row).collect::<Vec<_>>(),
+        ),
+        "plan" => table(
+            &[
+                "archive",
+                "due",
+                "due bytes",
+                "hot",
+                "cold",
+                "held",
+                "held bytes",
+                "next due ms",
+            ],
+            &arr("plans")
+                .iter()
+                .map(|p| {
+                    vec![
+                        s(field(p, "archive")),
+                        s(field(p, "due_packages")),
+                        s(field(p, "due_raw_bytes")),
+                        s(field(p, "due_hot")),
+                        s(field(p, "due_cold")),
+                        s(field(p, "held_packages")),
+                        s(field(p, "held_raw_bytes")),
+                        s(field(p, "next_due_ms")),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
         "usage" => table(
             &[
                 "day",

@@ -26,6 +26,8 @@ pub mod client;
 #[cfg(feature = "server")]
 pub mod cold;
 #[cfg(feature = "server")]
+pub mod retention;
+#[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]
 pub mod store;

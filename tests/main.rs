@@ -14,6 +14,7 @@ mod cold;
 mod crash;
 mod first_session;
 mod keyfile;
+mod retention;
 mod seal;
 mod server;
 mod support;

@@ -28,6 +28,7 @@ pub fn base() -> OpenApi {
             (name = "read", description = "Records, packages, objects and search (every read is access-logged)"),
             (name = "proofs", description = "Keys, checkpoints, inclusion and consistency proofs"),
             (name = "operations", description = "Tiering to the cold store and usage metering"),
+            (name = "retention", description = "Legal holds and the retention plan"),
             (name = "service", description = "Health, metrics, this document"),
         ),
         components(schemas(ProblemDoc, ViolationDoc))

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod problem;
 pub mod proofs;
 pub mod read;
+pub mod retention;
 pub mod tier;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use utoipa_axum::routes;
 use crate::archive::access::{AccessEntry, AccessError, AccessLog, SYSTEM_ARCHIVE_PREFIX};
 use crate::archive::archives::{ArchiveInfo, Archives};
 use crate::clock::Clock;
+use crate::retention::holds::Holds;
 use crate::tier::mover::Tierer;
 use crate::usage::Usage;
 use auth::Caller;
@@ -48,6 +50,7 @@ pub struct AppState {
     pub keys: Arc<auth::KeyCache>,
     pub tier: Arc<Tierer>,
     pub usage: Arc<Usage>,
+    pub holds: Arc<Holds>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             keys: Arc::new(auth::KeyCache::default()),
             tier,
             usage: Arc::new(Usage::default()),
+            holds: Arc::new(Holds::default()),
         }
     }
 }
@@ -105,6 +109,9 @@ fn limited_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tier::tier_status))
         .routes(routes!(tier::tier_run))
         .routes(routes!(tier::usage))
+        .routes(routes!(retention::place_hold, retention::list_holds))
+        .routes(routes!(retention::lift_hold))
+        .routes(routes!(retention::retention_plan))
 }
 
 /// Routes outside the limit, so an overloaded node still answers them.

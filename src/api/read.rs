@@ -334,7 +334,7 @@ pub struct SearchPage {
     pub next_cursor: Option<String>,
 }
 
-fn parse_time(name: &str, v: &str) -> ApiResult<u64> {
+pub(crate) fn parse_time(name: &str, v: &str) -> ApiResult<u64> {
     if let Ok(ms) = v.parse::<u64>() {
         return Ok(ms);
     }
