@@ -492,6 +492,15 @@ impl Tierer {
         info: &ArchiveInfo,
         mut st: TierState,
     ) -> Result<(), TierError> {
+        // The copy must cover every cold package: a checkpoint older than the move is
+        // replaced by one signed now (formats/cold-layout.md §6).
+        if self
+            .archives
+            .latest_checkpoint(info.id)?
+            .is_none_or(|(n, _)| n < st.cold_upto)
+        {
+            self.archives.checkpoint_now(info).await?;
+        }
         let Some((size, note)) = self.archives.latest_checkpoint(info.id)? else {
             return Ok(());
         };
