@@ -877,3 +877,79 @@ fn shared_and_large_objects_move_safely() {
     );
     assert_eq!(read(first, "ruling.pdf"), ("cold".to_string(), pdf));
 }
+
+/// Foreign bytes already at a segment's key (a torn write, another writer) fail the move's
+/// verification: the object is removed, the hot copy stays, and the next run writes the
+/// segment afresh.
+#[test]
+fn foreign_bytes_at_a_segment_key_are_replaced_not_trusted() {
+    let clock = ManualClock::new(START_MS);
+    let node = start(tempfile::tempdir().unwrap(), None, 1000, &clock);
+    let base = node.base.clone();
+    let admin = node.admin_token();
+    let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
+    // Rows 0, 3, 6, 9, 12 are sent in January: one month, seqs 1..=5 after the agreement.
+    let body: String = [0u64, 3, 6, 9, 12]
+        .iter()
+        .map(|i| month_row(*i) + "\n")
+        .collect();
+    let r = must(
+        "POST",
+        &format!("{base}/v1/archives/ebox/records/batch"),
+        Some(&producer),
+        Some(body.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let key = layout::segment_key(
+        "acme",
+        "ebox",
+        layout::RetentionMonth::Month {
+            year: 2035,
+            month: 1,
+        },
+        0,
+        6,
+    );
+    let path = node.dir.path().join("data/cold").join(&key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"not a segment").unwrap();
+    clock.advance(184 * DAY_MS);
+    let report = tier_run(&base, &admin);
+    let errors = report["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(
+            |e| e["archive"] == "ebox" && e["error"].as_str().unwrap().contains("verification")
+        ),
+        "{report}"
+    );
+    assert_eq!(archive_tier(&base, &admin, "ebox")["hot_packages"], 6);
+    let r = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000003"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(
+        (r.status, r.header("zegel-tier")),
+        (200, Some("hot")),
+        "{}",
+        r.text()
+    );
+    assert!(!path.exists(), "the foreign object is removed");
+    let report = tier_run(&base, &admin);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    assert_eq!(archive_tier(&base, &admin, "ebox")["hot_packages"], 0);
+    let r = must(
+        "GET",
+        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000003"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(
+        (r.status, r.header("zegel-tier")),
+        (200, Some("cold")),
+        "{}",
+        r.text()
+    );
+    assert!(segment::open_segment(&std::fs::read(&path).unwrap()).is_ok());
+}
