@@ -68,6 +68,50 @@ pub fn row_sip(row: &str) -> Result<String, String> {
     ))
 }
 
+/// Tenant `bench` with producer and consumer keys and `archives` under the benchmark
+/// agreement; returns (producer, consumer) tokens.
+pub(crate) fn bench_tenant(
+    a: &ureq::Agent,
+    base: &str,
+    admin: &str,
+    archives: &[&str],
+) -> Result<(String, String), String> {
+    expect(
+        a,
+        "POST",
+        &format!("{base}/v1/tenants"),
+        admin,
+        br#"{"tenant":"bench"}"#,
+        201,
+    )?;
+    let key = |role: &str| -> Result<String, String> {
+        let j = expect(
+            a,
+            "POST",
+            &format!("{base}/v1/tenants/bench/keys"),
+            admin,
+            format!(r#"{{"role":"{role}"}}"#).as_bytes(),
+            201,
+        )?;
+        j.get("token")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .ok_or("no token".into())
+    };
+    let (archivist, producer, consumer) = (key("archivist")?, key("producer")?, key("consumer")?);
+    for archive in archives {
+        expect(
+            a,
+            "PUT",
+            &format!("{base}/v1/archives/{archive}/agreement"),
+            &archivist,
+            BENCH_AGREEMENT.as_bytes(),
+            201,
+        )?;
+    }
+    Ok((producer, consumer))
+}
+
 /// A `zegel serve` child process, killed on drop.
 pub(crate) struct Server {
     child: Child,
@@ -397,39 +441,7 @@ fn run_once(opts: &ServerBenchOptions, progress: &mut dyn FnMut(&str)) -> Result
         .trim()
         .to_string();
     let a = agent();
-    expect(
-        &a,
-        "POST",
-        &format!("{base}/v1/tenants"),
-        &admin,
-        br#"{"tenant":"bench"}"#,
-        201,
-    )?;
-    let key = |role: &str| -> Result<String, String> {
-        let j = expect(
-            &a,
-            "POST",
-            &format!("{base}/v1/tenants/bench/keys"),
-            &admin,
-            format!(r#"{{"role":"{role}"}}"#).as_bytes(),
-            201,
-        )?;
-        j.get("token")
-            .and_then(|t| t.as_str())
-            .map(str::to_string)
-            .ok_or("no token".into())
-    };
-    let (archivist, producer, consumer) = (key("archivist")?, key("producer")?, key("consumer")?);
-    for archive in ["batch", "single"] {
-        expect(
-            &a,
-            "PUT",
-            &format!("{base}/v1/archives/{archive}/agreement"),
-            &archivist,
-            BENCH_AGREEMENT.as_bytes(),
-            201,
-        )?;
-    }
+    let (producer, consumer) = bench_tenant(&a, &base, &admin, &["batch", "single"])?;
 
     progress("batch ingest");
     let batches: Arc<Vec<Vec<u8>>> = Arc::new(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::bench::Figure;
-use crate::bench_server::{BENCH_AGREEMENT, Server, agent, drive, expect, percentile, row_sip};
+use crate::bench_server::{Server, agent, bench_tenant, drive, expect, percentile, row_sip};
 
 #[derive(Debug, Clone)]
 pub struct TierBenchOptions {
@@ -75,37 +75,7 @@ pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ve
         .trim()
         .to_string();
     let a = agent();
-    expect(
-        &a,
-        "POST",
-        &format!("{base}/v1/tenants"),
-        &admin,
-        br#"{"tenant":"bench"}"#,
-        201,
-    )?;
-    let key = |role: &str| -> Result<String, String> {
-        let j = expect(
-            &a,
-            "POST",
-            &format!("{base}/v1/tenants/bench/keys"),
-            &admin,
-            format!(r#"{{"role":"{role}"}}"#).as_bytes(),
-            201,
-        )?;
-        j.get("token")
-            .and_then(|t| t.as_str())
-            .map(str::to_string)
-            .ok_or("no token".into())
-    };
-    let (archivist, producer, consumer) = (key("archivist")?, key("producer")?, key("consumer")?);
-    expect(
-        &a,
-        "PUT",
-        &format!("{base}/v1/archives/tier/agreement"),
-        &archivist,
-        BENCH_AGREEMENT.as_bytes(),
-        201,
-    )?;
+    let (producer, consumer) = bench_tenant(&a, &base, &admin, &["tier"])?;
     progress("ingest");
     let batches: Arc<Vec<Vec<u8>>> = Arc::new(
         sips.chunks(1000)
@@ -169,31 +139,18 @@ pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ve
     {
         return Err(format!("tiering failed: {report}"));
     }
-    let moved = |field: &str| -> u64 {
+    // Sums over this archive's moves (the access log moves too, and is left out).
+    let moved = |f: &dyn Fn(&serde_json::Value) -> u64| -> u64 {
         report
             .get("moves")
-            .unwrap_or(&serde_json::Value::Null)
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter(|m| m["archive"] == "tier")
-                    .map(|m| m[field].as_u64().unwrap_or(0))
-                    .sum()
-            })
+            .and_then(|m| m.as_array())
+            .map(|m| m.iter().filter(|m| m["archive"] == "tier").map(f).sum())
             .unwrap_or(0)
     };
-    let (raw, cold) = (moved("raw_bytes"), moved("cold_bytes"));
-    let packages: u64 = report
-        .get("moves")
-        .unwrap_or(&serde_json::Value::Null)
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .filter(|m| m["archive"] == "tier")
-                .map(|m| m["end"].as_u64().unwrap_or(0) - m["first"].as_u64().unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0);
+    let n = |m: &serde_json::Value, k: &str| m.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    let raw = moved(&|m| n(m, "raw_bytes"));
+    let cold = moved(&|m| n(m, "cold_bytes"));
+    let packages = moved(&|m| n(m, "end") - n(m, "first"));
     drop(server);
 
     progress("cold reads (restarted server: empty caches)");

@@ -57,15 +57,7 @@ fn holds_take_packages_out_of_the_retention_plan() {
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
-    let archivist = {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/tenants/acme/keys"),
-            Some(&admin),
-            Some(br#"{"role":"archivist"}"#),
-        );
-        r.json()["token"].as_str().unwrap().to_string()
-    };
+    let archivist = key_of(&base, &admin, "acme", "archivist");
     let (other, _, other_auditor) = setup_tenant(&base, &admin, "globex", "mail");
     let body: String = (0..300).map(|i| month_row(i) + "\n").collect();
     let r = must(
@@ -207,20 +199,7 @@ fn holds_take_packages_out_of_the_retention_plan() {
     );
 
     // The CLI shows the same.
-    let zegel = |args: &[&str], token: &str| {
-        let out = std::process::Command::new(ZEGEL)
-            .args(args)
-            .args(["--server", &base])
-            .env("ZEGEL_TOKEN", token)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "zegel {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let zegel = |args: &[&str], token: &str| cli(&base, token, args);
     let list = zegel(&["hold", "list", "ebox", "--all"], &auditor);
     assert!(
         list.contains("record EBX-2025-000000003") && list.contains("audit closed"),

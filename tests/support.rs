@@ -282,16 +282,7 @@ pub fn setup_tenant(
         Some(format!(r#"{{"tenant":"{tenant}"}}"#).as_bytes()),
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    let key = |role: &str| {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/tenants/{tenant}/keys"),
-            Some(admin),
-            Some(format!(r#"{{"role":"{role}"}}"#).as_bytes()),
-        );
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.json()["token"].as_str().unwrap().to_string()
-    };
+    let key = |role: &str| key_of(base, admin, tenant, role);
     let (archivist, producer, consumer, auditor) = (
         key("archivist"),
         key("producer"),
@@ -333,6 +324,34 @@ pub fn tmp_path(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
     p
+}
+
+/// A new API key of `tenant` with `role`; returns its token.
+pub fn key_of(base: &str, admin: &str, tenant: &str, role: &str) -> String {
+    let r = must(
+        "POST",
+        &format!("{base}/v1/tenants/{tenant}/keys"),
+        Some(admin),
+        Some(format!(r#"{{"role":"{role}"}}"#).as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["token"].as_str().unwrap().to_string()
+}
+
+/// Runs the real `zegel` CLI against `base` as `token`; returns its standard output.
+pub fn cli(base: &str, token: &str, args: &[&str]) -> String {
+    let out = Command::new(ZEGEL)
+        .args(args)
+        .args(["--server", base])
+        .env("ZEGEL_TOKEN", token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zegel {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A real S3-compatible server (moto, from PyPI; scripts/test.sh installs the pinned version)

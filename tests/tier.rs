@@ -91,6 +91,19 @@ const DOCS: &str = r#"{
   "indexed": ["case"]
 }"#;
 
+/// An archivist of `acme` and its document archive `files`; returns the archivist's token.
+fn files_archive(base: &str, admin: &str) -> String {
+    let archivist = key_of(base, admin, "acme", "archivist");
+    let r = must(
+        "PUT",
+        &format!("{base}/v1/archives/files/agreement"),
+        Some(&archivist),
+        Some(DOCS.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    archivist
+}
+
 /// Everything a consumer can read of one package, to compare before and after the move.
 fn snapshot(base: &str, consumer: &str, archive: &str, seq: u64) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let get = |path: &str| {
@@ -113,22 +126,7 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
-    let archivist = {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/tenants/acme/keys"),
-            Some(&admin),
-            Some(br#"{"role":"archivist"}"#),
-        );
-        r.json()["token"].as_str().unwrap().to_string()
-    };
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/files/agreement"),
-        Some(&archivist),
-        Some(DOCS.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    let archivist = files_archive(&base, &admin);
     ingest(&base, &producer, 0..250);
     let pdf: Vec<u8> = (0..300_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
@@ -335,20 +333,7 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
     assert_eq!(r.status, 400, "{}", r.text());
 
     // The operator's commands show the same: status, a run with nothing due, usage.
-    let zegel = |args: &[&str], token: &str| {
-        let out = std::process::Command::new(ZEGEL)
-            .args(args)
-            .args(["--server", &base])
-            .env("ZEGEL_TOKEN", token)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "zegel {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let zegel = |args: &[&str], token: &str| cli(&base, token, args);
     let status = zegel(&["tier", "status"], &admin);
     assert!(status.starts_with("TENANT  ARCHIVE"), "{status}");
     let line = status
@@ -783,22 +768,7 @@ fn shared_and_large_objects_move_safely() {
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
-    let archivist = {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/tenants/acme/keys"),
-            Some(&admin),
-            Some(br#"{"role":"archivist"}"#),
-        );
-        r.json()["token"].as_str().unwrap().to_string()
-    };
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/files/agreement"),
-        Some(&archivist),
-        Some(DOCS.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    files_archive(&base, &admin);
     // 9 MiB of poorly compressible bytes: larger than any block a writer aims for.
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     let pdf: Vec<u8> = (0..9 << 20)
