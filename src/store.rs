@@ -41,6 +41,9 @@ pub mod cf {
     /// `id ‖ seq` → where a tiered package lives in the cold tier (see `tier::location`).
     pub const COLD: &str = "cold";
 
+    /// Families never iterated, only read by key.
+    pub const POINT_ONLY: [&str; 5] = [HEADERS, NODES, OBJECTS, LATEST, COLD];
+
     pub const ALL: [&str; 11] = [
         META,
         HEADERS,
@@ -55,6 +58,9 @@ pub mod cf {
         COLD,
     ];
 }
+
+/// Hash buckets of a point-only family's memtable.
+const MEMTABLE_HASH_BUCKETS: usize = 1 << 18;
 
 /// Layout of the hot store's keys and values; bumped when a stored value changes shape.
 /// Version 2: object values start with the newest referencing seq.
@@ -236,9 +242,19 @@ impl Store {
         // burn CPU.
         opts.set_compression_type(rocksdb::DBCompressionType::None);
         opts.set_max_background_jobs(2);
+        // Hash memtables (below) take one writer at a time; the WAL serialises writes anyway.
+        opts.set_allow_concurrent_memtable_write(false);
         let cfs = cf::ALL.iter().map(|name| {
             let mut o = Options::default();
             o.set_compression_type(rocksdb::DBCompressionType::None);
+            if cf::POINT_ONLY.contains(name) {
+                // Read by point lookups only, mostly moments after they were written: a hash
+                // of the whole key finds a memtable entry without a skiplist search.
+                o.set_prefix_extractor(rocksdb::SliceTransform::create_noop());
+                o.set_memtable_factory(rocksdb::MemtableFactory::HashLinkList {
+                    bucket_count: MEMTABLE_HASH_BUCKETS,
+                });
+            }
             ColumnFamilyDescriptor::new(*name, o)
         });
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
