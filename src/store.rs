@@ -336,13 +336,24 @@ impl Store {
         }))
     }
 
+    /// A family that may be iterated: the point-only families have hash memtables, whose
+    /// iterators see one bucket only.
+    fn iterable(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        if cf::POINT_ONLY.contains(&name) {
+            return Err(StoreError::Corrupt(format!(
+                "column family {name} is read by key only and cannot be iterated"
+            )));
+        }
+        self.handle(name)
+    }
+
     /// The last entry whose key starts with `prefix`, if any.
     pub fn last_with_prefix(&self, name: &str, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
         let mut upper = prefix.to_vec();
         upper.push(0xff);
         upper.extend_from_slice(&[0xff; 8]);
         let it = self.db.iterator_cf(
-            self.handle(name)?,
+            self.iterable(name)?,
             IteratorMode::From(&upper, Direction::Reverse),
         );
         let mut it = it;
@@ -364,7 +375,7 @@ impl Store {
     ) -> Result<Vec<Entry>, StoreError> {
         let mut out = Vec::new();
         let it = self.db.iterator_cf(
-            self.handle(name)?,
+            self.iterable(name)?,
             IteratorMode::From(prefix, Direction::Forward),
         );
         for item in it {
@@ -389,7 +400,7 @@ impl Store {
         start.extend_from_slice(from);
         let mut out = Vec::new();
         let it = self.db.iterator_cf(
-            self.handle(name)?,
+            self.iterable(name)?,
             IteratorMode::From(&start, Direction::Forward),
         );
         for item in it {
@@ -411,7 +422,7 @@ impl Store {
     ) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         let start = join2(id, from);
         let mut it = self.db.iterator_cf(
-            self.handle(name)?,
+            self.iterable(name)?,
             IteratorMode::From(&start, Direction::Forward),
         );
         if let Some(item) = it.next() {
@@ -456,5 +467,34 @@ impl NodeSource for StoredNodes<'_> {
             .ok_or(ProofError::MissingNode { level, index })?;
         Hash::from_slice(&v)
             .ok_or_else(|| ProofError::Store(format!("node ({level}, {index}) is not 32 bytes")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_only_families_refuse_iteration_and_serve_point_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let mut b = Batch::default();
+        b.put(cf::HEADERS, &header_key(1, 7), b"header");
+        b.put(cf::RECORDS, &record_version_key(1, "k", 1), b"v");
+        s.commit(b).unwrap();
+        assert_eq!(
+            s.get(cf::HEADERS, &header_key(1, 7)).unwrap().as_deref(),
+            Some(&b"header"[..])
+        );
+        for name in cf::POINT_ONLY {
+            assert!(s.scan_prefix(name, b"", 10).is_err(), "{name}");
+            assert!(s.last_of(name, 1).is_err(), "{name}");
+            assert!(s.first_from(name, 1, 0).is_err(), "{name}");
+        }
+        assert_eq!(s.scan_prefix(cf::RECORDS, b"", 10).unwrap().len(), 1);
+        let mut b = Batch::default();
+        b.delete(cf::HEADERS, &header_key(1, 7));
+        s.commit(b).unwrap();
+        assert_eq!(s.get(cf::HEADERS, &header_key(1, 7)).unwrap(), None);
     }
 }

@@ -6,9 +6,10 @@
 //! after its batch is durable, and groups reach the disk in the order they were sealed.
 //!
 //! Stages and their failures: *sequence* (assign seq, link prev, time) and *integrate* (tree
-//! append, batch) happen in memory; if the durable *commit* fails, the in-memory state rolls
-//! back to the last committed state and every job of the group gets the error — nothing was
-//! acknowledged. *Publish* (checkpoints) runs on the same thread between groups.
+//! append, batch) happen in memory; if the durable *commit* fails, every job of that group
+//! and of the groups sealed on top of it gets the error — nothing of them was acknowledged —
+//! and the in-memory state is reloaded from the store. *Publish* (checkpoints) runs on the
+//! same thread between groups, after every group in flight is confirmed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -225,8 +226,8 @@ impl SequencerHandle {
     }
 }
 
-/// Groups sealed in memory and waiting for the committer: while one group's batch is
-/// written and synced, the next is sequenced.
+/// Sealed groups handed to the committer and not yet confirmed (one being written, one
+/// queued); the sequencer may seal one more before it waits.
 pub const COMMITS_IN_FLIGHT_MAX: usize = 2;
 
 /// Everything the sequencer thread owns.
@@ -250,7 +251,9 @@ struct Sequencer {
     in_flight: usize,
     /// Record keys sealed in unconfirmed groups: a group that names one waits for them, so
     /// its version and duplicate checks read the store as committed.
-    uncommitted: std::collections::HashSet<String>,
+    uncommitted: HashMap<String, u32>,
+    /// The record keys of each unconfirmed group, oldest first: confirmations arrive in order.
+    in_flight_keys: std::collections::VecDeque<Vec<String>>,
     /// A commit failed: the sequenced state is ahead of the store and must be reloaded.
     failed: bool,
     /// Bumped on every reload, so the committer fails the groups sealed on a failed one.
@@ -302,10 +305,16 @@ fn committer(store: Arc<Store>, jobs: Receiver<CommitJob>, done: std::sync::mpsc
                 let _ = done.send(Done::Committed);
             }
             Err(e) => {
-                metrics::counter!("zegel_commit_failures_total").increment(1);
+                if failed_epoch != Some(job.epoch) {
+                    metrics::counter!("zegel_commit_failures_total").increment(1);
+                }
                 failed_epoch = Some(job.epoch);
-                for (reply, _) in job.answers {
-                    let _ = reply.send(Err(e.clone()));
+                for (reply, answer) in job.answers {
+                    // A job refused on its own merits keeps its reason.
+                    let _ = reply.send(match answer {
+                        Err(refused @ SequencerError::Invalid(_)) => Err(refused),
+                        _ => Err(e.clone()),
+                    });
                 }
                 let _ = done.send(Done::Failed);
             }
@@ -370,7 +379,8 @@ pub fn start_new(
         done,
         committer: Some(committer),
         in_flight: 0,
-        uncommitted: std::collections::HashSet::new(),
+        uncommitted: HashMap::new(),
+        in_flight_keys: std::collections::VecDeque::new(),
         failed: false,
         epoch: 0,
     };
@@ -433,8 +443,8 @@ impl Sequencer {
     /// reference is in the range, with the eviction's puts, in one synced batch.
     fn evict(&mut self, e: Eviction) -> Result<u64, SequencerError> {
         // Reads below must see every sealed group, and no group in flight may re-put an
-        // object after this batch deletes it.
-        self.drain();
+        // object after this batch deletes it; nor may a state ahead of the store be written.
+        self.settled()?;
         let corrupt = |m: String| SequencerError::Store(format!("corrupt store: {m}"));
         let store_err = |e: StoreError| SequencerError::Store(e.to_string());
         if e.end > self.state.size || e.first >= e.end {
@@ -512,15 +522,36 @@ impl Sequencer {
 
     fn absorb(&mut self, d: Done) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        // The oldest group is confirmed (or failed): its keys are no longer in flight.
+        for k in self.in_flight_keys.pop_front().unwrap_or_default() {
+            if let Some(n) = self.uncommitted.get_mut(&k) {
+                *n -= 1;
+                if *n == 0 {
+                    self.uncommitted.remove(&k);
+                }
+            }
+        }
         if let Done::Failed = d {
             self.failed = true;
         }
+    }
+
+    /// Every group confirmed and the state reloaded after any failure, or why not.
+    fn settled(&mut self) -> Result<(), SequencerError> {
+        self.drain();
+        if self.failed {
+            return Err(SequencerError::Store(
+                "the archive could not reload its state after a failed commit".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// With nothing in flight: forget the unconfirmed keys and, after a failed commit, reload
     /// the state from the store (what was sealed on top of the failure was never answered).
     fn settle(&mut self) {
         self.uncommitted.clear();
+        self.in_flight_keys.clear();
         if !self.failed {
             return;
         }
@@ -553,12 +584,7 @@ impl Sequencer {
     /// Signs and stores a checkpoint if the tree grew since the last one.
     fn publish_checkpoint(&mut self) -> Result<String, SequencerError> {
         // A checkpoint attests only what is durable.
-        self.drain();
-        if self.failed {
-            return Err(SequencerError::Store(
-                "the archive could not reload its state after a failed commit".into(),
-            ));
-        }
+        self.settled()?;
         let cp = Checkpoint {
             origin: self.origin.clone(),
             size: self.state.size,
@@ -589,7 +615,7 @@ impl Sequencer {
             subs.iter().any(|s| {
                 s.record_key
                     .as_ref()
-                    .is_some_and(|k| self.uncommitted.contains(k))
+                    .is_some_and(|k| self.uncommitted.contains_key(k))
             })
         });
         if hazard || self.failed {
@@ -695,7 +721,11 @@ impl Sequencer {
             }
             return;
         };
-        self.uncommitted.extend(in_group.into_keys());
+        let keys: Vec<String> = in_group.into_keys().collect();
+        for k in &keys {
+            *self.uncommitted.entry(k.clone()).or_default() += 1;
+        }
+        self.in_flight_keys.push_back(keys);
         let job = CommitJob {
             epoch: self.epoch,
             batch,

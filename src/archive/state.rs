@@ -8,7 +8,9 @@ use zegel_format::receipt::{Receipt, SignedHead};
 
 use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
 
-/// Committed state; `size` and `last_time_ms` move only in a durable commit.
+/// An archive's sequencer state, stored in every group's batch. The sequencer's own copy may
+/// run ahead of the store by the groups in flight; the stored copy moves only in a durable
+/// commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveState {
     pub tenant: String,
