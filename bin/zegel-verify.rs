@@ -61,6 +61,15 @@ enum Command {
         #[arg(required = true)]
         packages: Vec<PathBuf>,
     },
+    /// Verify a certificate of destruction: the disposition package, its proofs and receipt,
+    /// and that every disposed package's leaf is still in the log.
+    Certificate {
+        /// The archive's public key: key text or a file holding it.
+        #[arg(long)]
+        key: String,
+        /// The certificate of destruction (.zcert, formats/disposition.md).
+        file: PathBuf,
+    },
     /// Run conformance vectors (formats/vectors/): each must give its expected outcome.
     Vectors {
         /// Vector files or directories of them.
@@ -97,6 +106,10 @@ fn run(cli: Cli) -> Result<i32, InputError> {
         } => {
             let key = verify_cli::load_key(&key)?;
             verify_cli::verify_consistency_files(&old, &new, &proof, &key)?
+        }
+        Command::Certificate { key, file } => {
+            let key = verify_cli::load_key(&key)?;
+            verify_cli::verify_certificate_file(&file, &key)?
         }
         Command::Chain { packages } => verify_cli::verify_chain_files(&packages)?,
         Command::Vectors { paths } => {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use zegel_format::note::VerifierKey;
 use zegel_format::vectors::Vector;
-use zegel_format::verify::{self, PackageInputs, Report, Verdict};
+use zegel_format::verify::{self, CertificateInputs, PackageInputs, Report, Verdict};
 
 /// Largest input file `zegel-verify` reads (a sealed package at its limit, plus slack).
 pub const INPUT_FILE_BYTES_MAX: u64 = zegel_format::limits::SEALED_BYTES_MAX as u64 + 1024;
@@ -108,6 +108,15 @@ pub fn verify_consistency_files(
         &read_input(proof)?,
         key,
     ))
+}
+
+/// Verifies a certificate of destruction (`.zcert`, formats/disposition.md).
+pub fn verify_certificate_file(path: &Path, key: &VerifierKey) -> Result<Report, InputError> {
+    let certificate = read_input(path)?;
+    Ok(verify::verify_certificate(CertificateInputs {
+        certificate: &certificate,
+        key,
+    }))
 }
 
 pub fn verify_chain_files(packages: &[PathBuf]) -> Result<Report, InputError> {

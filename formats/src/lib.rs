@@ -6,6 +6,7 @@
 
 pub mod cbor;
 pub mod checkpoint;
+pub mod disposition;
 pub mod error;
 pub mod hash;
 pub mod header;

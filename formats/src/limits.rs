@@ -55,3 +55,15 @@ pub const NOTE_NAME_BYTES_MAX: usize = 256;
 /// Longest name of a Zegel signing key: with `/<tenant>/<archive>` appended (each at most
 /// [`IDENTIFIER_BYTES_MAX`]) the origin stays within [`NOTE_NAME_BYTES_MAX`].
 pub const LOG_NAME_BYTES_MAX: usize = NOTE_NAME_BYTES_MAX - 2 * IDENTIFIER_BYTES_MAX - 2;
+
+/// Most packages one disposition record names (formats/disposition.md §2).
+pub const DISPOSITION_PACKAGES_MAX: usize = 10_000;
+/// Longest basis of a disposition (retention rule or legal basis), in bytes.
+pub const DISPOSITION_BASIS_BYTES_MAX: usize = 1000;
+/// Longest API key id that authorized a disposition, in bytes.
+pub const AUTHORIZER_BYTES_MAX: usize = 64;
+/// Most authorizers of one disposition (an erasure needs exactly two).
+pub const AUTHORIZERS_MAX: usize = 16;
+/// Largest certificate of destruction (formats/disposition.md §4); its disposed proofs at
+/// their limit would not fit, on purpose: real proofs are a few hundred bytes each.
+pub const CERTIFICATE_BYTES_MAX: usize = 64 * 1024 * 1024;

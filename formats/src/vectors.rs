@@ -11,6 +11,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::disposition::{
+    Cause, Certificate, DISPOSITION_MEDIA_TYPE, DISPOSITION_OBJECT_NAME, DisposedPackage,
+    Disposition,
+};
 use crate::hash::leaf_hash;
 use crate::hash::{Hash, sha256};
 use crate::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
@@ -21,7 +25,9 @@ use crate::proof::{ConsistencyProof, InclusionProof};
 use crate::receipt::{ReceiptHead, SignedHead};
 use crate::sealed::{self, SEAL_ZSTD_LEVEL};
 use crate::segment::{self, SegmentPackage};
-use crate::verify::{self, Outcome, PackageInputs, Report, SegmentInputs, TileInputs};
+use crate::verify::{
+    self, CertificateInputs, Outcome, PackageInputs, Report, SegmentInputs, TileInputs,
+};
 
 /// Identifies the vector file format.
 pub const VECTOR_FORMAT: &str = "zegel-vector/v1";
@@ -33,15 +39,15 @@ pub struct Vector {
     pub format: String,
     pub scenario: String,
     pub description: String,
-    /// `package`, `chain`, `consistency`, `segment` or `tiles`.
+    /// `package`, `chain`, `consistency`, `segment`, `tiles` or `certificate`.
     pub check: String,
     /// `ok`, `decode-error`, `bad-digest`, `bad-signature`, `bad-origin`, `bad-proof`,
-    /// `bad-link` or `bad-receipt`.
+    /// `bad-link`, `bad-receipt` or `bad-disposition`.
     pub expect: String,
     /// Name of the first check that fails, when `expect` is not `ok`.
     pub failed_check: Option<String>,
     /// Inputs: `public_key` (verifier key text), and base64 (`package`, `proof`, `receipt`,
-    /// `segment`; arrays `packages`, `leaves`, `headers`; the values of the object `tiles`),
+    /// `segment`, `certificate`; arrays `packages`, `leaves`, `headers`; the values of the object `tiles`),
     /// note text (`checkpoint`, `old_checkpoint`, `new_checkpoint`) or object keys
     /// (`segment_key`, `checkpoint_key`, the names of `tiles`).
     pub inputs: BTreeMap<String, serde_json::Value>,
@@ -167,6 +173,15 @@ impl Vector {
                     expected_headers: Some(&headers),
                 }))
             }
+            "certificate" => {
+                let certificate = self
+                    .input_b64("certificate")?
+                    .ok_or_else(|| self.error("missing input certificate".into()))?;
+                Ok(verify::verify_certificate(CertificateInputs {
+                    certificate: &certificate,
+                    key: &key,
+                }))
+            }
             "tiles" => {
                 let Some(serde_json::Value::Object(items)) = self.inputs.get("tiles") else {
                     return Err(self.error("input tiles must be an object".into()));
@@ -266,7 +281,7 @@ impl SampleLog {
             Kind::Agreement,
             None,
             BTreeMap::new(),
-            ("agreement.json", agreement.to_vec()),
+            ("agreement.json", "application/json", agreement.to_vec()),
         );
         for i in 1..=4u64 {
             let id = format!("INV-2025-{i:05}");
@@ -288,7 +303,7 @@ impl SampleLog {
                 Kind::Record,
                 Some(id),
                 meta,
-                ("record.json", row.into_bytes()),
+                ("record.json", "application/json", row.into_bytes()),
             );
         }
         log
@@ -299,7 +314,7 @@ impl SampleLog {
         kind: Kind,
         record_key: Option<String>,
         metadata: BTreeMap<String, MetaValue>,
-        (name, object): (&str, Vec<u8>),
+        (name, media_type, object): (&str, &str, Vec<u8>),
     ) {
         let seq = self.headers.len() as u64;
         let header = PackageHeader {
@@ -316,7 +331,7 @@ impl SampleLog {
             metadata,
             objects: vec![ObjectRef {
                 name: name.into(),
-                media_type: "application/json".into(),
+                media_type: media_type.into(),
                 size: object.len() as u64,
                 digest: sha256(&object),
             }],
@@ -922,7 +937,146 @@ pub fn generate() -> Vec<Vector> {
     );
     segment_vectors(&mut b, &log);
     tile_vectors(&mut b, key);
+    certificate_vectors(&mut b);
     b.out
+}
+
+/// The sample log with a disposition package appended at seq 5 (formats/disposition.md §3).
+fn log_with_disposition(record: &Disposition) -> SampleLog {
+    let mut log = SampleLog::build();
+    log.append(
+        Kind::Disposition,
+        None,
+        BTreeMap::new(),
+        (
+            DISPOSITION_OBJECT_NAME,
+            DISPOSITION_MEDIA_TYPE,
+            record.encode(),
+        ),
+    );
+    log
+}
+
+/// The certificate of the package at `seq` of `log`, under the checkpoint of the whole log,
+/// with the inclusion proofs of `disposed` seqs.
+fn certificate_of(log: &SampleLog, seq: u64, disposed: &[u64]) -> Certificate {
+    let size = log.tree.size();
+    Certificate {
+        package: log.sealed(seq as usize).to_vec(),
+        proof: log.inclusion(seq, size).encode(),
+        checkpoint: log.checkpoint(size, &log.key),
+        receipt: log.receipt(seq, size, &log.key),
+        disposed_proofs: disposed
+            .iter()
+            .map(|&s| log.inclusion(s, size).encode())
+            .collect(),
+    }
+}
+
+fn disposed(log: &SampleLog, seqs: &[u64]) -> Vec<DisposedPackage> {
+    seqs.iter()
+        .map(|&seq| DisposedPackage {
+            seq,
+            leaf: leaf_hash(log.header(seq as usize)),
+        })
+        .collect()
+}
+
+/// Certificates of destruction (formats/disposition.md §6): the sample log plus a
+/// disposition at seq 5, proven under the checkpoint of 6.
+fn certificate_vectors(b: &mut Builder) {
+    let base = SampleLog::build();
+    let decided_ms = T0_MS + 10 * 365 * 86_400_000 + 86_400_000;
+    let retention = Disposition {
+        cause: Cause::Retention,
+        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
+        authorized_by: vec!["key-ops-retention".into()],
+        decided_ms,
+        packages: disposed(&base, &[1, 2]),
+    };
+    let input = |c: &Certificate| vec![("certificate", b64(&c.encode()))];
+    let log = log_with_disposition(&retention);
+    let ok = certificate_of(&log, 5, &[1, 2]);
+    b.add(
+        "certificate-ok",
+        "A certificate of destruction: the rows at seq 1 and 2 disposed at the end of retention by one key; the disposition package at seq 5 with its proof and receipt under the checkpoint of 6, and one inclusion proof per disposed leaf under the same checkpoint.",
+        "certificate",
+        Outcome::Ok,
+        None,
+        input(&ok),
+    );
+    let mut tampered = ok.clone();
+    let mut first = log.inclusion(1, 6);
+    if let Some(h) = first.path.first_mut() {
+        h.0[0] ^= 0x01;
+    }
+    if let Some(p) = tampered.disposed_proofs.first_mut() {
+        *p = first.encode();
+    }
+    b.add(
+        "certificate-tampered-disposed-proof",
+        "The certificate of certificate-ok with one bit flipped in the first hash of the inclusion proof of disposed seq 1.",
+        "certificate",
+        Outcome::BadProof,
+        Some("disposed.1"),
+        input(&tampered),
+    );
+    let wrong_kind = Certificate {
+        disposed_proofs: ok.disposed_proofs.clone(),
+        ..certificate_of(&log, 3, &[])
+    };
+    b.add(
+        "certificate-wrong-kind",
+        "The log of certificate-ok, but the certificate carries the row at seq 3 (with its valid proof and receipt) in place of the disposition package.",
+        "certificate",
+        Outcome::BadDisposition,
+        Some("certificate.kind"),
+        input(&wrong_kind),
+    );
+    let erasure = Disposition {
+        cause: Cause::Erasure,
+        basis:
+            "order of the district court, case 2026/1234: erase the invoice of customer 0400023757"
+                .into(),
+        authorized_by: vec!["key-legal-requester".into(), "key-dpo-approver".into()],
+        decided_ms: T0_MS + 400 * 86_400_000,
+        packages: disposed(&base, &[3]),
+    };
+    let log = log_with_disposition(&erasure);
+    b.add(
+        "certificate-erasure-ok",
+        "An erasure of the row at seq 3 before the end of its retention, requested by one key and approved by another; the disposition package at seq 5 under the checkpoint of 6.",
+        "certificate",
+        Outcome::Ok,
+        None,
+        input(&certificate_of(&log, 5, &[3])),
+    );
+    let one = Disposition {
+        authorized_by: vec!["key-legal-requester".into()],
+        ..erasure.clone()
+    };
+    let log = log_with_disposition(&one);
+    b.add(
+        "certificate-erasure-one-approver",
+        "The erasure of certificate-erasure-ok authorized by the requester alone, sealed and validly proven: an erasure needs two distinct keys, so the record does not decode.",
+        "certificate",
+        Outcome::DecodeError,
+        Some("disposition.decode"),
+        input(&certificate_of(&log, 5, &[3])),
+    );
+    let unsorted = Disposition {
+        packages: disposed(&base, &[2, 1]),
+        ..retention
+    };
+    let log = log_with_disposition(&unsorted);
+    b.add(
+        "disposition-unsorted-seqs",
+        "The retention disposition of certificate-ok naming seq 2 before seq 1, sealed and validly proven: disposed packages must be in ascending seq, so the record does not decode.",
+        "certificate",
+        Outcome::DecodeError,
+        Some("disposition.decode"),
+        input(&certificate_of(&log, 5, &[2, 1])),
+    );
 }
 
 /// A segment of the sample log (formats/cold-layout.md §10): the move of seqs [0, 4), whose

@@ -255,3 +255,36 @@ fn a_segment_index_matches_the_schema() {
     };
     valid("segment-index", "segment index", &index.encode());
 }
+
+/// Every certificate vector whose certificate decodes, and the record inside it (formats/disposition.md).
+#[test]
+fn certificates_and_disposition_records_match_the_schema() {
+    use base64::Engine;
+    use zegel_format::disposition::{Certificate, Disposition};
+    let mut records = 0;
+    for v in zegel_format::vectors::generate() {
+        if v.check != "certificate" {
+            continue;
+        }
+        let b64 = v.inputs["certificate"].as_str().unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        valid("certificate", &v.scenario, &bytes);
+        let cert = Certificate::decode(&bytes).unwrap();
+        let package = sealed::open(&cert.package).unwrap();
+        let record = package.objects[0].as_deref().unwrap();
+        if Disposition::decode(record).is_ok() {
+            valid("disposition", &v.scenario, record);
+            records += 1;
+            // Shape breaks: an unknown cause, and no disposed packages.
+            let mut d = Disposition::decode(record).unwrap();
+            d.packages.clear();
+            invalid("disposition", "no packages", &d.encode());
+            let mut cause = record.to_vec();
+            cause[4] = 0x02;
+            invalid("disposition", "cause 2", &cause);
+        }
+    }
+    assert!(records >= 2, "expected the two positive certificates");
+}

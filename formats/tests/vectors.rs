@@ -92,6 +92,7 @@ fn every_outcome_category_is_covered() {
         "bad-proof",
         "bad-link",
         "bad-receipt",
+        "bad-disposition",
     ] {
         assert!(expects.contains(want), "no vector expects {want}");
     }
@@ -100,7 +101,14 @@ fn every_outcome_category_is_covered() {
 #[test]
 fn every_check_has_a_positive_and_a_negative_vector() {
     let vectors = vectors::generate();
-    for check in ["package", "chain", "consistency", "segment", "tiles"] {
+    for check in [
+        "package",
+        "chain",
+        "consistency",
+        "segment",
+        "tiles",
+        "certificate",
+    ] {
         let of_check: Vec<&Vector> = vectors.iter().filter(|v| v.check == check).collect();
         assert!(
             of_check.iter().any(|v| v.expect == "ok"),

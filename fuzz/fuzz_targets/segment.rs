@@ -27,7 +27,12 @@ fuzz_target!(|data: &[u8]| {
         let Ok(block) = read_block(&seg, &index, n) else {
             continue;
         };
-        for entry in index.packages.iter().filter(|p| p.block == n as u64).take(8) {
+        for entry in index
+            .packages
+            .iter()
+            .filter(|p| p.block == n as u64)
+            .take(8)
+        {
             let trusted = Hash::ZERO;
             if let Ok(p) = read_package(&block, entry, Some(Hash::ZERO), &trusted) {
                 assert_eq!(leaf_hash(&p.header_bytes), trusted);
