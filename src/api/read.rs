@@ -20,7 +20,7 @@ use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of, bytes_response, record_access};
 use crate::archive::agreement::index_value;
-use crate::archive::archives::{ArchiveInfo, Tier};
+use crate::archive::archives::{ArchiveInfo, StoredPackage};
 
 /// Results of one search page by default, and at most.
 pub const SEARCH_PAGE_DEFAULT: usize = 100;
@@ -109,11 +109,7 @@ fn package_json(bytes: &[u8], h: &PackageHeader) -> PackageJson {
     }
 }
 
-async fn package_header(
-    s: &AppState,
-    info: &ArchiveInfo,
-    seq: u64,
-) -> ApiResult<(Vec<u8>, PackageHeader, Tier)> {
+async fn package_header(s: &AppState, info: &ArchiveInfo, seq: u64) -> ApiResult<StoredPackage> {
     s.archives
         .header(info.id, seq)
         .await?
@@ -145,16 +141,17 @@ pub async fn read_record(
                 q.version.map_or(String::new(), |v| format!(" version {v}"))
             ))
         })?;
-    let (_, header, tier) = s
+    let p = s
         .archives
         .header(info.id, seq)
         .await?
         .ok_or_else(|| Problem::internal("record index points at a missing package"))?;
+    let (header, tier) = (&p.header, p.tier);
     let obj = header
         .objects
         .first()
         .ok_or_else(|| Problem::internal("record package has no object"))?;
-    let bytes = s.archives.object(info.id, seq, &header, 0, tier).await?;
+    let bytes = s.archives.object(&p, 0).await?;
     let record = String::from_utf8(bytes).map_err(|_| Problem::internal("record is not UTF-8"))?;
     record_access(&s, &c, &archive, "record", Some(seq), Some(key.clone())).await?;
     // The record is returned verbatim inside the JSON envelope.
@@ -216,11 +213,11 @@ pub async fn read_package(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Consumer, Role::Auditor])?;
-    let (bytes, h, tier) = package_header(&s, &info, seq).await?;
+    let p = package_header(&s, &info, seq).await?;
     record_access(&s, &c, &archive, "package", Some(seq), None).await?;
-    let mut r = Json(package_json(&bytes, &h)).into_response();
+    let mut r = Json(package_json(&p.bytes, &p.header)).into_response();
     r.headers_mut()
-        .insert("zegel-tier", HeaderValue::from_static(tier.as_str()));
+        .insert("zegel-tier", HeaderValue::from_static(p.tier.as_str()));
     Ok(r)
 }
 
@@ -291,16 +288,17 @@ pub async fn read_object(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Consumer)?;
-    let (_, h, tier) = package_header(&s, &info, seq).await?;
-    let (i, o) = h
+    let p = package_header(&s, &info, seq).await?;
+    let (i, o) = p
+        .header
         .objects
         .iter()
         .enumerate()
         .find(|(_, o)| o.name == name)
         .ok_or_else(|| Problem::not_found(format!("package {seq} has no object {name:?}")))?;
-    let bytes = s.archives.object(info.id, seq, &h, i, tier).await?;
+    let bytes = s.archives.object(&p, i).await?;
     record_access(&s, &c, &archive, "object", Some(seq), Some(name.clone())).await?;
-    let mut r = bytes_response(bytes, &o.media_type, tier.as_str());
+    let mut r = bytes_response(bytes, &o.media_type, p.tier.as_str());
     if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{}:", B64.encode(o.digest.0))) {
         r.headers_mut().insert("repr-digest", v);
     }
@@ -439,10 +437,10 @@ fn find_page(
                     next = Some(seq);
                     break;
                 }
-                if let Some((bytes, h, _)) = rt.block_on(archives.header(info.id, seq))?
-                    && matches(&h)
+                if let Some(p) = rt.block_on(archives.header(info.id, seq))?
+                    && matches(&p.header)
                 {
-                    packages.push(package_json(&bytes, &h));
+                    packages.push(package_json(&p.bytes, &p.header));
                 }
             }
         }
@@ -455,7 +453,10 @@ fn find_page(
                     next = Some(seq);
                     break;
                 }
-                let Some((bytes, h, _)) = rt.block_on(archives.header(info.id, seq))? else {
+                let Some(StoredPackage {
+                    bytes, header: h, ..
+                }) = rt.block_on(archives.header(info.id, seq))?
+                else {
                     break;
                 };
                 if h.time_ms >= to {

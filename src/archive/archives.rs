@@ -66,6 +66,18 @@ impl From<ColdReadError> for ArchiveError {
     }
 }
 
+/// A package read from either tier: its exact header bytes and their decoding; a cold read
+/// also carries the objects it restored with them.
+#[derive(Debug, Clone)]
+pub struct StoredPackage {
+    pub id: ArchiveId,
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+    pub header: PackageHeader,
+    pub tier: Tier,
+    cold_objects: Option<Vec<Vec<u8>>>,
+}
+
 /// The tier that served a read (the `zegel-tier` response header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
@@ -374,11 +386,11 @@ impl Archives {
         let doc = match self.store.get(cf::META, &agreement_doc_key(info.id))? {
             Some(doc) => doc,
             None => {
-                let (_, header, tier) = self
+                let p = self
                     .header(info.id, a.seq)
                     .await?
                     .ok_or_else(|| ArchiveError::Corrupt("agreement package missing".into()))?;
-                self.object(info.id, a.seq, &header, 0, tier).await?
+                self.object(&p, 0).await?
             }
         };
         let agreement = Arc::new(
@@ -405,13 +417,13 @@ impl Archives {
         Ok(ArchiveState::load(&self.store, info.id)?.size)
     }
 
-    /// The exact header bytes at `seq`, their decoding and the tier that holds them; checked
-    /// against the Merkle leaf on every read, in either tier.
+    /// The package at `seq` as stored, checked against its Merkle leaf in either tier: a hot
+    /// read fetches the header only, a cold read restores the whole package once.
     pub async fn header(
         &self,
         id: ArchiveId,
         seq: u64,
-    ) -> Result<Option<(Vec<u8>, PackageHeader, Tier)>, ArchiveError> {
+    ) -> Result<Option<StoredPackage>, ArchiveError> {
         if let Some(bytes) = self.store.get(cf::HEADERS, &store::header_key(id, seq))? {
             let header = PackageHeader::decode(&bytes)
                 .map_err(|e| ArchiveError::Corrupt(format!("header {seq}: {e}")))?;
@@ -425,46 +437,57 @@ impl Archives {
                     "header {seq} does not hash to its leaf"
                 )));
             }
-            return Ok(Some((bytes, header, Tier::Hot)));
+            return Ok(Some(StoredPackage {
+                id,
+                seq,
+                bytes,
+                header,
+                tier: Tier::Hot,
+                cold_objects: None,
+            }));
         }
         // Tiering deletes the hot header in the batch that writes the cold location.
         let Some(at) = ColdReader::location(&self.store, id, seq)? else {
             return Ok(None);
         };
         let p = self.cold.package(&self.store, id, seq, at).await?;
-        Ok(Some((p.header_bytes, p.header, Tier::Cold)))
+        Ok(Some(StoredPackage {
+            id,
+            seq,
+            bytes: p.header_bytes,
+            header: p.header,
+            tier: Tier::Cold,
+            cold_objects: Some(p.objects),
+        }))
     }
 
-    /// Object `i` of the package at `seq` whose header was read from `tier`, checked against
-    /// its digest.
-    pub async fn object(
-        &self,
-        id: ArchiveId,
-        seq: u64,
-        header: &PackageHeader,
-        i: usize,
-        tier: Tier,
-    ) -> Result<Vec<u8>, ArchiveError> {
-        let o = header
-            .objects
-            .get(i)
-            .ok_or_else(|| ArchiveError::NotFound(format!("package {seq} has no object {i}")))?;
-        if tier == Tier::Hot
-            && let Some(bytes) = self.hot_object(id, &o.digest)?
-        {
+    /// Object `i` of a package read by [`Archives::header`], checked against its digest.
+    pub async fn object(&self, p: &StoredPackage, i: usize) -> Result<Vec<u8>, ArchiveError> {
+        let (id, seq) = (p.id, p.seq);
+        let o =
+            p.header.objects.get(i).ok_or_else(|| {
+                ArchiveError::NotFound(format!("package {seq} has no object {i}"))
+            })?;
+        if let Some(objects) = &p.cold_objects {
+            // Restored and checked with the header.
+            return objects.get(i).cloned().ok_or_else(|| {
+                ArchiveError::Corrupt(format!("cold package {seq} lacks object {i}"))
+            });
+        }
+        if let Some(bytes) = self.hot_object(id, &o.digest)? {
             return Ok(bytes);
         }
-        // Cold, or moved since the header was read.
+        // Moved to the cold tier since the header was read.
         let at = ColdReader::location(&self.store, id, seq)?.ok_or_else(|| {
             ArchiveError::Corrupt(format!("object {} of {seq} is missing", o.digest))
         })?;
-        let mut p = self.cold.package(&self.store, id, seq, at).await?;
-        if i >= p.objects.len() {
+        let mut cold = self.cold.package(&self.store, id, seq, at).await?;
+        if i >= cold.objects.len() {
             return Err(ArchiveError::Corrupt(format!(
                 "cold package {seq} lacks object {i}"
             )));
         }
-        Ok(p.objects.swap_remove(i))
+        Ok(cold.objects.swap_remove(i))
     }
 
     /// A hot object's bytes by digest, decompressed and re-hashed before they are returned.
@@ -498,27 +521,18 @@ impl Archives {
         id: ArchiveId,
         seq: u64,
     ) -> Result<Option<(Vec<u8>, Tier)>, ArchiveError> {
-        let Some((bytes, header, tier)) = self.header(id, seq).await? else {
+        let Some(p) = self.header(id, seq).await? else {
             return Ok(None);
         };
         let mut objects = Vec::new();
-        match (tier, ColdReader::location(&self.store, id, seq)?) {
-            // One cold read restores the header and every object at once.
-            (Tier::Cold, Some(at)) => {
-                let p = self.cold.package(&self.store, id, seq, at).await?;
-                objects.extend(p.objects.into_iter().map(Some));
-            }
-            _ => {
-                for i in 0..header.objects.len() {
-                    objects.push(Some(self.object(id, seq, &header, i, tier).await?));
-                }
-            }
+        for i in 0..p.header.objects.len() {
+            objects.push(Some(self.object(&p, i).await?));
         }
         let refs: Vec<Option<&[u8]>> = objects.iter().map(|o| o.as_deref()).collect();
-        let raw = sealed::encode_package(&bytes, &refs);
+        let raw = sealed::encode_package(&p.bytes, &refs);
         Ok(Some((
             zstd::bulk::compress(&raw, sealed::SEAL_ZSTD_LEVEL).map_err(StoreError::Io)?,
-            tier,
+            p.tier,
         )))
     }
 
@@ -619,7 +633,7 @@ impl Archives {
             let t = self
                 .header(info.id, mid)
                 .await?
-                .map_or(u64::MAX, |(_, h, _)| h.time_ms);
+                .map_or(u64::MAX, |p| p.header.time_ms);
             if t < time_ms {
                 lo = mid + 1;
             } else {

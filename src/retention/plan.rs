@@ -69,14 +69,15 @@ pub async fn plan(
     };
     let mut by_agreement: BTreeMap<u64, AgreementDue> = BTreeMap::new();
     for seq in 0..size {
-        let Some((bytes, h, tier)) = archives.header(info.id, seq).await? else {
+        let Some(stored) = archives.header(info.id, seq).await? else {
             continue;
         };
+        let (bytes, h, tier) = (&stored.bytes, &stored.header, stored.tier);
         let Some(until) = h.retain_until_ms else {
             continue;
         };
         let raw = bytes.len() as u64 + h.objects.iter().map(|o| o.size).sum::<u64>();
-        let held = holds.iter().any(|x| x.covers(seq, &h));
+        let held = holds.iter().any(|x| x.covers(seq, h));
         if until > at_ms {
             if !held {
                 p.next_due_ms = Some(p.next_due_ms.map_or(until, |n| n.min(until)));
