@@ -135,8 +135,6 @@ impl ColdStore {
                         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
                     })
                     .map_err(|e| ColdError::Config(format!("{}: {e}", dir.display())))?;
-                remove_staging_files(dir)
-                    .map_err(|e| ColdError::Config(format!("{}: {e}", dir.display())))?;
                 Arc::new(
                     object_store::local::LocalFileSystem::new_with_prefix(dir)
                         .map_err(|e| ColdError::Config(e.to_string()))?,
@@ -256,6 +254,19 @@ impl ColdStore {
         .await
         .map_err(|e| ColdError::Io(format!("fsync task: {e}")))?
         .map_err(|e| ColdError::Io(format!("fsync of a new cold object: {e}")))
+    }
+
+    /// Removes the staging files a local put leaves when the process dies inside it (a
+    /// no-op on S3). Call only while nothing writes to the store: the tierer does, once, at the
+    /// start of its first pass.
+    pub async fn remove_staging(&self) -> Result<(), ColdError> {
+        let Some(root) = self.local_dir.clone() else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || remove_staging_files(&root))
+            .await
+            .map_err(|e| ColdError::Io(format!("staging sweep task: {e}")))?
+            .map_err(|e| ColdError::Io(format!("staging sweep: {e}")))
     }
 
     /// Bytes `[start, end)` of an object.

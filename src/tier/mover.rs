@@ -188,6 +188,8 @@ pub struct Tierer {
     failures: Mutex<HashMap<ArchiveId, TierFailure>>,
     /// Set at shutdown: passes stop at the next move boundary.
     stopping: std::sync::atomic::AtomicBool,
+    /// Whether this process has swept the cold store's staging leftovers (first pass).
+    swept: std::sync::atomic::AtomicBool,
 }
 
 fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -217,6 +219,7 @@ impl Tierer {
             pass: tokio::sync::Mutex::new(()),
             failures: Mutex::new(HashMap::new()),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            swept: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -251,6 +254,13 @@ impl Tierer {
     pub async fn pass(&self, moves: Option<usize>) -> PassReport {
         let _one = self.pass.lock().await;
         let mut report = PassReport::default();
+        // Off the start-up path, and under the pass lock, so no put of ours is under way.
+        if !self.swept.load(std::sync::atomic::Ordering::SeqCst) {
+            match self.cold.remove_staging().await {
+                Ok(()) => self.swept.store(true, std::sync::atomic::Ordering::SeqCst),
+                Err(e) => tracing::warn!(error = %e, "sweeping cold staging files failed"),
+            }
+        }
         let infos = match self.archives.all() {
             Ok(i) => i,
             Err(e) => {
