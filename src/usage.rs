@@ -13,9 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::archive::archives::Archives;
-use crate::archive::state::ArchiveState;
 use crate::store::{Batch, Store, StoreError, cf};
-use crate::tier::state::TierState;
+use crate::tier::mover::archive_tier;
 
 /// Days of history one usage request returns at most.
 pub const USAGE_DAYS_MAX: usize = 366;
@@ -112,8 +111,7 @@ impl Usage {
             if tenant.is_some_and(|t| t != info.tenant) {
                 continue;
             }
-            let a = ArchiveState::load(store, info.id)?;
-            let t = TierState::load(store, info.id)?;
+            let t = archive_tier(store, info.clone())?;
             let f = by
                 .entry(info.tenant.clone())
                 .or_insert_with(|| UsageFigures {
@@ -121,11 +119,11 @@ impl Usage {
                     ..Default::default()
                 });
             f.archives += 1;
-            f.packages += a.size;
-            f.raw_bytes += a.raw_bytes;
-            f.hot_packages += a.size - t.cold_upto.min(a.size);
-            f.hot_bytes += a.hot_bytes;
-            f.cold_packages += t.cold_upto;
+            f.packages += t.packages;
+            f.raw_bytes += t.raw_bytes;
+            f.hot_packages += t.hot_packages;
+            f.hot_bytes += t.hot_bytes;
+            f.cold_packages += t.cold_packages;
             f.cold_bytes += t.cold_bytes;
         }
         let pending = guard(&self.pending).clone();

@@ -157,6 +157,8 @@ pub struct ArchiveTier {
     pub archive: String,
     /// Packages in the log.
     pub packages: u64,
+    /// Raw bytes of every package (header bytes plus uncompressed objects).
+    pub raw_bytes: u64,
     /// Packages with a hot copy (in flight ones included).
     pub hot_packages: u64,
     /// Bytes in the hot tier (header bytes plus compressed objects).
@@ -314,22 +316,10 @@ impl Tierer {
             if tenant.is_some_and(|t| t != info.tenant) || !visible(&info.archive) {
                 continue;
             }
-            let a = ArchiveState::load(hot, info.id)?;
-            let t = TierState::load(hot, info.id)?;
+            let last_error = guard(&self.failures).get(&info.id).cloned();
             out.push(ArchiveTier {
-                packages: a.size,
-                hot_packages: a.size - t.cold_upto.min(a.size),
-                hot_bytes: a.hot_bytes,
-                cold_packages: t.cold_upto,
-                cold_bytes: t.cold_bytes,
-                cold_raw_bytes: t.cold_raw_bytes,
-                segments: t.segments,
-                in_flight_packages: t.pending.as_ref().map_or(0, |m| m.end - m.first),
-                in_flight_raw_bytes: t.pending.as_ref().map_or(0, |m| m.raw_bytes),
-                stage: t.pending.as_ref().map(|m| m.stage.as_str().to_string()),
-                last_error: guard(&self.failures).get(&info.id).cloned(),
-                tenant: info.tenant,
-                archive: info.archive,
+                last_error,
+                ..archive_tier(hot, info)?
             });
         }
         Ok(out)
@@ -544,6 +534,29 @@ impl Tierer {
         st.save(self.archives.store(), info.id)?;
         Ok(())
     }
+}
+
+/// The tiering counts of one archive, from its committed archive and tier states (no last
+/// error: only the tierer knows it).
+pub fn archive_tier(hot: &Store, info: ArchiveInfo) -> Result<ArchiveTier, StoreError> {
+    let a = ArchiveState::load(hot, info.id)?;
+    let t = TierState::load(hot, info.id)?;
+    Ok(ArchiveTier {
+        packages: a.size,
+        raw_bytes: a.raw_bytes,
+        hot_packages: a.size - t.cold_upto.min(a.size),
+        hot_bytes: a.hot_bytes,
+        cold_packages: t.cold_upto,
+        cold_bytes: t.cold_bytes,
+        cold_raw_bytes: t.cold_raw_bytes,
+        segments: t.segments,
+        in_flight_packages: t.pending.as_ref().map_or(0, |m| m.end - m.first),
+        in_flight_raw_bytes: t.pending.as_ref().map_or(0, |m| m.raw_bytes),
+        stage: t.pending.as_ref().map(|m| m.stage.as_str().to_string()),
+        last_error: None,
+        tenant: info.tenant,
+        archive: info.archive,
+    })
 }
 
 /// Chooses the next move: consecutive packages from `cold_upto` whose time is at least the
