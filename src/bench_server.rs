@@ -68,14 +68,15 @@ pub fn row_sip(row: &str) -> Result<String, String> {
     ))
 }
 
-/// Tenant `bench` with producer and consumer keys and `archives` under the benchmark
-/// agreement; returns (producer, consumer) tokens.
-pub(crate) fn bench_tenant(
-    a: &ureq::Agent,
-    base: &str,
-    admin: &str,
-    archives: &[&str],
-) -> Result<(String, String), String> {
+/// Tenant `bench` on `server` (as its bootstrap admin) with producer and consumer keys and
+/// `archives` under the benchmark agreement; returns (producer, consumer) tokens.
+pub(crate) fn bench_tenant(server: &Server, archives: &[&str]) -> Result<(String, String), String> {
+    let (a, base) = (agent(), server.base.as_str());
+    let admin = std::fs::read_to_string(server.data.join("admin.token"))
+        .map_err(|e| e.to_string())?
+        .trim()
+        .to_string();
+    let (a, admin) = (&a, admin.as_str());
     expect(
         a,
         "POST",
@@ -110,6 +111,54 @@ pub(crate) fn bench_tenant(
         )?;
     }
     Ok((producer, consumer))
+}
+
+/// Sends `sips` to `archive` in NDJSON batches of `batch_rows` over `clients` connections;
+/// returns seconds and batch latencies (ms, sorted).
+pub(crate) fn ingest_batches(
+    addr: &str,
+    producer: &str,
+    archive: &str,
+    sips: &[String],
+    batch_rows: usize,
+    clients: usize,
+) -> Result<(f64, Vec<f64>), String> {
+    let batches: Arc<Vec<Vec<u8>>> = Arc::new(
+        sips.chunks(batch_rows.max(1))
+            .map(|c| {
+                let mut b = c.join("\n").into_bytes();
+                b.push(b'\n');
+                b
+            })
+            .collect(),
+    );
+    let path = format!("/v1/archives/{archive}/records/batch");
+    let bs = batches.clone();
+    drive(
+        clients,
+        batches.len(),
+        addr,
+        producer,
+        Arc::new(move |i| {
+            (
+                "POST",
+                path.clone(),
+                bs.get(i).cloned().unwrap_or_default(),
+                201,
+            )
+        }),
+    )
+}
+
+/// The record keys (`message_id`) of gen_rows rows, in order.
+pub(crate) fn message_ids(rows: &[String]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|r| {
+            serde_json::from_str::<serde_json::Value>(r)
+                .ok()
+                .and_then(|v| v.get("message_id")?.as_str().map(str::to_string))
+        })
+        .collect()
 }
 
 /// A `zegel serve` child process, killed on drop.
@@ -435,39 +484,17 @@ fn run_once(opts: &ServerBenchOptions, progress: &mut dyn FnMut(&str)) -> Result
 
     progress("starting the server");
     let server = Server::start(&opts.scratch.join("data"))?;
-    let base = server.base.clone();
-    let admin = std::fs::read_to_string(server.data.join("admin.token"))
-        .map_err(|e| e.to_string())?
-        .trim()
-        .to_string();
-    let a = agent();
-    let (producer, consumer) = bench_tenant(&a, &base, &admin, &["batch", "single"])?;
+    let (producer, consumer) = bench_tenant(&server, &["batch", "single"])?;
 
     progress("batch ingest");
-    let batches: Arc<Vec<Vec<u8>>> = Arc::new(
-        sips.chunks(opts.batch_rows.max(1))
-            .map(|c| {
-                let mut b = c.join("\n").into_bytes();
-                b.push(b'\n');
-                b
-            })
-            .collect(),
-    );
-    let addr = base.trim_start_matches("http://").to_string();
-    let bs = batches.clone();
-    let (secs, batch_lat) = drive(
-        opts.batch_clients,
-        batches.len(),
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let (secs, batch_lat) = ingest_batches(
         &addr,
         &producer,
-        Arc::new(move |i| {
-            (
-                "POST",
-                "/v1/archives/batch/records/batch".to_string(),
-                bs.get(i).cloned().unwrap_or_default(),
-                201,
-            )
-        }),
+        "batch",
+        &sips,
+        opts.batch_rows,
+        opts.batch_clients,
     )?;
     let batch_rate = rows.len() as f64 / secs;
     let rss_batch = server.rss_kib("VmRSS");
@@ -526,15 +553,7 @@ fn run_once(opts: &ServerBenchOptions, progress: &mut dyn FnMut(&str)) -> Result
     });
 
     progress("hot reads by key");
-    let keys: Arc<Vec<String>> = Arc::new(
-        rows.iter()
-            .filter_map(|r| {
-                serde_json::from_str::<serde_json::Value>(r)
-                    .ok()
-                    .and_then(|v| v.get("message_id")?.as_str().map(str::to_string))
-            })
-            .collect(),
-    );
+    let keys = Arc::new(message_ids(&rows));
     let ks = keys.clone();
     let n_keys = keys.len().max(1);
     let (secs, lat) = drive(

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::bench::Figure;
-use crate::bench_server::{Server, agent, bench_tenant, drive, expect, percentile, row_sip};
+use crate::bench_server::{
+    Server, agent, bench_tenant, drive, expect, ingest_batches, message_ids, percentile, row_sip,
+};
 
 #[derive(Debug, Clone)]
 pub struct TierBenchOptions {
@@ -74,43 +76,11 @@ pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ve
         .map_err(|e| e.to_string())?
         .trim()
         .to_string();
-    let a = agent();
-    let (producer, consumer) = bench_tenant(&a, &base, &admin, &["tier"])?;
+    let (producer, consumer) = bench_tenant(&server, &["tier"])?;
     progress("ingest");
-    let batches: Arc<Vec<Vec<u8>>> = Arc::new(
-        sips.chunks(1000)
-            .map(|c| {
-                let mut b = c.join("\n").into_bytes();
-                b.push(b'\n');
-                b
-            })
-            .collect(),
-    );
     let addr = base.trim_start_matches("http://").to_string();
-    let bs = batches.clone();
-    drive(
-        4,
-        batches.len(),
-        &addr,
-        &producer,
-        Arc::new(move |i| {
-            (
-                "POST",
-                "/v1/archives/tier/records/batch".to_string(),
-                bs.get(i).cloned().unwrap_or_default(),
-                201,
-            )
-        }),
-    )?;
-    let keys: Arc<Vec<String>> = Arc::new(
-        rows.iter()
-            .filter_map(|r| {
-                serde_json::from_str::<serde_json::Value>(r)
-                    .ok()
-                    .and_then(|v| v.get("message_id")?.as_str().map(str::to_string))
-            })
-            .collect(),
-    );
+    ingest_batches(&addr, &producer, "tier", &sips, 1000, 4)?;
+    let keys = Arc::new(message_ids(&rows));
     let reads = opts.reads.min(keys.len()).max(1);
     let stride = (keys.len() / reads).max(1);
     let read_plan = |ks: Arc<Vec<String>>| -> crate::bench_server::Plan {
@@ -129,7 +99,14 @@ pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ve
 
     progress("tiering");
     let started = Instant::now();
-    let report = expect(&a, "POST", &format!("{base}/v1/tier/run"), &admin, b"", 200)?;
+    let report = expect(
+        &agent(),
+        "POST",
+        &format!("{base}/v1/tier/run"),
+        &admin,
+        b"",
+        200,
+    )?;
     let secs = started.elapsed().as_secs_f64();
     if report
         .get("errors")
