@@ -11,27 +11,6 @@ use crate::support::*;
 
 const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
 
-/// Runs `zegel ARGS --server BASE` with `token` in ZEGEL_TOKEN; returns (exit ok, stdout, stderr).
-fn cli(base: &str, token: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(ZEGEL)
-        .args(args)
-        .args(["--server", base])
-        .env("ZEGEL_TOKEN", token)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(base: &str, token: &str, args: &[&str]) -> String {
-    let (success, out, err) = cli(base, token, args);
-    assert!(success, "zegel {args:?}: {err}");
-    out
-}
-
 #[test]
 fn the_readme_first_session_works_with_the_real_binaries() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,10 +22,10 @@ fn the_readme_first_session_works_with_the_real_binaries() {
         .trim()
         .to_string();
 
-    let out = ok(&base, &admin, &["tenant", "create", "acme"]);
+    let out = cli(&base, &admin, &["tenant", "create", "acme"]);
     assert!(out.contains("acme"), "{out}");
     let token = |role: &str| {
-        let out = ok(
+        let out = cli(
             &base,
             &admin,
             &[
@@ -59,16 +38,16 @@ fn the_readme_first_session_works_with_the_real_binaries() {
     let (archivist, producer, consumer) =
         (token("archivist"), token("producer"), token("consumer"));
     let agreement = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ebox-agreement.json");
-    ok(
+    cli(
         &base,
         &archivist,
         &["agreement", "apply", "ebox", agreement],
     );
 
     // A table for people, JSON for machines.
-    let table = ok(&base, &consumer, &["archive", "list"]);
+    let table = cli(&base, &consumer, &["archive", "list"]);
     assert!(table.lines().any(|l| l.contains("ebox")), "{table}");
-    let keys = ok(
+    let keys = cli(
         &base,
         &admin,
         &["key", "list", "--tenant", "acme", "--json"],
@@ -168,7 +147,7 @@ fn the_readme_first_session_works_with_the_real_binaries() {
     assert!(text.contains("VERIFIED"), "{text}");
 
     // Revoking a key stops its token at once; the CLI names the failure.
-    let producer_id = ok(
+    let producer_id = cli(
         &base,
         &admin,
         &["key", "list", "--tenant", "acme", "--json"],
@@ -183,7 +162,7 @@ fn the_readme_first_session_works_with_the_real_binaries() {
         .as_str()
         .unwrap()
         .to_string();
-    ok(&base, &admin, &["key", "revoke", "--tenant", "acme", &id]);
+    cli(&base, &admin, &["key", "revoke", "--tenant", "acme", &id]);
     let r = must(
         "POST",
         &format!("{base}/v1/archives/ebox/records"),
@@ -191,7 +170,7 @@ fn the_readme_first_session_works_with_the_real_binaries() {
         Some(row.as_bytes()),
     );
     assert_eq!(r.status, 401);
-    let (success, _, err) = cli(&base, &producer, &["archive", "list"]);
+    let (success, _, err) = cli_run(&base, &producer, &["archive", "list"]);
     assert!(!success);
     assert!(
         err.contains("401") || err.to_lowercase().contains("token"),
@@ -203,7 +182,7 @@ fn the_readme_first_session_works_with_the_real_binaries() {
         "bad.json",
         br#"{"version":1,"retention":{"after":"nope"}}"#,
     );
-    let (success, _, err) = cli(
+    let (success, _, err) = cli_run(
         &base,
         &archivist,
         &["agreement", "apply", "other", bad.to_str().unwrap()],

@@ -14,14 +14,6 @@ const DAY_MS: u64 = 86_400_000;
 /// Rows sent on 2025-01-04 are kept 10 years: due on 2035-01-04, the others later.
 const AT: &str = "2035-01-15T00:00:00Z";
 
-fn month_row(i: u64) -> String {
-    let m = i % 3 + 1;
-    let id = format!("EBX-2025-{i:09}");
-    format!(
-        r#"{{"key":"{id}","record":{{"message_id":"{id}","n":{i}}},"metadata":{{"sent_at":"2025-{m:02}-04T10:00:00Z","sender":"RSZ"}}}}"#
-    )
-}
-
 fn plan(base: &str, token: &str, at: &str) -> serde_json::Value {
     let r = must(
         "GET",

@@ -338,20 +338,36 @@ pub fn key_of(base: &str, admin: &str, tenant: &str, role: &str) -> String {
     r.json()["token"].as_str().unwrap().to_string()
 }
 
-/// Runs the real `zegel` CLI against `base` as `token`; returns its standard output.
-pub fn cli(base: &str, token: &str, args: &[&str]) -> String {
+/// Runs `zegel ARGS --server BASE` with `token` in ZEGEL_TOKEN; returns (exit ok, stdout, stderr).
+pub fn cli_run(base: &str, token: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(ZEGEL)
         .args(args)
         .args(["--server", base])
         .env("ZEGEL_TOKEN", token)
         .output()
         .unwrap();
-    assert!(
+    (
         out.status.success(),
-        "zegel {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// [`cli_run`] that must succeed; returns its standard output.
+pub fn cli(base: &str, token: &str, args: &[&str]) -> String {
+    let (success, out, err) = cli_run(base, token, args);
+    assert!(success, "zegel {args:?}: {err}");
+    out
+}
+
+/// A row whose retention month depends on `i` (sent on the 4th of January, February or
+/// March 2025; the agreement keeps rows 10 years after `sent_at`).
+pub fn month_row(i: u64) -> String {
+    let m = i % 3 + 1;
+    let id = format!("EBX-2025-{i:09}");
+    format!(
+        r#"{{"key":"{id}","record":{{"message_id":"{id}","sender":"RSZ","subject":"Aanslagbiljet {i} voor aanslagjaar 2025, te betalen binnen twee maanden","sent_at":"2025-{m:02}-04T10:00:00Z","amount":{i}}},"metadata":{{"sent_at":"2025-{m:02}-04T10:00:00Z","sender":"RSZ","amount_eur":12.50}}}}"#
+    )
 }
 
 /// A real S3-compatible server (moto, from PyPI; scripts/test.sh installs the pinned version)
