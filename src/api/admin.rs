@@ -52,7 +52,7 @@ pub struct ArchiveSummary {
 }
 
 fn require_global_admin(c: &Caller) -> ApiResult<()> {
-    if c.key.role == Role::Admin && c.key.tenant == auth::ADMIN_TENANT {
+    if c.is_server_admin() {
         Ok(())
     } else {
         Err(Problem::forbidden(

@@ -116,6 +116,11 @@ impl KeyCache {
 }
 
 impl Caller {
+    /// Whether this is the server's own admin key (tenants, tiering, every tenant's usage).
+    pub fn is_server_admin(&self) -> bool {
+        self.key.role == Role::Admin && self.key.tenant == ADMIN_TENANT
+    }
+
     /// Refuses unless the caller has one of `roles` (admins may do everything in their tenant).
     pub fn require_any(&self, roles: &[Role]) -> Result<(), Problem> {
         if self.key.role == Role::Admin || roles.contains(&self.key.role) {

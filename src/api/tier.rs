@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::auth::{self, Caller, Role};
+use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState};
@@ -26,8 +26,7 @@ pub struct TenantQuery {
 
 /// The tenant a request may look at: `None` is every tenant (server admin only).
 fn scope(c: &Caller, asked: Option<&str>) -> ApiResult<Option<String>> {
-    let global = c.key.role == Role::Admin && c.key.tenant == auth::ADMIN_TENANT;
-    if global {
+    if c.is_server_admin() {
         return Ok(asked.map(str::to_string));
     }
     c.require_any(&[Role::Archivist, Role::Auditor])?;
@@ -75,7 +74,7 @@ pub async fn tier_status(
         (status = 403, description = "not the server's admin key", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn tier_run(State(s): State<AppState>, c: Caller) -> ApiResult<Response> {
-    if !(c.key.role == Role::Admin && c.key.tenant == auth::ADMIN_TENANT) {
+    if !c.is_server_admin() {
         return Err(Problem::forbidden(
             "only the server's admin key may run tiering",
         ));

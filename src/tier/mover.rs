@@ -711,7 +711,6 @@ fn check_segment(
             p.seq,
             Location {
                 segment: 0,
-                block: p.block,
                 block_offset: b.offset,
                 block_length: b.length,
                 raw_length: b.raw_length,

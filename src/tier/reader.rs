@@ -181,7 +181,8 @@ impl ColdReader {
         };
         let entry = PackageRef {
             seq,
-            block: at.block,
+            // The block is the one inflated above; `read_package` does not look it up.
+            block: 0,
             offset: at.offset,
             length: at.length,
             record_key: None,

@@ -133,12 +133,11 @@ impl SegmentRecord {
 
 /// Where a cold package is: segment record `segment`, the block at `block_offset` (of
 /// `block_length` bytes, inflating to `raw_length`), and the package's CBOR at `offset`,
-/// `length` inside the inflated block. Stored in the `cold` column family as seven big-endian
+/// `length` inside the inflated block. Stored in the `cold` column family as six big-endian
 /// u64s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
     pub segment: u64,
-    pub block: u64,
     pub block_offset: u64,
     pub block_length: u64,
     pub raw_length: u64,
@@ -150,7 +149,6 @@ impl Location {
     pub fn encode(&self) -> Vec<u8> {
         [
             self.segment,
-            self.block,
             self.block_offset,
             self.block_length,
             self.raw_length,
@@ -163,7 +161,7 @@ impl Location {
     }
 
     pub fn decode(v: &[u8]) -> Option<Location> {
-        if v.len() != 56 {
+        if v.len() != 48 {
             return None;
         }
         let n = |i: usize| {
@@ -173,12 +171,11 @@ impl Location {
         };
         Some(Location {
             segment: n(0)?,
-            block: n(1)?,
-            block_offset: n(2)?,
-            block_length: n(3)?,
-            raw_length: n(4)?,
-            offset: n(5)?,
-            length: n(6)?,
+            block_offset: n(1)?,
+            block_length: n(2)?,
+            raw_length: n(3)?,
+            offset: n(4)?,
+            length: n(5)?,
         })
     }
 }
@@ -191,7 +188,6 @@ mod tests {
     fn location_round_trips() {
         let l = Location {
             segment: 1,
-            block: 2,
             block_offset: 3,
             block_length: 4,
             raw_length: 5,
