@@ -15,10 +15,10 @@ say "cargo fmt --check"
 cargo fmt --all --check
 
 say "cargo clippy (workspace, all targets, -D warnings)"
-# `--profile test` keeps clippy's profile equal to the test build's. RocksDB is still built
-# twice on a fresh clone (about 20 minutes each on 2 cores): in check mode the build script's
-# own dependencies (regex, libc, ...) are host-only units without debug info, while the test
-# build shares them with the target and gives them debug info. See docs/ARCHITECTURE.md.
+# `--profile test` keeps clippy's profile equal to the test build's, and dependencies carry
+# no debug info (Cargo.toml), so the RocksDB build script's dependencies are the same units in
+# check mode and in the test build: RocksDB's C++ is compiled once (about 20 minutes on 2
+# cores) and the test build reuses it. See docs/ARCHITECTURE.md.
 cargo clippy --workspace --all-targets --locked --profile test -- -D warnings
 
 say "tests"
