@@ -61,6 +61,12 @@ enum Command {
     /// Retention (against a running server).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Early erasure: one archivist requests, a second one approves (against a running server).
+    #[command(subcommand)]
+    Erasure(ErasureCommand),
+    /// Dispositions and their certificates of destruction (against a running server).
+    #[command(subcommand)]
+    Disposition(DispositionCommand),
     /// Usage per tenant, now and per day (against a running server).
     Usage {
         /// Only this tenant (the server's admin key may ask for any; others see their own).
@@ -184,6 +190,83 @@ enum RetentionCommand {
         /// Due at or before this time (RFC 3339, e.g. 2027-01-01T00:00:00Z) [default: now].
         #[arg(long)]
         at: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Dispose of every package whose retention has ended (by the server's clock) and that
+    /// no legal hold covers, in both tiers, with a signed disposition entry per step.
+    Apply {
+        /// Only these archives (default: every archive the token can see).
+        #[arg(long)]
+        archive: Vec<String>,
+        /// Packages per disposition (1 to 10000).
+        #[arg(long, default_value_t = 10_000)]
+        max_packages: u64,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ErasureCommand {
+    /// Request the erasure of one package or every version of a record key, with its legal
+    /// basis. Nothing is erased until a different archivist approves it.
+    Request {
+        archive: String,
+        /// Erase the package at this seq.
+        #[arg(long, conflicts_with = "record")]
+        package: Option<u64>,
+        /// Erase every version of this record key.
+        #[arg(long)]
+        record: Option<String>,
+        /// The legal basis (court order, statute, data subject's request).
+        #[arg(long)]
+        basis: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Approve a request (a different archivist from the requester) and carry it out.
+    Approve {
+        archive: String,
+        /// The request id (from `zegel erasure list`).
+        id: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Reject or withdraw a request still waiting.
+    Reject {
+        archive: String,
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// The archive's erasure requests, decided ones included.
+    List {
+        archive: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DispositionCommand {
+    /// The archive's dispositions, oldest first.
+    List {
+        archive: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Save the certificate of destruction of a disposition (check it offline with
+    /// `zegel-verify certificate --key KEY FILE`).
+    Certificate {
+        archive: String,
+        /// Seq of the disposition package (from `zegel disposition list`).
+        seq: u64,
+        /// Where to write it [default: ARCHIVE-SEQ.zcert].
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         remote: Remote,
     },
@@ -522,26 +605,50 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             print!("{}", zegel::client::render("hold", &v, remote.json));
         }
+        Command::Retention(RetentionCommand::Apply {
+            archive,
+            max_packages,
+            remote,
+        }) => {
+            let c = client(&remote)?;
+            let archives = archives_or_all(&c, archive)?;
+            let v = zegel::client::retention_apply(&c, &archives, max_packages, !remote.json)?;
+            print!("{}", zegel::client::render("apply", &v, remote.json));
+        }
+        Command::Erasure(cmd) => erasure(cmd)?,
+        Command::Disposition(DispositionCommand::List { archive, remote }) => {
+            let v = client(&remote)?.call(
+                "GET",
+                &format!("/v1/archives/{archive}/dispositions"),
+                None,
+            )?;
+            print!("{}", zegel::client::render("dispositions", &v, remote.json));
+        }
+        Command::Disposition(DispositionCommand::Certificate {
+            archive,
+            seq,
+            out,
+            remote,
+        }) => {
+            let bytes = client(&remote)?.get_bytes(&format!(
+                "/v1/archives/{archive}/dispositions/{seq}/certificate"
+            ))?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{archive}-{seq}.zcert")));
+            std::fs::write(&out, &bytes).with_context(|| format!("write {}", out.display()))?;
+            println!(
+                "certificate of destruction written to {} ({} bytes); verify it with: zegel-verify certificate --key KEY {}",
+                out.display(),
+                bytes.len(),
+                out.display()
+            );
+        }
         Command::Retention(RetentionCommand::Plan {
             archive,
             at,
             remote,
         }) => {
             let c = client(&remote)?;
-            let archives = if archive.is_empty() {
-                c.call("GET", "/v1/archives", None)?
-                    .get("archives")
-                    .and_then(|a| a.as_array())
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.get("archive").and_then(|n| n.as_str()))
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            } else {
-                archive
-            };
+            let archives = archives_or_all(&c, archive)?;
             let q = at.map_or(String::new(), |a| format!("?at={a}"));
             let mut plans = Vec::new();
             for a in archives {
@@ -720,4 +827,81 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The named archives, or every archive the token can see.
+fn archives_or_all(c: &zegel::client::Client, named: Vec<String>) -> anyhow::Result<Vec<String>> {
+    if !named.is_empty() {
+        return Ok(named);
+    }
+    Ok(c.call("GET", "/v1/archives", None)?
+        .get("archives")
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.get("archive").and_then(|n| n.as_str()))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn erasure(cmd: ErasureCommand) -> anyhow::Result<()> {
+    match cmd {
+        ErasureCommand::Request {
+            archive,
+            package,
+            record,
+            basis,
+            remote,
+        } => {
+            let body = match (package, record) {
+                (Some(p), None) => serde_json::json!({ "package": p, "basis": basis }),
+                (None, Some(r)) => serde_json::json!({ "record": r, "basis": basis }),
+                _ => anyhow::bail!("name what to erase: --package SEQ or --record KEY"),
+            };
+            let v = client(&remote)?.call(
+                "POST",
+                &format!("/v1/archives/{archive}/erasures"),
+                Some(body.to_string().into_bytes()),
+            )?;
+            print!("{}", zegel::client::render("erasure", &v, remote.json));
+        }
+        ErasureCommand::Approve {
+            archive,
+            id,
+            remote,
+        } => {
+            let v = client(&remote)?.call_waiting(
+                "POST",
+                &format!("/v1/archives/{archive}/erasures/{id}/approve"),
+                None,
+                zegel::client::LONG_CALL_SECS,
+            )?;
+            print!("{}", zegel::client::render("erasure-done", &v, remote.json));
+        }
+        ErasureCommand::Reject {
+            archive,
+            id,
+            reason,
+            remote,
+        } => {
+            let v = client(&remote)?.call(
+                "POST",
+                &format!("/v1/archives/{archive}/erasures/{id}/reject"),
+                Some(
+                    serde_json::json!({ "reason": reason })
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )?;
+            print!("{}", zegel::client::render("erasure", &v, remote.json));
+        }
+        ErasureCommand::List { archive, remote } => {
+            let v =
+                client(&remote)?.call("GET", &format!("/v1/archives/{archive}/erasures"), None)?;
+            print!("{}", zegel::client::render("erasures", &v, remote.json));
+        }
+    }
+    Ok(())
 }

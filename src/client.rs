@@ -53,6 +53,16 @@ impl Client {
         self.call_waiting(method, path, body, CLIENT_TIMEOUT_SECS)
     }
 
+    /// The bytes of a GET (a certificate, a sealed package); a problem+json answer is an
+    /// error naming status and detail.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let (status, bytes) = self.send("GET", path, None, LONG_CALL_SECS)?;
+        if status >= 400 {
+            return Err(problem("GET", path, status, &bytes));
+        }
+        Ok(bytes)
+    }
+
     /// As [`Client::call`], waiting up to `timeout_secs` for the answer.
     pub fn call_waiting(
         &self,
@@ -61,6 +71,25 @@ impl Client {
         body: Option<Vec<u8>>,
         timeout_secs: u64,
     ) -> Result<serde_json::Value> {
+        let (status, bytes) = self.send(method, path, body, timeout_secs)?;
+        if status >= 400 {
+            return Err(problem(method, path, status, &bytes));
+        }
+        Ok(if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned().into())
+        })
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout_secs: u64,
+    ) -> Result<(u16, Vec<u8>)> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(timeout_secs)))
@@ -83,37 +112,90 @@ impl Client {
             .limit(CLIENT_RESPONSE_BYTES_MAX)
             .read_to_vec()
             .context("read response")?;
-        let json: serde_json::Value = if bytes.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned().into())
-        };
-        if status >= 400 {
-            let detail = json
-                .get("detail")
-                .and_then(|d| d.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| json.to_string());
-            let violations = json
-                .get("violations")
-                .and_then(|v| v.as_array())
-                .map(|vs| {
-                    vs.iter()
-                        .map(|v| {
-                            format!(
-                                "\n  {}: {}",
-                                v["field"].as_str().unwrap_or(""),
-                                v["problem"].as_str().unwrap_or("")
-                            )
-                        })
-                        .collect::<String>()
-                })
-                .unwrap_or_default();
-            bail!("{method} {path}: {status}: {detail}{violations}");
-        }
-        Ok(json)
+        Ok((status, bytes))
     }
+}
+
+/// A refusal as a readable error: status, the problem's detail and its violations.
+fn problem(method: &str, path: &str, status: u16, bytes: &[u8]) -> anyhow::Error {
+    let json: serde_json::Value = serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned().into());
+    let detail = json
+        .get("detail")
+        .and_then(|d| d.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| json.to_string());
+    let violations = json
+        .get("violations")
+        .and_then(|v| v.as_array())
+        .map(|vs| {
+            vs.iter()
+                .map(|v| {
+                    format!(
+                        "\n  {}: {}",
+                        v["field"].as_str().unwrap_or(""),
+                        v["problem"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    anyhow::anyhow!("{method} {path}: {status}: {detail}{violations}")
+}
+
+/// Seconds the CLI waits for a long call (a disposition step, an approval, a certificate).
+pub const LONG_CALL_SECS: u64 = 600;
+
+/// `zegel retention apply`: one bounded call after another per archive, until each scan
+/// reaches the end of its log, with a progress bar on a terminal. Returns every step.
+pub fn retention_apply(
+    c: &Client,
+    archives: &[String],
+    max_packages: u64,
+    progress: bool,
+) -> Result<serde_json::Value> {
+    use std::io::IsTerminal;
+    let mut steps = Vec::new();
+    for a in archives {
+        let due = c
+            .call("GET", &format!("/v1/archives/{a}/retention/plan"), None)?
+            .get("due_packages")
+            .and_then(|d| d.as_u64())
+            .unwrap_or(0);
+        let bar = if progress && std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(due)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} packages disposed of ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(a.clone());
+        let mut from = 0u64;
+        loop {
+            let body = serde_json::json!({ "from": from, "max_packages": max_packages });
+            let step = c.call_waiting(
+                "POST",
+                &format!("/v1/archives/{a}/retention/apply"),
+                Some(body.to_string().into_bytes()),
+                LONG_CALL_SECS,
+            )?;
+            if let Some(n) = field(field(&step, "disposed"), "packages").as_u64() {
+                bar.inc(n);
+            }
+            let next = field(&step, "next_from").as_u64();
+            steps.push(step);
+            match next {
+                Some(n) => from = n,
+                None => break,
+            }
+        }
+        bar.finish_and_clear();
+    }
+    Ok(serde_json::json!({ "steps": steps }))
 }
 
 /// Renders rows as an aligned text table.
@@ -182,6 +264,18 @@ fn hold_row(h: &serde_json::Value) -> Vec<String> {
 }
 
 /// A member of a JSON object, `null` when absent.
+fn erasure_row(e: &serde_json::Value) -> Vec<String> {
+    vec![
+        s(&e["id"]),
+        s(&e["archive"]),
+        s(&e["scope"]),
+        s(&e["state"]),
+        s(&e["requested_by"]),
+        s(&e["decided_by"]),
+        s(&e["disposition"]),
+    ]
+}
+
 fn field<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     v.get(name).unwrap_or(&serde_json::Value::Null)
 }
@@ -310,6 +404,110 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
             }
             out
         }
+        "apply" => {
+            let steps = arr("steps");
+            let mut out = table(
+                &[
+                    "archive",
+                    "disposition",
+                    "packages",
+                    "hot",
+                    "cold",
+                    "segments deleted",
+                    "segments rewritten",
+                    "raw bytes",
+                ],
+                &steps
+                    .iter()
+                    .filter(|st| !st["disposed"].is_null())
+                    .map(|st| {
+                        let d = &st["disposed"];
+                        vec![
+                            s(&st["archive"]),
+                            s(&d["disposition"]),
+                            s(&d["packages"]),
+                            s(&d["hot"]),
+                            s(&d["cold"]),
+                            s(&d["segments_deleted"]),
+                            s(&d["segments_rewritten"]),
+                            s(&d["raw_bytes"]),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let total: u64 = steps
+                .iter()
+                .filter_map(|st| field(field(st, "disposed"), "packages").as_u64())
+                .sum();
+            let held: u64 = steps.iter().filter_map(|st| st["held"].as_u64()).sum();
+            out.push_str(&format!(
+                "{total} packages disposed of; {held} due packages kept by legal holds\n"
+            ));
+            out
+        }
+        "dispositions" => table(
+            &[
+                "seq",
+                "cause",
+                "packages",
+                "hot",
+                "cold",
+                "decided_ms",
+                "authorized by",
+                "erasure",
+            ],
+            &arr("dispositions")
+                .iter()
+                .map(|d| {
+                    vec![
+                        s(&d["seq"]),
+                        s(&d["cause"]),
+                        s(&d["packages"]),
+                        s(&d["hot"]),
+                        s(&d["cold"]),
+                        s(&d["decided_ms"]),
+                        s(&d["authorized_by"]),
+                        s(&d["erasure"]),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+        "erasure" => table(
+            &[
+                "id",
+                "archive",
+                "scope",
+                "state",
+                "requested by",
+                "decided by",
+                "disposition",
+            ],
+            &[erasure_row(v)],
+        ),
+        "erasure-done" => table(
+            &[
+                "id",
+                "archive",
+                "scope",
+                "state",
+                "requested by",
+                "decided by",
+                "disposition",
+            ],
+            &[erasure_row(&v["erasure"])],
+        ),
+        "erasures" => table(
+            &[
+                "id",
+                "archive",
+                "scope",
+                "state",
+                "requested by",
+                "decided by",
+                "disposition",
+            ],
+            &arr("erasures").iter().map(erasure_row).collect::<Vec<_>>(),
+        ),
         "hold" => table(
             &["id", "archive", "scope", "reason", "placed by", "lifted"],
             &[hold_row(v)],

@@ -210,7 +210,21 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let archives = state.archives.clone();
-    let tiering = tokio::spawn(state.tier.clone().run_background());
+    let tier_background = state.tier.clone();
+    // A disposal a crash interrupted is finished (or undone) before anything else moves.
+    let (a, t) = (archives.clone(), state.tier.clone());
+    let resumed = tokio::spawn(async move {
+        let _moves = t.exclusive().await;
+        for info in a.all().unwrap_or_default() {
+            if let Err(e) = crate::retention::dispose::resume(&t, a.store(), info.id).await {
+                tracing::warn!(archive = %info.archive, error = %e, "finishing an interrupted disposal failed; retried at the next one");
+            }
+        }
+    });
+    let tiering = tokio::spawn(async move {
+        let _ = resumed.await;
+        tier_background.run_background().await
+    });
     let (usage, usage_archives, clock) =
         (state.usage.clone(), archives.clone(), state.clock.clone());
     let metering = tokio::spawn(async move {

@@ -40,11 +40,14 @@ pub mod cf {
     pub const LATEST: &str = "latest";
     /// `id ‖ seq` → where a tiered package lives in the cold tier (see `tier::location`).
     pub const COLD: &str = "cold";
+    /// `id ‖ sha256 ‖ seq` → empty: the hot packages that reference an object, so that
+    /// disposing of one package deletes a shared object only with its last hot reference.
+    pub const REFS: &str = "refs";
 
     /// Families never iterated, only read by key.
     pub const POINT_ONLY: [&str; 5] = [HEADERS, NODES, OBJECTS, LATEST, COLD];
 
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         META,
         HEADERS,
         OBJECTS,
@@ -56,6 +59,7 @@ pub mod cf {
         INDEX,
         LATEST,
         COLD,
+        REFS,
     ];
 }
 
@@ -63,8 +67,11 @@ pub mod cf {
 const MEMTABLE_HASH_BUCKETS: usize = 1 << 18;
 
 /// Layout of the hot store's keys and values; bumped when a stored value changes shape.
-/// Version 2: object values start with the newest referencing seq.
-pub const HOT_LAYOUT_VERSION: u64 = 2;
+/// Version 2: object values start with the newest referencing seq. Version 3: the `refs`
+/// family lists each object's hot references (a store of layout 2 is migrated at start).
+pub const HOT_LAYOUT_VERSION: u64 = 3;
+/// The layout that [`Store::migrate_refs`] upgrades in place.
+pub const HOT_LAYOUT_WITHOUT_REFS: u64 = 2;
 const HOT_LAYOUT_KEY: &[u8] = b"hot-layout";
 
 /// Why the store failed. `Corrupt` means stored bytes are not what was written.
@@ -118,6 +125,33 @@ pub fn encode_latest(version: u64, seq: u64, fingerprint: &[u8; 32]) -> Vec<u8> 
     v
 }
 
+/// A `latest` value that also records the highest version the key ever had, when a
+/// disposition removed newer versions than the one it names: later versions are numbered
+/// above it, so no version number of a key is used twice while the key is known.
+pub fn encode_latest_with_high(
+    version: u64,
+    seq: u64,
+    fingerprint: &[u8; 32],
+    highest: u64,
+) -> Vec<u8> {
+    let mut v = encode_latest(version, seq, fingerprint);
+    if highest > version {
+        v.extend_from_slice(&highest.to_be_bytes());
+    }
+    v
+}
+
+/// The highest version a key ever had, from a `latest` value.
+pub fn latest_highest(v: &[u8]) -> Option<u64> {
+    let version = be_u64(v.get(..8)?)?;
+    Some(
+        v.get(48..56)
+            .and_then(be_u64)
+            .unwrap_or(version)
+            .max(version),
+    )
+}
+
 pub fn decode_latest(v: &[u8]) -> Option<(u64, u64, [u8; 32])> {
     Some((
         be_u64(v.get(..8)?)?,
@@ -158,6 +192,17 @@ pub fn index_prefix(id: ArchiveId, field: &str, value: &str) -> Vec<u8> {
 
 pub fn index_key(id: ArchiveId, field: &str, value: &str, seq: u64) -> Vec<u8> {
     let mut k = index_prefix(id, field, value);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The prefix of every reference to an object; the entry appends the referencing seq.
+pub fn refs_prefix(id: ArchiveId, digest: &Hash) -> Vec<u8> {
+    object_key(id, digest)
+}
+
+pub fn refs_key(id: ArchiveId, digest: &Hash, seq: u64) -> Vec<u8> {
+    let mut k = refs_prefix(id, digest);
     k.extend_from_slice(&seq.to_be_bytes());
     k
 }
@@ -268,6 +313,8 @@ impl Store {
         let meta = self.handle(cf::META)?;
         match self.db.get_cf(meta, HOT_LAYOUT_KEY)? {
             Some(v) if v == HOT_LAYOUT_VERSION.to_string().as_bytes() => Ok(()),
+            // Upgraded by the archives at open (`Store::migrate_refs`), which know the logs.
+            Some(v) if v == HOT_LAYOUT_WITHOUT_REFS.to_string().as_bytes() => Ok(()),
             Some(v) => Err(StoreError::Corrupt(format!(
                 "the hot store has layout {}, this Zegel reads layout {HOT_LAYOUT_VERSION}",
                 String::from_utf8_lossy(&v)
@@ -294,6 +341,42 @@ impl Store {
                 Ok(())
             }
         }
+    }
+
+    /// Whether the store still has layout 2 and needs [`Store::migrate_refs`].
+    pub fn needs_refs(&self) -> Result<bool, StoreError> {
+        Ok(self.get(cf::META, HOT_LAYOUT_KEY)?.as_deref()
+            == Some(HOT_LAYOUT_WITHOUT_REFS.to_string().as_bytes()))
+    }
+
+    /// Layout 2 → 3: writes the `refs` entry of every object of every hot header of the
+    /// archives `logs` (id, size), then records layout 3. Idempotent: an interrupted
+    /// migration is simply run again at the next start.
+    pub fn migrate_refs(&self, logs: &[(ArchiveId, u64)]) -> Result<(), StoreError> {
+        for &(id, size) in logs {
+            let mut b = Batch::default();
+            for seq in 0..size {
+                let Some(bytes) = self.get(cf::HEADERS, &header_key(id, seq))? else {
+                    continue;
+                };
+                let h = zegel_format::header::PackageHeader::decode(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("header {id}/{seq}: {e}")))?;
+                for o in &h.objects {
+                    b.put(cf::REFS, &refs_key(id, &o.digest, seq), &[]);
+                }
+                if b.len() >= 100_000 {
+                    self.commit(std::mem::take(&mut b))?;
+                }
+            }
+            self.commit(b)?;
+        }
+        let mut b = Batch::default();
+        b.put(
+            cf::META,
+            HOT_LAYOUT_KEY,
+            HOT_LAYOUT_VERSION.to_string().as_bytes(),
+        );
+        self.commit(b)
     }
 
     fn handle(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {

@@ -12,6 +12,7 @@ mod api;
 mod cli;
 mod cold;
 mod crash;
+mod disposal;
 mod first_session;
 mod keyfile;
 mod retention;

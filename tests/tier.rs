@@ -416,20 +416,29 @@ fn cold_layout_keys_are_exactly_these() {
     keys.sort();
     let z = |n: u64| format!("{n:020}");
     let expected: Vec<String> = vec![
-        format!("v1/acme/ebox/checkpoints/{}.note", z(6)),
-        format!("v1/acme/ebox/segments/2035-01/{}-{}.zseg", z(3), z(6)),
-        format!("v1/acme/ebox/segments/2035-02/{}-{}.zseg", z(0), z(3)),
-        format!("v1/acme/ebox/segments/2035-02/{}-{}.zseg", z(3), z(6)),
-        format!("v1/acme/ebox/segments/2035-03/{}-{}.zseg", z(0), z(3)),
-        format!("v1/acme/ebox/segments/2035-03/{}-{}.zseg", z(3), z(6)),
-        format!("v1/acme/ebox/segments/never/{}-{}.zseg", z(0), z(3)),
-        "v1/acme/ebox/tile/0/000.p/6".to_string(),
+        format!("v2/acme/ebox/checkpoints/{}.note", z(6)),
+        format!("v2/acme/ebox/segments/2035-01/{}-{}.zseg", z(3), z(6)),
+        format!("v2/acme/ebox/segments/2035-02/{}-{}.zseg", z(0), z(3)),
+        format!("v2/acme/ebox/segments/2035-02/{}-{}.zseg", z(3), z(6)),
+        format!("v2/acme/ebox/segments/2035-03/{}-{}.zseg", z(0), z(3)),
+        format!("v2/acme/ebox/segments/2035-03/{}-{}.zseg", z(3), z(6)),
+        format!("v2/acme/ebox/segments/never/{}-{}.zseg", z(0), z(3)),
+        "v2/acme/ebox/tile/0/000.p/6".to_string(),
     ];
     assert_eq!(keys, expected);
     // Every key parses back, and the segments hold every seq once.
     let mut seqs = Vec::new();
     for k in keys.iter().filter(|k| k.ends_with(".zseg")) {
-        let (t, a, month, first, end) = layout::parse_segment_key(k).unwrap();
+        let layout::SegmentKey {
+            version,
+            tenant: t,
+            archive: a,
+            month,
+            first,
+            end,
+            rewrite,
+        } = layout::parse_segment_key(k).unwrap();
+        assert_eq!((version, rewrite), (layout::LayoutVersion::V2, None));
         assert_eq!(
             (t.as_str(), a.as_str(), first < end),
             ("acme", "ebox", true)
@@ -484,7 +493,7 @@ fn corrupted_cold_bytes_are_refused_and_alarm() {
     );
     let dir = node.stop();
     // Flip one bit in the middle of the January segment's blocks.
-    let seg_dir = dir.path().join("data/cold/v1/acme/ebox/segments/2035-01");
+    let seg_dir = dir.path().join("data/cold/v2/acme/ebox/segments/2035-01");
     let seg = std::fs::read_dir(&seg_dir)
         .unwrap()
         .next()
@@ -496,7 +505,7 @@ fn corrupted_cold_bytes_are_refused_and_alarm() {
     bytes[at] ^= 0x10;
     std::fs::write(&seg, &bytes).unwrap();
     // And lose the February segment altogether: lost data, not an outage.
-    let feb = dir.path().join("data/cold/v1/acme/ebox/segments/2035-02");
+    let feb = dir.path().join("data/cold/v2/acme/ebox/segments/2035-02");
     for e in std::fs::read_dir(&feb).unwrap() {
         std::fs::remove_file(e.unwrap().path()).unwrap();
     }
@@ -679,7 +688,7 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
     let mut seen = vec![0u32; size as usize];
     for k in keys
         .iter()
-        .filter(|k| k.starts_with("v1/acme/ebox/segments/"))
+        .filter(|k| k.starts_with("v2/acme/ebox/segments/"))
     {
         assert!(layout::parse_segment_key(k).is_some(), "stray object {k}");
         let index = segment::open_segment(&std::fs::read(root.join(k)).unwrap()).unwrap();
@@ -707,12 +716,12 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
     let read = |k: &String| std::fs::read(root.join(k)).unwrap();
     let checkpoint = keys
         .iter()
-        .filter(|k| k.starts_with("v1/acme/ebox/checkpoints/"))
+        .filter(|k| k.starts_with("v2/acme/ebox/checkpoints/"))
         .max()
         .unwrap();
     let tiles: std::collections::BTreeMap<String, Vec<u8>> = keys
         .iter()
-        .filter(|k| k.starts_with("v1/acme/ebox/tile/"))
+        .filter(|k| k.starts_with("v2/acme/ebox/tile/"))
         .map(|k| (k.clone(), read(k)))
         .collect();
     let report = zegel::format::verify::verify_tiles(zegel::format::verify::TileInputs {
@@ -738,7 +747,7 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
     };
     for k in keys
         .iter()
-        .filter(|k| k.starts_with("v1/acme/ebox/segments/"))
+        .filter(|k| k.starts_with("v2/acme/ebox/segments/"))
     {
         let report = zegel::format::verify::verify_segment(zegel::format::verify::SegmentInputs {
             key: k,

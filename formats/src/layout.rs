@@ -2,6 +2,10 @@
 //! copies and hash tiles in an object-store bucket, the retention month that groups packages
 //! into segments, and the tiles from which a verifier recomputes a tree root with nothing but
 //! the bucket. Pure: keys are strings, tiles come from a caller's closure.
+//!
+//! Writers put every key at layout v2 ([`LAYOUT_VERSION`]); readers accept v1 and v2 keys
+//! ([`LAYOUT_VERSIONS_READ`]), each by its own grammar: only v2 segment keys may carry a
+//! rewrite number (§2, §11).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -12,8 +16,12 @@ use crate::hash::{HASH_LEN, Hash, node_hash};
 use crate::header::check_identifier;
 use crate::merkle::{self, NodeSource, ProofError};
 
-/// First component of every key of this layout (§2).
-pub const LAYOUT_VERSION: &str = "v1";
+/// First component of every key that a writer puts (§2, §11): the version of
+/// [`LayoutVersion::CURRENT`].
+pub const LAYOUT_VERSION: &str = LayoutVersion::CURRENT.as_str();
+/// First components that a reader accepts (§2, §11), oldest first; any other is refused.
+pub const LAYOUT_VERSIONS_READ: [&str; 2] =
+    [LayoutVersion::V1.as_str(), LayoutVersion::V2.as_str()];
 /// A tile spans this many Merkle levels (§4.3): 2^8 = 256 hashes per full tile.
 pub const TILE_HEIGHT: u32 = 8;
 /// Hashes in a full tile (§4.3).
@@ -23,8 +31,53 @@ pub const TILE_WIDTH_MAX: u64 = 1 << TILE_HEIGHT;
 pub const TILE_LEVEL_MAX: u32 = 7;
 
 const MS_PER_DAY: u64 = 86_400_000;
-/// Digits of a zero-padded seq or tree size in a key (§2): u64::MAX has 20.
+/// Digits of a zero-padded seq, tree size or rewrite number in a key (§2): u64::MAX has 20.
 const COUNTER_DIGITS: usize = 20;
+
+/// A version of the layout, named by the first component of every key (§2, §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LayoutVersion {
+    /// The first layout: a segment is written once by a move and deleted whole.
+    V1,
+    /// v1 and rewritten segments, whose keys carry a rewrite number (§3.1, §11).
+    V2,
+}
+
+impl LayoutVersion {
+    /// The version of every object a writer puts (§11).
+    pub const CURRENT: LayoutVersion = LayoutVersion::V2;
+    /// Every version a reader accepts, oldest first (§2).
+    pub const READ: [LayoutVersion; 2] = [LayoutVersion::V1, LayoutVersion::V2];
+
+    /// The first key component: `v1` or `v2`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LayoutVersion::V1 => "v1",
+            LayoutVersion::V2 => "v2",
+        }
+    }
+
+    /// The version number: 1 or 2.
+    pub const fn number(self) -> u32 {
+        match self {
+            LayoutVersion::V1 => 1,
+            LayoutVersion::V2 => 2,
+        }
+    }
+
+    /// The version whose first key component is exactly `component`; `None` for any other.
+    pub fn from_component(component: &str) -> Option<LayoutVersion> {
+        LayoutVersion::READ
+            .into_iter()
+            .find(|v| v.as_str() == component)
+    }
+}
+
+impl fmt::Display for LayoutVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The UTC calendar month of a package's `retain_until_ms`, or `Never` when it has none: the
 /// unit of expiry that groups packages into segments (§3).
@@ -122,8 +175,141 @@ impl FromStr for RetentionMonth {
     }
 }
 
-/// `v1/{tenant}/{archive}/segments/{month}/{first:020}-{end:020}.zseg` (§2, §3): the segment of
-/// the move of seqs `[first, end)` that holds the packages retained until `month`.
+/// `{version}/{tenant}/{archive}/` (§2): the prefix of every object of one archive at one
+/// layout version. An auditor lists it for each version of [`LayoutVersion::READ`] (§7).
+pub fn archive_prefix(version: LayoutVersion, tenant: &str, archive: &str) -> String {
+    format!("{version}/{tenant}/{archive}/")
+}
+
+/// A segment key, parsed (§2, §3): what [`parse_segment_key`] returns, and what `Display`
+/// writes back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SegmentKey {
+    pub version: LayoutVersion,
+    pub tenant: String,
+    pub archive: String,
+    pub month: RetentionMonth,
+    /// The bounds of the *move* `[first, end)`, not of the seqs inside; `first < end`.
+    pub first: u64,
+    pub end: u64,
+    /// The rewrite number R ≥ 1 of a segment written by a rewrite (§3.1), `None` for one
+    /// written by a move. Only v2 keys have one.
+    pub rewrite: Option<u64>,
+}
+
+impl SegmentKey {
+    /// Whether the two keys have the same *slot* (§3.1): tenant, archive, month and move
+    /// range, so that one may replace the other and both may hold the same package for a
+    /// while (§7 step 7). Version and rewrite number may differ.
+    pub fn same_slot(&self, other: &SegmentKey) -> bool {
+        (
+            &self.tenant,
+            &self.archive,
+            self.month,
+            self.first,
+            self.end,
+        ) == (
+            &other.tenant,
+            &other.archive,
+            other.month,
+            other.first,
+            other.end,
+        )
+    }
+}
+
+impl fmt::Display for SegmentKey {
+    /// The key of §2, written from the fields as they are: a v1 key with a rewrite number, or a
+    /// rewrite number 0, is written too, and [`parse_segment_key`] refuses it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let SegmentKey {
+            version,
+            tenant,
+            archive,
+            month,
+            first,
+            end,
+            rewrite,
+        } = self;
+        write!(
+            f,
+            "{version}/{tenant}/{archive}/segments/{month}/{first:020}-{end:020}"
+        )?;
+        if let Some(rewrite) = rewrite {
+            write!(f, "+{rewrite:020}")?;
+        }
+        f.write_str(".zseg")
+    }
+}
+
+/// Why a key was refused (§2): a key that breaks any rule is not a key of the layout.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("the first component is not a layout version this reader knows (v1, v2)")]
+    UnknownVersion,
+    #[error("{0}")]
+    Malformed(&'static str),
+    #[error("the move range [{first}, {end}) is empty")]
+    EmptyRange { first: u64, end: u64 },
+    #[error("a v1 key has no rewrite number: rewritten segments exist from layout v2 on")]
+    RewriteInV1,
+    #[error("rewrite number 0: rewrite numbers start at 1")]
+    RewriteZero,
+}
+
+impl FromStr for SegmentKey {
+    type Err = KeyError;
+
+    /// The strict inverse of `Display` over valid keys: refuses any key it would not write,
+    /// including an empty range (`first >= end`), a rewrite number under v1, and rewrite 0.
+    fn from_str(key: &str) -> Result<SegmentKey, KeyError> {
+        use KeyError::Malformed;
+        let (version, [tenant, archive, kind, month, file]) = archive_parts(key)?;
+        if kind != "segments" {
+            return Err(Malformed("not a segments/ key"));
+        }
+        let month: RetentionMonth = month.parse().map_err(|_| {
+            Malformed("the month is not a retention month (YYYY-MM from 1970-01, or never)")
+        })?;
+        let range = file
+            .strip_suffix(".zseg")
+            .ok_or(Malformed("the name does not end in .zseg"))?;
+        let (first, rest) = range
+            .split_once('-')
+            .ok_or(Malformed("the name is not first-end"))?;
+        let (end, rewrite) = match rest.split_once('+') {
+            None => (rest, None),
+            Some((end, rewrite)) => (end, Some(rewrite)),
+        };
+        let not_counter = Malformed("a number in the name is not a 20-digit counter");
+        let (first, end) = (
+            counter(first).ok_or(not_counter.clone())?,
+            counter(end).ok_or(not_counter.clone())?,
+        );
+        let rewrite = rewrite.map(|r| counter(r).ok_or(not_counter)).transpose()?;
+        if first >= end {
+            return Err(KeyError::EmptyRange { first, end });
+        }
+        match (version, rewrite) {
+            (LayoutVersion::V1, Some(_)) => return Err(KeyError::RewriteInV1),
+            (_, Some(0)) => return Err(KeyError::RewriteZero),
+            _ => {}
+        }
+        Ok(SegmentKey {
+            version,
+            tenant: tenant.to_string(),
+            archive: archive.to_string(),
+            month,
+            first,
+            end,
+            rewrite,
+        })
+    }
+}
+
+/// `v2/{tenant}/{archive}/segments/{month}/{first:020}-{end:020}.zseg` (§2, §3): the segment
+/// of the move of seqs `[first, end)` that holds the packages retained until `month`, at the
+/// layout version writers use ([`LAYOUT_VERSION`]).
 /// `tenant` and `archive` are identifiers (formats/package-header.md §3.1).
 pub fn segment_key(
     tenant: &str,
@@ -132,31 +318,70 @@ pub fn segment_key(
     first: u64,
     end: u64,
 ) -> String {
-    format!("{LAYOUT_VERSION}/{tenant}/{archive}/segments/{month}/{first:020}-{end:020}.zseg")
+    current_segment_key(tenant, archive, month, first, end, None)
 }
 
-/// The strict inverse of [`segment_key`]: refuses any key it would not write, including one
-/// whose range is empty (`first >= end`).
-pub fn parse_segment_key(key: &str) -> Option<(String, String, RetentionMonth, u64, u64)> {
-    let [tenant, archive, kind, month, file] = archive_parts(key)?;
-    if kind != "segments" {
-        return None;
+/// `v2/{tenant}/{archive}/segments/{month}/{first:020}-{end:020}+{rewrite:020}.zseg`
+/// (§2, §3.1): the segment that a rewrite writes in place of a segment of the same tenant,
+/// archive, month and move range `[first, end)`.
+///
+/// `rewrite` MUST be at least 1 and never used before for this archive, even by a rewrite
+/// abandoned after a crash: the caller keeps that counter. A key with rewrite 0 is written
+/// all the same, and every reader refuses it.
+pub fn rewritten_segment_key(
+    tenant: &str,
+    archive: &str,
+    month: RetentionMonth,
+    first: u64,
+    end: u64,
+    rewrite: u64,
+) -> String {
+    current_segment_key(tenant, archive, month, first, end, Some(rewrite))
+}
+
+fn current_segment_key(
+    tenant: &str,
+    archive: &str,
+    month: RetentionMonth,
+    first: u64,
+    end: u64,
+    rewrite: Option<u64>,
+) -> String {
+    SegmentKey {
+        version: LayoutVersion::CURRENT,
+        tenant: tenant.to_string(),
+        archive: archive.to_string(),
+        month,
+        first,
+        end,
+        rewrite,
     }
-    let month: RetentionMonth = month.parse().ok()?;
-    let (first, end) = file.strip_suffix(".zseg")?.split_once('-')?;
-    let (first, end) = (counter(first)?, counter(end)?);
-    (first < end).then(|| (tenant.to_string(), archive.to_string(), month, first, end))
+    .to_string()
 }
 
-/// `v1/{tenant}/{archive}/checkpoints/{size:020}.note` (§2, §4.2): a copy of the archive's signed
-/// checkpoint note of tree size `size`, byte for byte.
+/// The strict inverse of [`segment_key`] and [`rewritten_segment_key`], for keys of every
+/// version a reader accepts (v1 and v2): `None` for any key they would not write. Use
+/// `key.parse::<SegmentKey>()` to learn why a key was refused.
+pub fn parse_segment_key(key: &str) -> Option<SegmentKey> {
+    key.parse().ok()
+}
+
+/// `v2/{tenant}/{archive}/checkpoints/{size:020}.note` (§2, §4.2): a copy of the archive's
+/// signed checkpoint note of tree size `size`, byte for byte.
 pub fn checkpoint_key(tenant: &str, archive: &str, size: u64) -> String {
-    format!("{LAYOUT_VERSION}/{tenant}/{archive}/checkpoints/{size:020}.note")
+    checkpoint_key_at(LayoutVersion::CURRENT, tenant, archive, size)
 }
 
-/// The strict inverse of [`checkpoint_key`]: (tenant, archive, size).
+/// [`checkpoint_key`] at any layout version: for readers that name objects of an older
+/// version. Writers use [`checkpoint_key`].
+pub fn checkpoint_key_at(version: LayoutVersion, tenant: &str, archive: &str, size: u64) -> String {
+    format!("{version}/{tenant}/{archive}/checkpoints/{size:020}.note")
+}
+
+/// The strict inverse of [`checkpoint_key_at`], for v1 and v2 keys: (tenant, archive, size).
+/// [`key_version`] gives the version.
 pub fn parse_checkpoint_key(key: &str) -> Option<(String, String, u64)> {
-    let [tenant, archive, kind, file] = archive_parts(key)?;
+    let (_, [tenant, archive, kind, file]) = archive_parts(key).ok()?;
     if kind != "checkpoints" {
         return None;
     }
@@ -164,13 +389,26 @@ pub fn parse_checkpoint_key(key: &str) -> Option<(String, String, u64)> {
     Some((tenant.to_string(), archive.to_string(), size))
 }
 
-/// `v1/{tenant}/{archive}/tile/{L}/{N}` for a full tile (`width` 256), and
-/// `v1/{tenant}/{archive}/tile/{L}/{N}.p/{W}` for a partial one (1 <= W < 256) (§2), with N
+/// `v2/{tenant}/{archive}/tile/{L}/{N}` for a full tile (`width` 256), and
+/// `v2/{tenant}/{archive}/tile/{L}/{N}.p/{W}` for a partial one (1 <= W < 256) (§2), with N
 /// in groups of three decimal digits, all but the last prefixed with `x`: 1234067 is
 /// `x001/x234/067`, 5 is `005`.
 pub fn tile_key(tenant: &str, archive: &str, level: u32, index: u64, width: u64) -> String {
+    tile_key_at(LayoutVersion::CURRENT, tenant, archive, level, index, width)
+}
+
+/// [`tile_key`] at any layout version: for readers that name objects of an older version,
+/// such as the tiles of a v1 checkpoint copy (§7 step 2). Writers use [`tile_key`].
+pub fn tile_key_at(
+    version: LayoutVersion,
+    tenant: &str,
+    archive: &str,
+    level: u32,
+    index: u64,
+    width: u64,
+) -> String {
     let mut key = format!(
-        "{LAYOUT_VERSION}/{tenant}/{archive}/tile/{level}/{}",
+        "{version}/{tenant}/{archive}/tile/{level}/{}",
         tile_index_path(index)
     );
     if width < TILE_WIDTH_MAX {
@@ -202,10 +440,11 @@ fn tile_index_path(index: u64) -> String {
         .collect()
 }
 
-/// The strict inverse of [`tile_key`]: (tenant, archive, level, index, width), for tiles that a
-/// tree of at most 2^64 − 1 leaves can have (level at most 7, a first leaf below 2^64).
+/// The strict inverse of [`tile_key_at`], for v1 and v2 keys: (tenant, archive, level, index,
+/// width), for tiles that a tree of at most 2^64 − 1 leaves can have (level at most 7, a first
+/// leaf below 2^64). [`key_version`] gives the version.
 pub fn parse_tile_key(key: &str) -> Option<(String, String, u32, u64, u64)> {
-    let rest = key.strip_prefix(LAYOUT_VERSION)?.strip_prefix('/')?;
+    let (_, rest) = split_version(key).ok()?;
     let mut parts = rest.splitn(5, '/');
     let (tenant, archive) = (parts.next()?, parts.next()?);
     let (kind, level_text, tail) = (parts.next()?, parts.next()?, parts.next()?);
@@ -245,15 +484,40 @@ pub fn parse_tile_key(key: &str) -> Option<(String, String, u32, u64, u64)> {
     Some((tenant.to_string(), archive.to_string(), level, index, width))
 }
 
-/// `v1/{tenant}/{archive}/{rest…}`, checked: the version, two identifiers and then exactly `N`
-/// components after them.
-fn archive_parts<const N: usize>(key: &str) -> Option<[&str; N]> {
-    let rest = key.strip_prefix(LAYOUT_VERSION)?.strip_prefix('/')?;
+/// The layout version named by a key's first component, when a reader knows it; says nothing
+/// about the rest of the key, which the `parse_*_key` functions check.
+pub fn key_version(key: &str) -> Option<LayoutVersion> {
+    split_version(key).ok().map(|(version, _)| version)
+}
+
+/// The version of the first component, and the rest of the key after its `/`.
+fn split_version(key: &str) -> Result<(LayoutVersion, &str), KeyError> {
+    let (first, rest) = key.split_once('/').ok_or(KeyError::UnknownVersion)?;
+    let version = LayoutVersion::from_component(first).ok_or(KeyError::UnknownVersion)?;
+    Ok((version, rest))
+}
+
+/// `{version}/{tenant}/{archive}/{rest…}`, checked: a version a reader knows, two identifiers
+/// and then exactly `N` components after them.
+fn archive_parts<const N: usize>(key: &str) -> Result<(LayoutVersion, [&str; N]), KeyError> {
+    let (version, rest) = split_version(key)?;
     let parts: Vec<&str> = rest.split('/').collect();
-    let parts: [&str; N] = parts.try_into().ok()?;
-    check_identifier("tenant", parts.first()?).ok()?;
-    check_identifier("archive", parts.get(1)?).ok()?;
-    Some(parts)
+    let parts: [&str; N] = parts
+        .try_into()
+        .map_err(|_| KeyError::Malformed("not the components of this kind of key"))?;
+    let identifiers = parts
+        .first()
+        .zip(parts.get(1))
+        .is_some_and(|(tenant, archive)| {
+            check_identifier("tenant", tenant).is_ok()
+                && check_identifier("archive", archive).is_ok()
+        });
+    if !identifiers {
+        return Err(KeyError::Malformed(
+            "tenant or archive is not an identifier",
+        ));
+    }
+    Ok((version, parts))
 }
 
 /// A 20-digit zero-padded u64.
@@ -652,54 +916,153 @@ mod tests {
         };
         check_key(
             segment_key("acme", "invoices", m, 1, 4),
-            "v1/acme/invoices/segments/2033-07/00000000000000000001-00000000000000000004.zseg",
+            "v2/acme/invoices/segments/2033-07/00000000000000000001-00000000000000000004.zseg",
         );
         check_key(
             segment_key("acme", "invoices", RetentionMonth::Never, 0, u64::MAX),
-            "v1/acme/invoices/segments/never/00000000000000000000-18446744073709551615.zseg",
+            "v2/acme/invoices/segments/never/00000000000000000000-18446744073709551615.zseg",
         );
         check_key(
             checkpoint_key("acme", "invoices", 300),
-            "v1/acme/invoices/checkpoints/00000000000000000300.note",
+            "v2/acme/invoices/checkpoints/00000000000000000300.note",
         );
-        check_key(tile_key("a", "b", 0, 5, 256), "v1/a/b/tile/0/005");
-        check_key(tile_key("a", "b", 0, 0, 1), "v1/a/b/tile/0/000.p/1");
+        check_key(tile_key("a", "b", 0, 5, 256), "v2/a/b/tile/0/005");
+        check_key(tile_key("a", "b", 0, 0, 1), "v2/a/b/tile/0/000.p/1");
         check_key(
             tile_key("a", "b", 2, 1_234_067, 256),
-            "v1/a/b/tile/2/x001/x234/067",
+            "v2/a/b/tile/2/x001/x234/067",
         );
         check_key(
             tile_key("a", "b", 1, 1_000_000, 17),
-            "v1/a/b/tile/1/x001/x000/000.p/17",
+            "v2/a/b/tile/1/x001/x000/000.p/17",
         );
-        check_key(tile_key("a", "b", 0, 999, 255), "v1/a/b/tile/0/999.p/255");
-        check_key(tile_key("a", "b", 0, 1000, 256), "v1/a/b/tile/0/x001/000");
+        check_key(tile_key("a", "b", 0, 999, 255), "v2/a/b/tile/0/999.p/255");
+        check_key(tile_key("a", "b", 0, 1000, 256), "v2/a/b/tile/0/x001/000");
+    }
+
+    fn segment(
+        version: LayoutVersion,
+        month: RetentionMonth,
+        (first, end): (u64, u64),
+        rewrite: Option<u64>,
+    ) -> SegmentKey {
+        SegmentKey {
+            version,
+            tenant: "acme".into(),
+            archive: "invoices".into(),
+            month,
+            first,
+            end,
+            rewrite,
+        }
+    }
+
+    #[test]
+    fn rewritten_segment_keys() {
+        let m = RetentionMonth::Month {
+            year: 2035,
+            month: 11,
+        };
+        check_key(
+            rewritten_segment_key("acme", "invoices", m, 0, 4, 1),
+            "v2/acme/invoices/segments/2035-11/\
+             00000000000000000000-00000000000000000004+00000000000000000001.zseg",
+        );
+        check_key(
+            rewritten_segment_key("a", "b", RetentionMonth::Never, 5, 6, u64::MAX),
+            "v2/a/b/segments/never/\
+             00000000000000000005-00000000000000000006+18446744073709551615.zseg",
+        );
+        assert_eq!((LAYOUT_VERSION, LAYOUT_VERSIONS_READ), ("v2", ["v1", "v2"]));
+        assert_eq!(archive_prefix(LayoutVersion::V1, "a", "b"), "v1/a/b/");
     }
 
     #[test]
     fn keys_parse_back() {
         let m = RetentionMonth::of(Some(1_900_000_000_000));
         let key = segment_key("acme", "invoices", m, 7, 9);
-        assert_eq!(
-            parse_segment_key(&key),
-            Some(("acme".into(), "invoices".into(), m, 7, 9))
-        );
-        let key = checkpoint_key("t-1", "a.b_c", 0);
-        assert_eq!(
-            parse_checkpoint_key(&key),
-            Some(("t-1".into(), "a.b_c".into(), 0))
-        );
-        for (l, n, w) in [
-            (0, 0, 1),
-            (0, 5, 256),
-            (3, 1_234_067, 3),
-            (7, 0, 1),
-            (0, 999, 256),
-        ] {
-            let key = tile_key("t", "a", l, n, w);
+        let moved = segment(LayoutVersion::V2, m, (7, 9), None);
+        assert_eq!(parse_segment_key(&key), Some(moved.clone()));
+        let key = rewritten_segment_key("acme", "invoices", m, 7, 9, 3);
+        let rewritten = segment(LayoutVersion::V2, m, (7, 9), Some(3));
+        assert_eq!(parse_segment_key(&key), Some(rewritten.clone()));
+        assert!(rewritten.same_slot(&moved));
+        // A v1 key, as written before the upgrade, is read by v1 rules.
+        let key = "v1/acme/invoices/segments/never/00000000000000000000-00000000000000000004.zseg";
+        let old = segment(LayoutVersion::V1, RetentionMonth::Never, (0, 4), None);
+        assert_eq!(parse_segment_key(key), Some(old.clone()));
+        assert_eq!(old.to_string(), key);
+        assert!(!old.same_slot(&moved));
+        for version in LayoutVersion::READ {
+            let key = checkpoint_key_at(version, "t-1", "a.b_c", 0);
+            assert_eq!(key_version(&key), Some(version));
             assert_eq!(
-                parse_tile_key(&key),
-                Some(("t".into(), "a".into(), l, n, w)),
+                parse_checkpoint_key(&key),
+                Some(("t-1".into(), "a.b_c".into(), 0))
+            );
+        }
+        for version in LayoutVersion::READ {
+            for (l, n, w) in [
+                (0, 0, 1),
+                (0, 5, 256),
+                (3, 1_234_067, 3),
+                (7, 0, 1),
+                (0, 999, 256),
+            ] {
+                let key = tile_key_at(version, "t", "a", l, n, w);
+                assert_eq!(key_version(&key), Some(version));
+                assert_eq!(
+                    parse_tile_key(&key),
+                    Some(("t".into(), "a".into(), l, n, w)),
+                    "{key}"
+                );
+            }
+        }
+    }
+
+    /// `key` is refused as a segment key for `reason`.
+    fn check_segment_refused(key: &str, reason: KeyError) {
+        assert_eq!(key.parse::<SegmentKey>(), Err(reason), "{key}");
+        assert_eq!(parse_segment_key(key), None, "{key}");
+    }
+
+    #[test]
+    fn segment_keys_are_refused_for_their_reason() {
+        let range = "00000000000000000000-00000000000000000004";
+        let r1 = "+00000000000000000001";
+        check_segment_refused(
+            &format!("v1/acme/invoices/segments/2035-11/{range}{r1}.zseg"),
+            KeyError::RewriteInV1,
+        );
+        check_segment_refused(
+            &format!("v2/acme/invoices/segments/2035-11/{range}+00000000000000000000.zseg"),
+            KeyError::RewriteZero,
+        );
+        for version in ["v3", "v0", "V2", "v02", "", "v"] {
+            check_segment_refused(
+                &format!("{version}/acme/invoices/segments/2035-11/{range}.zseg"),
+                KeyError::UnknownVersion,
+            );
+        }
+        check_segment_refused(
+            "v2/acme/invoices/segments/2035-11/00000000000000000004-00000000000000000004.zseg",
+            KeyError::EmptyRange { first: 4, end: 4 },
+        );
+        for file in [
+            format!("{range}+1.zseg"),
+            format!("{range}+.zseg"),
+            format!("{range}+0000000000000000001.zseg"),
+            format!("{range}+000000000000000000001.zseg"),
+            format!("{range}+18446744073709551616.zseg"),
+            format!("{range}{r1}{r1}.zseg"),
+            format!("{range}-00000000000000000001.zseg"),
+            format!("{range} {r1}.zseg"),
+            format!("{range}{r1}"),
+            format!("{r1}-{range}.zseg"),
+        ] {
+            let key = format!("v2/acme/invoices/segments/2035-11/{file}");
+            assert!(
+                matches!(key.parse::<SegmentKey>(), Err(KeyError::Malformed(_))),
                 "{key}"
             );
         }
@@ -716,8 +1079,12 @@ mod tests {
             "v1/acme/invoices/segments/2033-07/18446744073709551616-18446744073709551617.zseg",
             "v1/acme/invoices/segments/Never/00000000000000000001-00000000000000000004.zseg",
             "v1/Acme/invoices/segments/never/00000000000000000001-00000000000000000004.zseg",
-            "v2/acme/invoices/segments/never/00000000000000000001-00000000000000000004.zseg",
+            "v3/acme/invoices/segments/never/00000000000000000001-00000000000000000004.zseg",
             "v1/acme/invoices/segments/never/00000000000000000001-00000000000000000004.zseg/",
+            "v2/acme/invoices/segments/2033-7/00000000000000000001-00000000000000000004.zseg",
+            "v2/acme/invoices/segments/2033-07/1-4+1.zseg",
+            "v2/Acme/invoices/segments/never/00000000000000000001-00000000000000000004.zseg",
+            "/v2/acme/invoices/segments/never/00000000000000000001-00000000000000000004.zseg",
             "/v1/acme/invoices/segments/never/00000000000000000001-00000000000000000004.zseg",
         ] {
             assert_eq!(parse_segment_key(key), None, "{key}");
@@ -727,6 +1094,9 @@ mod tests {
             "v1/acme/invoices/checkpoint/00000000000000000300.note",
             "v1/acme/invoices/checkpoints/00000000000000000300",
             "v1/acme//checkpoints/00000000000000000300.note",
+            "v3/acme/invoices/checkpoints/00000000000000000300.note",
+            "v2/acme/invoices/checkpoints/00000000000000000300+00000000000000000001.note",
+            "v2/acme/invoices/checkpoints/0000000000000000300.note",
         ] {
             assert_eq!(parse_checkpoint_key(key), None, "{key}");
         }
@@ -748,6 +1118,12 @@ mod tests {
             "v1/a/b/tile/7/001",
             "v1/a/b/tiles/0/000",
             "v1/a/b/tile/0/",
+            "v3/a/b/tile/0/000",
+            "v2/a/b/tile/0/5",
+            "v2/a/b/tile/8/000.p/1",
+            "v2/a/b/tile/0/000.p/0",
+            "/v2/a/b/tile/0/000",
+            "v2/a/b/tile/0/000+00000000000000000001",
         ] {
             assert_eq!(parse_tile_key(key), None, "{key}");
         }
@@ -934,9 +1310,16 @@ mod tests {
         #[test]
         fn tile_keys_round_trip(level in 0u32..=7, index in any::<u64>(), width in 1u64..=256) {
             let index = index.checked_shr(TILE_HEIGHT * (level + 1)).unwrap_or(0);
-            let key = tile_key("t", "a", level, index, width);
-            let expected = Some(("t".into(), "a".into(), level, index, width));
-            prop_assert_eq!(parse_tile_key(&key), expected);
+            for version in LayoutVersion::READ {
+                let key = tile_key_at(version, "t", "a", level, index, width);
+                let expected = Some(("t".into(), "a".into(), level, index, width));
+                prop_assert_eq!(parse_tile_key(&key), expected);
+                prop_assert_eq!(key_version(&key), Some(version));
+            }
+            prop_assert_eq!(
+                tile_key("t", "a", level, index, width),
+                tile_key_at(LayoutVersion::V2, "t", "a", level, index, width)
+            );
         }
 
         #[test]
@@ -957,8 +1340,47 @@ mod tests {
             prop_assume!(first < end);
             let m = RetentionMonth::of(ms);
             let key = segment_key("acme", "x", m, first, end);
-            let expected = Some(("acme".into(), "x".into(), m, first, end));
-            prop_assert_eq!(parse_segment_key(&key), expected);
+            let parsed = parse_segment_key(&key);
+            prop_assert_eq!(parsed.as_ref().map(|k| k.to_string()), Some(key));
+            let moved = SegmentKey {
+                version: LayoutVersion::V2,
+                tenant: "acme".into(),
+                archive: "x".into(),
+                month: m,
+                first,
+                end,
+                rewrite: None,
+            };
+            prop_assert_eq!(parsed, Some(moved.clone()));
+            // The same segment under v1, as written before the upgrade.
+            let old = SegmentKey { version: LayoutVersion::V1, ..moved.clone() };
+            prop_assert_eq!(parse_segment_key(&old.to_string()), Some(old));
+        }
+
+        #[test]
+        fn rewritten_segment_keys_round_trip(
+            first in any::<u64>(),
+            len in 1u64..1000,
+            ms in proptest::option::of(any::<u64>()),
+            rewrite in 1u64..,
+        ) {
+            let end = first.saturating_add(len);
+            prop_assume!(first < end);
+            let m = RetentionMonth::of(ms);
+            let key = rewritten_segment_key("acme", "x", m, first, end, rewrite);
+            let expected = SegmentKey {
+                version: LayoutVersion::V2,
+                tenant: "acme".into(),
+                archive: "x".into(),
+                month: m,
+                first,
+                end,
+                rewrite: Some(rewrite),
+            };
+            prop_assert_eq!(parse_segment_key(&key), Some(expected.clone()));
+            // The rewrite part is refused under v1.
+            let v1 = SegmentKey { version: LayoutVersion::V1, ..expected };
+            prop_assert_eq!(v1.to_string().parse::<SegmentKey>(), Err(KeyError::RewriteInV1));
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::disposition::{
 use crate::hash::leaf_hash;
 use crate::hash::{Hash, sha256};
 use crate::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
-use crate::layout::{self, RetentionMonth};
+use crate::layout::{self, LayoutVersion, RetentionMonth};
 use crate::merkle::{self, MemoryTree};
 use crate::note::{SigningKey, VerifierKey};
 use crate::proof::{ConsistencyProof, InclusionProof};
@@ -1079,38 +1079,41 @@ fn certificate_vectors(b: &mut Builder) {
     );
 }
 
-/// A segment of the sample log (formats/cold-layout.md §10): the move of seqs [0, 4), whose
-/// rows 1–3 share a retention month while the agreement at seq 0 is kept forever.
+/// Segments of the sample log (formats/cold-layout.md §10): the move of seqs [0, 4), whose
+/// rows 1–3 share a retention month while the agreement at seq 0 is kept forever; the same
+/// segment under its v1 key; and its rewrite that keeps rows 1 and 3.
 fn segment_vectors(b: &mut Builder, log: &SampleLog) {
     let (first, end) = (0u64, 4u64);
-    let seqs = 1..=3usize;
+    let seqs = [1usize, 2, 3];
     let month = RetentionMonth::of(log.headers.get(1).and_then(|h| h.retain_until_ms));
     let key = layout::segment_key(TENANT, ARCHIVE, month, first, end);
-    let write = |objects: &dyn Fn(usize) -> Vec<u8>| {
-        let objects: Vec<Vec<u8>> = seqs.clone().map(objects).collect();
+    let write = |seqs: &[usize], objects: &dyn Fn(usize) -> Vec<u8>| {
+        let objects: Vec<Vec<u8>> = seqs.iter().copied().map(objects).collect();
         let packages: Vec<SegmentPackage<'_>> = seqs
-            .clone()
+            .iter()
             .zip(&objects)
-            .map(|(seq, object)| SegmentPackage {
+            .map(|(&seq, object)| SegmentPackage {
                 header_bytes: log.header(seq),
                 objects: vec![object.as_slice()],
             })
             .collect();
         segment::encode_segment(TENANT, ARCHIVE, &packages, SEAL_ZSTD_LEVEL).unwrap_or_default()
     };
-    let good = write(&|seq| log.object(seq).to_vec());
+    let good = write(&seqs, &|seq| log.object(seq).to_vec());
     let leaves: Vec<serde_json::Value> = (0..end as usize)
         .map(|seq| b64(&leaf_hash(log.header(seq)).0))
         .collect();
-    let headers: Vec<serde_json::Value> = seqs.clone().map(|seq| b64(log.header(seq))).collect();
-    let inputs = |key: &str, segment: &[u8]| {
+    let inputs_of = |seqs: &[usize], key: &str, segment: &[u8]| {
+        let headers: Vec<serde_json::Value> =
+            seqs.iter().map(|&seq| b64(log.header(seq))).collect();
         vec![
             ("segment_key", text(key.to_string())),
             ("segment", b64(segment)),
             ("leaves", leaves.clone().into()),
-            ("headers", headers.clone().into()),
+            ("headers", headers.into()),
         ]
     };
+    let inputs = |key: &str, segment: &[u8]| inputs_of(&seqs, key, segment);
     b.add(
         "segment-ok",
         &format!(
@@ -1120,6 +1123,60 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         Outcome::Ok,
         None,
         inputs(&key, &good),
+    );
+    let v1_key = layout::SegmentKey {
+        version: LayoutVersion::V1,
+        tenant: TENANT.into(),
+        archive: ARCHIVE.into(),
+        month,
+        first,
+        end,
+        rewrite: None,
+    }
+    .to_string();
+    b.add(
+        "segment-v1-ok",
+        "The segment of segment-ok under its layout v1 key, as written before the upgrade to v2: a v2 reader still reads it by the v1 rules.",
+        "segment",
+        Outcome::Ok,
+        None,
+        inputs(&v1_key, &good),
+    );
+    // Row 2 disposed: the rewrite keeps rows 1 and 3 in a new segment of the same slot.
+    let kept = [1usize, 3];
+    let rewritten = write(&kept, &|seq| log.object(seq).to_vec());
+    let rewrite = 1;
+    b.add(
+        "segment-rewritten-ok",
+        &format!(
+            "The segment of segment-ok rewritten without row 2: rows 1 and 3, retained until {month}, in a new segment of the same month and move [0, 4) with rewrite number {rewrite}. Leaves are the trusted leaves of seq 0-3 (seq 3 restores with prev = the leaf of seq 2, which is no longer stored)."
+        ),
+        "segment",
+        Outcome::Ok,
+        None,
+        inputs_of(
+            &kept,
+            &layout::rewritten_segment_key(TENANT, ARCHIVE, month, first, end, rewrite),
+            &rewritten,
+        ),
+    );
+    let v1_rewritten_key = layout::SegmentKey {
+        version: LayoutVersion::V1,
+        tenant: TENANT.into(),
+        archive: ARCHIVE.into(),
+        month,
+        first,
+        end,
+        rewrite: Some(rewrite),
+    }
+    .to_string();
+    b.add(
+        "segment-v1-rewrite",
+        "The segment of segment-rewritten-ok under a v1 key with the same rewrite part: only v2 keys have a rewrite number, so the key is refused before the segment is read.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.key"),
+        inputs_of(&kept, &v1_rewritten_key, &rewritten),
     );
     // One byte in the middle of the first block: the trailer hash no longer matches.
     let first_block = segment::open_segment(&good)
@@ -1139,7 +1196,7 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         Some("segment.decode"),
         inputs(&key, &flipped),
     );
-    let altered = write(&|seq| {
+    let altered = write(&seqs, &|seq| {
         if seq == 2 {
             flip_last(log.object(seq))
         } else {
@@ -1197,35 +1254,49 @@ fn tile_vectors(b: &mut Builder, key: &SigningKey) {
         root: tree.root(),
     }
     .sign(key);
-    let mut tiles: BTreeMap<String, Vec<u8>> = layout::build_tiles(&tree, TILE_TREE_SIZE)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|((l, n, w), hashes)| {
-            (
-                layout::tile_key(TENANT, TILE_ARCHIVE, l, n, w),
-                layout::encode_tile(&hashes),
-            )
-        })
-        .collect();
-    // Left from the checkpoint of 200: immutable, never replaced, not read at 300.
-    let older: Vec<u8> = layout::build_tiles(&tree, 200)
-        .unwrap_or_default()
-        .into_iter()
-        .flat_map(|(_, hashes)| layout::encode_tile(&hashes))
-        .collect();
-    tiles.insert(layout::tile_key(TENANT, TILE_ARCHIVE, 0, 0, 200), older);
-    let inputs = |tiles: &BTreeMap<String, Vec<u8>>| {
+    // The tiles of 300 under `version`, and the one left from the checkpoint of 200:
+    // immutable, never replaced, not read at 300.
+    let tiles_at = |version: LayoutVersion| -> BTreeMap<String, Vec<u8>> {
+        let mut tiles: BTreeMap<String, Vec<u8>> = layout::build_tiles(&tree, TILE_TREE_SIZE)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|((l, n, w), hashes)| {
+                (
+                    layout::tile_key_at(version, TENANT, TILE_ARCHIVE, l, n, w),
+                    layout::encode_tile(&hashes),
+                )
+            })
+            .collect();
+        let older: Vec<u8> = layout::build_tiles(&tree, 200)
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(_, hashes)| layout::encode_tile(&hashes))
+            .collect();
+        tiles.insert(
+            layout::tile_key_at(version, TENANT, TILE_ARCHIVE, 0, 0, 200),
+            older,
+        );
+        tiles
+    };
+    let tiles = tiles_at(LayoutVersion::CURRENT);
+    let inputs_at = |version: LayoutVersion, tiles: &BTreeMap<String, Vec<u8>>| {
         let object: serde_json::Map<String, serde_json::Value> =
             tiles.iter().map(|(k, v)| (k.clone(), b64(v))).collect();
         vec![
             (
                 "checkpoint_key",
-                text(layout::checkpoint_key(TENANT, TILE_ARCHIVE, TILE_TREE_SIZE)),
+                text(layout::checkpoint_key_at(
+                    version,
+                    TENANT,
+                    TILE_ARCHIVE,
+                    TILE_TREE_SIZE,
+                )),
             ),
             ("checkpoint", text(checkpoint.clone())),
             ("tiles", object.into()),
         ]
     };
+    let inputs = |tiles: &BTreeMap<String, Vec<u8>>| inputs_at(LayoutVersion::CURRENT, tiles);
     b.add(
         "tiles-ok",
         "The tiles of a 300-leaf tree (archive acme/ledger, leaf i = LEAF of i as 8 big-endian bytes) with its checkpoint: the full tile 0/000, the partial tiles 0/001.p/44 and 1/000.p/1, and the partial tile 0/000.p/200 left from an earlier checkpoint of 200, which is not read.",
@@ -1233,6 +1304,23 @@ fn tile_vectors(b: &mut Builder, key: &SigningKey) {
         Outcome::Ok,
         None,
         inputs(&tiles),
+    );
+    let v1_tiles = tiles_at(LayoutVersion::V1);
+    b.add(
+        "tiles-v1-ok",
+        "The checkpoint copy and tiles of tiles-ok under layout v1 keys, as written before the upgrade to v2: a v2 reader still audits them, reading the tiles under v1/ like the checkpoint.",
+        "tiles",
+        Outcome::Ok,
+        None,
+        inputs_at(LayoutVersion::V1, &v1_tiles),
+    );
+    b.add(
+        "tiles-wrong-version",
+        "The checkpoint copy of tiles-ok under v2/ with the tiles of tiles-v1-ok under v1/ only: a v2 checkpoint reads its tiles under v2/, so all of them are missing.",
+        "tiles",
+        Outcome::DecodeError,
+        Some("tiles.keys"),
+        inputs_at(LayoutVersion::V2, &v1_tiles),
     );
     let full = layout::tile_key(TENANT, TILE_ARCHIVE, 0, 0, 256);
     let mut flipped = tiles.clone();

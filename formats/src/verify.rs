@@ -768,23 +768,42 @@ impl std::fmt::Debug for SegmentInputs<'_> {
     }
 }
 
-/// Verifies a cold segment under its key: the key's grammar, the segment's frame and index,
-/// that it sits under the right archive, range and retention month, and that every package
-/// restores to the exact header bytes of its trusted leaf. A bad package does not stop the
-/// others from being checked.
+/// Verifies a cold segment under its key, v1 or v2: the key's grammar for its version (a
+/// rewrite number only under v2), the segment's frame and index, that it sits under the right
+/// archive, range and retention month, and that every package restores to the exact header
+/// bytes of its trusted leaf. A bad package does not stop the others from being checked.
 pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
     let mut r = Report::default();
-    let Some((tenant, archive, month, first, end)) = layout::parse_segment_key(inputs.key) else {
-        r.fail(
-            "segment.key",
-            Outcome::DecodeError,
-            format!("{:?} is not a segment key of layout v1", inputs.key),
-        );
-        return r;
+    let key = match inputs.key.parse::<layout::SegmentKey>() {
+        Ok(key) => key,
+        Err(e) => {
+            r.fail(
+                "segment.key",
+                Outcome::DecodeError,
+                format!(
+                    "{:?} is not a segment key of layout v1 or v2: {e}",
+                    inputs.key
+                ),
+            );
+            return r;
+        }
     };
+    let layout::SegmentKey {
+        version,
+        tenant,
+        archive,
+        month,
+        first,
+        end,
+        rewrite,
+    } = key;
+    let written_by = rewrite.map_or("a move".to_string(), |n| format!("rewrite {n}"));
     r.pass(
         "segment.key",
-        format!("{tenant}/{archive}, retained until {month}, move [{first}, {end})"),
+        format!(
+            "{version} {tenant}/{archive}, retained until {month}, move [{first}, {end}), \
+             written by {written_by}"
+        ),
     );
     let index = match segment::open_segment(inputs.segment) {
         Ok(index) => index,
@@ -823,6 +842,16 @@ pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
             "segment.placement",
             Outcome::DecodeError,
             format!("seqs {outside:?} are outside the move [{first}, {end})"),
+        );
+        return r;
+    }
+    // A rewrite keeps some packages (formats/cold-layout.md §3.1); one that would keep none
+    // deletes the segment instead.
+    if rewrite.is_some() && index.packages.is_empty() {
+        r.fail(
+            "segment.placement",
+            Outcome::DecodeError,
+            "a rewritten segment holds no package",
         );
         return r;
     }
@@ -917,28 +946,34 @@ pub struct TileInputs<'a> {
     pub checkpoint_key: &'a str,
     pub checkpoint: &'a [u8],
     /// Tile objects by key; objects not needed for the checkpoint's size (older partial
-    /// tiles) may be present and are not read.
+    /// tiles, tiles under the other layout version) may be present and are not read.
     pub tiles: &'a BTreeMap<String, Vec<u8>>,
     pub key: &'a VerifierKey,
 }
 
 /// Verifies, from a bucket alone, that its tiles hold the tree of a signed checkpoint: the
-/// checkpoint under its key, every tile the size needs present and well-formed, the root they
-/// give, and every full tile tied to its entry one level up.
+/// checkpoint under its key (v1 or v2), every tile the size needs present under that same
+/// version and well-formed, the root they give, and every full tile tied to its entry one
+/// level up.
 pub fn verify_tiles(inputs: TileInputs<'_>) -> Report {
     let mut r = Report::default();
-    let Some((tenant, archive, size)) = layout::parse_checkpoint_key(inputs.checkpoint_key) else {
+    let parsed = layout::parse_checkpoint_key(inputs.checkpoint_key)
+        .zip(layout::key_version(inputs.checkpoint_key));
+    let Some(((tenant, archive, size), version)) = parsed else {
         r.fail(
             "checkpoint.key",
             Outcome::DecodeError,
             format!(
-                "{:?} is not a checkpoint key of layout v1",
+                "{:?} is not a checkpoint key of layout v1 or v2",
                 inputs.checkpoint_key
             ),
         );
         return r;
     };
-    r.pass("checkpoint.key", format!("{tenant}/{archive}, size {size}"));
+    r.pass(
+        "checkpoint.key",
+        format!("{version} {tenant}/{archive}, size {size}"),
+    );
     let origin = checkpoint::origin(inputs.key.name(), &tenant, &archive);
     let Some(cp) = check_checkpoint(&mut r, "checkpoint", inputs.checkpoint, inputs.key, &origin)
     else {
@@ -953,13 +988,17 @@ pub fn verify_tiles(inputs: TileInputs<'_>) -> Report {
         return r;
     }
     r.pass("checkpoint.size", format!("{size}"));
+    // Only tiles under the checkpoint's own version are read (formats/cold-layout.md §7
+    // step 2): a v2 writer puts the whole tile set of its tree under v2/.
     let mut by_coordinates: BTreeMap<(u32, u64, u64), &[u8]> = BTreeMap::new();
     for (key, bytes) in inputs.tiles {
         match layout::parse_tile_key(key) {
             Some((t, a, level, index, width))
                 if (t.as_str(), a.as_str()) == (&tenant, &archive) =>
             {
-                by_coordinates.insert((level, index, width), bytes);
+                if layout::key_version(key) == Some(version) {
+                    by_coordinates.insert((level, index, width), bytes);
+                }
             }
             _ => {
                 r.fail(
@@ -981,7 +1020,7 @@ pub fn verify_tiles(inputs: TileInputs<'_>) -> Report {
         let named: Vec<String> = missing
             .iter()
             .take(MISSING_TILES_NAMED_MAX)
-            .map(|&&(l, n, w)| layout::tile_key(&tenant, &archive, l, n, w))
+            .map(|&&(l, n, w)| layout::tile_key_at(version, &tenant, &archive, l, n, w))
             .collect();
         r.fail(
             "tiles.keys",
@@ -992,7 +1031,10 @@ pub fn verify_tiles(inputs: TileInputs<'_>) -> Report {
     }
     r.pass(
         "tiles.keys",
-        format!("all {} tiles of size {size} are present", needed.len()),
+        format!(
+            "all {} tiles of size {size} are present under {version}/",
+            needed.len()
+        ),
     );
     let mut decoded: BTreeMap<(u32, u64, u64), Vec<Hash>> = BTreeMap::new();
     for &(level, index, width) in &needed {
@@ -1005,7 +1047,7 @@ pub fn verify_tiles(inputs: TileInputs<'_>) -> Report {
                 decoded.insert((level, index, width), hashes);
             }
             Err(e) => {
-                let key = layout::tile_key(&tenant, &archive, level, index, width);
+                let key = layout::tile_key_at(version, &tenant, &archive, level, index, width);
                 r.fail("tiles.decode", Outcome::DecodeError, format!("{key}: {e}"));
                 return r;
             }

@@ -1,5 +1,6 @@
 //! The `segment` and `tiles` verifications (formats/cold-layout.md §7) on faults that the
-//! vectors do not each have a file for: every rule of the layout is refused at its named check.
+//! vectors do not each have a file for: every rule of the layout, v1 and v2, is refused at
+//! its named check.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -38,36 +39,64 @@ fn set(inputs: &mut serde_json::Map<String, Value>, name: &str, value: &str) {
 #[test]
 fn segment_faults_fail_at_their_checks() {
     let ok = vector("segment-ok");
-    let range = "00000000000000000000-00000000000000000004.zseg";
+    let range = "00000000000000000000-00000000000000000004";
+    let r1 = "+00000000000000000001";
     for (key, outcome, failed) in [
         (
-            format!("v1/acme/invoices/segments/2035-11/{range}"),
+            format!("v2/acme/invoices/segments/2035-11/{range}.zseg"),
+            Outcome::Ok,
+            None,
+        ),
+        // Layout v1 stays readable, by its own grammar.
+        (
+            format!("v1/acme/invoices/segments/2035-11/{range}.zseg"),
+            Outcome::Ok,
+            None,
+        ),
+        // Any rewrite number fits the placement rules: the key's slot is what counts.
+        (
+            format!("v2/acme/invoices/segments/2035-11/{range}{r1}.zseg"),
             Outcome::Ok,
             None,
         ),
         (
-            format!("v1/acme/payroll/segments/2035-11/{range}"),
+            format!("v2/acme/payroll/segments/2035-11/{range}.zseg"),
             Outcome::DecodeError,
             Some("segment.placement"),
         ),
         (
-            "v1/acme/invoices/segments/2035-11/00000000000000000000-00000000000000000003.zseg"
+            "v2/acme/invoices/segments/2035-11/00000000000000000000-00000000000000000003.zseg"
                 .into(),
             Outcome::DecodeError,
             Some("segment.placement"),
         ),
         (
-            format!("v1/acme/invoices/segments/never/{range}"),
+            format!("v2/acme/invoices/segments/never/{range}.zseg"),
             Outcome::DecodeError,
             Some("segment.1"),
         ),
         (
-            format!("v1/acme/invoices/segments/2035-11/{range}.tmp"),
+            format!("v2/acme/invoices/segments/2035-11/{range}.zseg.tmp"),
             Outcome::DecodeError,
             Some("segment.key"),
         ),
         (
-            format!("v2/acme/invoices/segments/2035-11/{range}"),
+            format!("v3/acme/invoices/segments/2035-11/{range}.zseg"),
+            Outcome::DecodeError,
+            Some("segment.key"),
+        ),
+        (
+            format!("v1/acme/invoices/segments/2035-11/{range}{r1}.zseg"),
+            Outcome::DecodeError,
+            Some("segment.key"),
+        ),
+        (
+            format!("v2/acme/invoices/segments/2035-11/{range}+00000000000000000000.zseg"),
+            Outcome::DecodeError,
+            Some("segment.key"),
+        ),
+        (
+            format!("v2/acme/invoices/segments/2035-11/{range}+1.zseg"),
             Outcome::DecodeError,
             Some("segment.key"),
         ),
@@ -93,6 +122,61 @@ fn segment_faults_fail_at_their_checks() {
         },
         Outcome::BadDigest,
         Some("segment.1"),
+    );
+}
+
+/// The key's refusal names its reason: a rewrite part under v1 is not a malformed counter.
+#[test]
+fn a_v1_key_with_a_rewrite_part_is_refused_for_that_reason() {
+    let report = vector("segment-v1-rewrite").run().unwrap();
+    let failed = report.first_failure().unwrap();
+    assert_eq!(failed.name, "segment.key");
+    assert!(
+        failed.detail.contains("a v1 key has no rewrite number"),
+        "{}",
+        failed.detail
+    );
+}
+
+#[test]
+fn rewritten_segment_faults_fail_at_their_checks() {
+    let ok = vector("segment-rewritten-ok");
+    check(&ok, |_| {}, Outcome::Ok, None);
+    // Under the key of the segment it replaces (no rewrite part), the rewritten segment
+    // verifies too: placement does not depend on the rewrite number.
+    let range = "00000000000000000000-00000000000000000004";
+    check(
+        &ok,
+        |i| {
+            set(
+                i,
+                "segment_key",
+                &format!("v2/acme/invoices/segments/2035-11/{range}.zseg"),
+            )
+        },
+        Outcome::Ok,
+        None,
+    );
+    // Expected headers of the full segment: the second package restores to row 3, not row 2.
+    let full = vector("segment-ok");
+    check(
+        &ok,
+        |i| {
+            i.insert("headers".into(), full.inputs["headers"].clone());
+        },
+        Outcome::BadDigest,
+        Some("segment.3"),
+    );
+    // Without the leaf of seq 2, which it no longer holds, seq 3 cannot be restored.
+    let mut v = ok.clone();
+    if let Some(Value::Array(leaves)) = v.inputs.get_mut("leaves") {
+        leaves[2] = Value::String(B64.encode([0x55; 32]));
+    }
+    let report = v.run().unwrap();
+    assert_eq!(
+        report.first_failure().map(|c| (c.name.as_str(), c.outcome)),
+        Some(("segment.3", Outcome::BadDigest)),
+        "{report:#?}"
     );
 }
 
@@ -126,7 +210,7 @@ fn tile_faults_fail_at_their_checks() {
     check(&ok, |_| {}, Outcome::Ok, None);
     check(
         &ok,
-        |i| set(i, "checkpoint_key", "v1/acme/ledger/checkpoints/300.note"),
+        |i| set(i, "checkpoint_key", "v2/acme/ledger/checkpoints/300.note"),
         Outcome::DecodeError,
         Some("checkpoint.key"),
     );
@@ -136,7 +220,7 @@ fn tile_faults_fail_at_their_checks() {
             set(
                 i,
                 "checkpoint_key",
-                "v1/acme/ledger/checkpoints/00000000000000000299.note",
+                "v2/acme/ledger/checkpoints/00000000000000000299.note",
             )
         },
         Outcome::DecodeError,
@@ -148,7 +232,7 @@ fn tile_faults_fail_at_their_checks() {
             set(
                 i,
                 "checkpoint_key",
-                "v1/acme/invoices/checkpoints/00000000000000000300.note",
+                "v2/acme/invoices/checkpoints/00000000000000000300.note",
             )
         },
         Outcome::BadOrigin,
@@ -158,7 +242,7 @@ fn tile_faults_fail_at_their_checks() {
         &ok,
         |i| {
             let mut t = tiles(i);
-            t.remove("v1/acme/ledger/tile/1/000.p/1");
+            t.remove("v2/acme/ledger/tile/1/000.p/1");
             with_tiles(i, t);
         },
         Outcome::DecodeError,
@@ -169,7 +253,7 @@ fn tile_faults_fail_at_their_checks() {
         |i| {
             let mut t = tiles(i);
             t.insert(
-                "v1/acme/invoices/tile/0/000".into(),
+                "v2/acme/invoices/tile/0/000".into(),
                 Value::String(String::new()),
             );
             with_tiles(i, t);
@@ -182,7 +266,7 @@ fn tile_faults_fail_at_their_checks() {
         |i| {
             let mut t = tiles(i);
             t.insert(
-                "v1/acme/ledger/tile/1/000.p/1".into(),
+                "v2/acme/ledger/tile/1/000.p/1".into(),
                 Value::String(B64.encode([1; 31])),
             );
             with_tiles(i, t);
@@ -195,7 +279,7 @@ fn tile_faults_fail_at_their_checks() {
         &ok,
         |i| {
             let mut t = tiles(i);
-            let key = "v1/acme/ledger/tile/0/001.p/44";
+            let key = "v2/acme/ledger/tile/0/001.p/44";
             let mut bytes = B64.decode(t[key].as_str().unwrap()).unwrap();
             bytes[100] ^= 0x04;
             t.insert(key.into(), Value::String(B64.encode(bytes)));
@@ -210,12 +294,66 @@ fn tile_faults_fail_at_their_checks() {
         |i| {
             let mut t = tiles(i);
             t.insert(
-                "v1/acme/ledger/tile/0/000.p/200".into(),
+                "v2/acme/ledger/tile/0/000.p/200".into(),
                 Value::String(B64.encode([0; 5])),
             );
             with_tiles(i, t);
         },
         Outcome::Ok,
         None,
+    );
+    // Tiles under v1/ are not read for a v2 checkpoint: garbage in them changes nothing, and
+    // a v2 tile that is missing is not replaced by its v1 copy.
+    check(
+        &ok,
+        |i| {
+            let mut t = tiles(i);
+            t.insert(
+                "v1/acme/ledger/tile/0/000".into(),
+                Value::String(B64.encode([0; 5])),
+            );
+            with_tiles(i, t);
+        },
+        Outcome::Ok,
+        None,
+    );
+    check(
+        &ok,
+        |i| {
+            let mut t = tiles(i);
+            let partial = t.remove("v2/acme/ledger/tile/1/000.p/1").unwrap();
+            t.insert("v1/acme/ledger/tile/1/000.p/1".into(), partial);
+            with_tiles(i, t);
+        },
+        Outcome::DecodeError,
+        Some("tiles.keys"),
+    );
+    check(
+        &ok,
+        |i| {
+            let mut t = tiles(i);
+            t.insert(
+                "v3/acme/ledger/tile/0/000".into(),
+                Value::String(String::new()),
+            );
+            with_tiles(i, t);
+        },
+        Outcome::DecodeError,
+        Some("tiles.keys"),
+    );
+    // A v1 checkpoint reads its tiles under v1/.
+    let v1 = vector("tiles-v1-ok");
+    check(&v1, |_| {}, Outcome::Ok, None);
+    check(
+        &v1,
+        |i| {
+            set(
+                i,
+                "checkpoint_key",
+                "v3/acme/ledger/checkpoints/00000000000000000300.note",
+            )
+        },
+        Outcome::DecodeError,
+        Some("checkpoint.key"),
     );
 }

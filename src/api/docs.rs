@@ -64,6 +64,8 @@ pub struct ProblemDoc {
     pub detail: String,
     /// For validation problems: every violation, each with its field, object or line.
     pub violations: Option<Vec<ViolationDoc>>,
+    /// For 410 Gone: the seq of the disposition package that disposed of the package.
+    pub disposition: Option<u64>,
 }
 
 /// One violation of the agreement or the SIP format.

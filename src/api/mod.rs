@@ -27,6 +27,7 @@ use utoipa_axum::routes;
 use crate::archive::access::{AccessEntry, AccessError, AccessLog, SYSTEM_ARCHIVE_PREFIX};
 use crate::archive::archives::{ArchiveInfo, Archives};
 use crate::clock::Clock;
+use crate::retention::erasure::Erasures;
 use crate::retention::holds::Holds;
 use crate::tier::mover::Tierer;
 use crate::usage::Usage;
@@ -51,6 +52,7 @@ pub struct AppState {
     pub tier: Arc<Tierer>,
     pub usage: Arc<Usage>,
     pub holds: Arc<Holds>,
+    pub erasures: Arc<Erasures>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             tier,
             usage: Arc::new(Usage::default()),
             holds: Arc::new(Holds::default()),
+            erasures: Arc::new(Erasures::default()),
         }
     }
 }
@@ -112,6 +115,15 @@ fn limited_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retention::place_hold, retention::list_holds))
         .routes(routes!(retention::lift_hold))
         .routes(routes!(retention::retention_plan))
+        .routes(routes!(retention::retention_apply))
+        .routes(routes!(retention::list_dispositions))
+        .routes(routes!(retention::disposition_certificate))
+        .routes(routes!(
+            retention::request_erasure,
+            retention::list_erasures
+        ))
+        .routes(routes!(retention::approve_erasure))
+        .routes(routes!(retention::reject_erasure))
 }
 
 /// Routes outside the limit, so an overloaded node still answers them.

@@ -23,6 +23,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// For 410 Gone: the seq of the disposition package that disposed of the package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<u64>,
 }
 
 impl Problem {
@@ -33,6 +36,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             violations: Vec::new(),
+            disposition: None,
         }
     }
 
@@ -141,6 +145,7 @@ impl From<SequencerError> for Problem {
             SequencerError::Busy => Problem::busy(e.to_string()),
             SequencerError::Stopped => Problem::busy(e.to_string()),
             SequencerError::Invalid(m) => Problem::invalid(m, Vec::new()),
+            SequencerError::Held(m) => Problem::new(StatusCode::CONFLICT, "held", m),
             SequencerError::Store(m) => Problem::internal(m),
         }
     }
@@ -159,6 +164,18 @@ impl From<ArchiveError> for Problem {
             ArchiveError::Store(s) => Problem::internal(s.to_string()),
             ArchiveError::Corrupt(m) => {
                 Problem::internal(format!("stored data failed its check: {m}"))
+            }
+            ArchiveError::Gone { seq, mark } => {
+                let mut p = Problem::new(
+                    StatusCode::GONE,
+                    "disposed",
+                    format!(
+                        "package {seq} was disposed of ({}) by the disposition package at seq {}; its leaf stays in the log, and GET .../dispositions/{}/certificate gives the certificate",
+                        mark.cause, mark.disposition, mark.disposition
+                    ),
+                );
+                p.disposition = Some(mark.disposition);
+                p
             }
             ArchiveError::Unavailable(m) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,

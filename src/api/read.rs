@@ -20,7 +20,7 @@ use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of, bytes_response, record_access};
 use crate::archive::agreement::index_value;
-use crate::archive::archives::{ArchiveInfo, StoredPackage};
+use crate::archive::archives::{ArchiveError, ArchiveInfo, StoredPackage};
 
 /// Results of one search page by default, and at most.
 pub const SEARCH_PAGE_DEFAULT: usize = 100;
@@ -437,7 +437,7 @@ fn find_page(
                     next = Some(seq);
                     break;
                 }
-                if let Some(p) = rt.block_on(archives.header(info.id, seq))?
+                if let Some(p) = rt.block_on(archives.live_header(info.id, seq))?
                     && matches(&p.header)
                 {
                     packages.push(package_json(&p.bytes, &p.header));
@@ -453,12 +453,20 @@ fn find_page(
                     next = Some(seq);
                     break;
                 }
-                let Some(StoredPackage {
-                    bytes, header: h, ..
-                }) = rt.block_on(archives.header(info.id, seq))?
-                else {
-                    break;
+                let h = match rt.block_on(archives.header(info.id, seq)) {
+                    Ok(Some(p)) => p,
+                    Ok(None) => break,
+                    // Disposed of: its leaf stays, nothing of it is found.
+                    Err(ArchiveError::Gone { .. }) => {
+                        seq += 1;
+                        scanned += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
                 };
+                let StoredPackage {
+                    bytes, header: h, ..
+                } = h;
                 if h.time_ms >= to {
                     break;
                 }

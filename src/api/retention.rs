@@ -1,5 +1,7 @@
-//! Retention routes (issue #5, first part): legal holds placed and lifted by archivists, and
-//! the retention plan. Disposal is not written yet, so nothing here deletes anything.
+//! Retention routes: legal holds placed and lifted by archivists, the retention plan,
+//! `retention apply`, early erasure (requested by one archivist, approved by another), the
+//! dispositions and their certificates of destruction. These are the only routes that delete
+//! archived content, and only through a disposition.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -13,8 +15,14 @@ use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::read::parse_time;
 use crate::api::{ApiResult, AppState, archive_of, parse_json};
+use crate::archive::disposed::{self, DispositionSummary};
+use crate::retention::apply::{self, ApplyReport};
+use crate::retention::certificate;
+use crate::retention::dispose::DisposeError;
+use crate::retention::erasure::{Erasure, ErasureError, ErasureScope};
 use crate::retention::holds::{Hold, HoldError, HoldScope};
 use crate::retention::plan::{self, ArchivePlan};
+use zegel_format::limits::DISPOSITION_PACKAGES_MAX;
 
 impl From<HoldError> for Problem {
     fn from(e: HoldError) -> Problem {
@@ -215,4 +223,273 @@ pub async fn retention_plan(
     let holds = s.holds.active(s.archives.store(), info.id)?;
     let p = plan::plan(&s.archives, &info, &holds, at).await?;
     Ok(Json(p).into_response())
+}
+
+impl From<DisposeError> for Problem {
+    fn from(e: DisposeError) -> Problem {
+        match e {
+            DisposeError::Archive(a) => a.into(),
+            DisposeError::Held(m) => Problem::new(StatusCode::CONFLICT, "held", m),
+            DisposeError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", m),
+            DisposeError::Busy(m) => Problem::busy(m),
+            DisposeError::Cold(c) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cold-tier-unavailable",
+                format!("the cold tier failed; nothing was disposed of: {c}"),
+            ),
+            e @ (DisposeError::Tier(_) | DisposeError::Store(_)) => {
+                Problem::internal(format!("nothing was disposed of: {e}"))
+            }
+        }
+    }
+}
+
+impl From<ErasureError> for Problem {
+    fn from(e: ErasureError) -> Problem {
+        match e {
+            ErasureError::Invalid(m) => Problem::bad_request(m),
+            ErasureError::NotFound(_) | ErasureError::NoPackage(_) => {
+                Problem::not_found(e.to_string())
+            }
+            ErasureError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", m),
+            ErasureError::Dispose(d) => d.into(),
+            ErasureError::Store(s) => Problem::internal(s.to_string()),
+        }
+    }
+}
+
+/// Body of `POST .../retention/apply` (both optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    /// Scan from this seq (the `next_from` of the previous call); default 0.
+    pub from: Option<u64>,
+    /// Packages in this call's disposition: 1 to 10000 (the default).
+    pub max_packages: Option<u64>,
+}
+
+/// Disposes of the packages whose retention has ended by the server's clock and that no
+/// legal hold covers, in both tiers, as one disposition package of the archive's log (at most
+/// `max_packages`). Call again from `next_from` until it is null.
+#[utoipa::path(post, path = "/v1/archives/{archive}/retention/apply", tag = "retention", security(("bearer" = [])),
+    params(("archive" = String, Path, description = "archive name")),
+    request_body = ApplyRequest,
+    responses(
+        (status = 200, description = "what this call disposed of, and where the next continues", body = ApplyReport),
+        (status = 403, description = "not an archivist", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "no such archive", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "a hold placed meanwhile covers a package; nothing was disposed of", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "the cold tier failed or a move holds a package; nothing was disposed of", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn retention_apply(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(archive): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let info = archive_of(&s, &c, &archive)?;
+    c.require(Role::Archivist)?;
+    let r: ApplyRequest = if body.is_empty() {
+        ApplyRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    let max = r.max_packages.unwrap_or(DISPOSITION_PACKAGES_MAX as u64);
+    if max == 0 || max > DISPOSITION_PACKAGES_MAX as u64 {
+        return Err(Problem::bad_request(format!(
+            "max_packages must be 1 to {DISPOSITION_PACKAGES_MAX}"
+        )));
+    }
+    let report = apply::apply(
+        &s.archives,
+        &s.tier,
+        &s.holds,
+        &info,
+        &c.key.id,
+        r.from.unwrap_or(0),
+        max as usize,
+    )
+    .await?;
+    Ok(Json(report).into_response())
+}
+
+/// The archive's dispositions, oldest first.
+#[utoipa::path(get, path = "/v1/archives/{archive}/dispositions", tag = "retention", security(("bearer" = [])),
+    params(("archive" = String, Path, description = "archive name")),
+    responses(
+        (status = 200, description = "`{dispositions: [...]}`", body = Object),
+        (status = 404, description = "no such archive", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn list_dispositions(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(archive): Path<String>,
+) -> ApiResult<Response> {
+    let info = archive_of(&s, &c, &archive)?;
+    c.require_any(&[Role::Archivist, Role::Auditor])?;
+    let list: Vec<DispositionSummary> = disposed::summaries(s.archives.store(), info.id)
+        .map_err(|e| Problem::internal(e.to_string()))?;
+    Ok(Json(serde_json::json!({ "dispositions": list })).into_response())
+}
+
+/// The certificate of destruction of a disposition (formats/disposition.md §4), checked
+/// offline with `zegel-verify certificate --key KEY FILE`.
+#[utoipa::path(get, path = "/v1/archives/{archive}/dispositions/{seq}/certificate", tag = "retention", security(("bearer" = [])),
+    params(("archive" = String, Path, description = "archive name"), ("seq" = u64, Path, description = "seq of the disposition package")),
+    responses(
+        (status = 200, description = "the certificate (.zcert), CBOR", body = Vec<u8>, content_type = "application/vnd.zegel.certificate+cbor"),
+        (status = 404, description = "no such disposition or archive", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn disposition_certificate(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((archive, seq)): Path<(String, u64)>,
+) -> ApiResult<Response> {
+    let info = archive_of(&s, &c, &archive)?;
+    c.require_any(&[Role::Archivist, Role::Auditor])?;
+    let bytes = certificate::certificate(&s.archives, &info, seq).await?;
+    let mut r = bytes.into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/vnd.zegel.certificate+cbor"),
+    );
+    Ok(r)
+}
+
+/// Body of `POST .../erasures`: exactly one of `package` and `record`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewErasure {
+    /// Erase one package, by seq.
+    pub package: Option<u64>,
+    /// Erase every version of a record key.
+    pub record: Option<String>,
+    /// The legal basis (court order, statute, data subject's request): 1 to 1000 bytes.
+    pub basis: String,
+}
+
+/// Body of `POST .../erasures/{id}/reject`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectErasure {
+    pub reason: String,
+}
+
+/// Requests an early erasure. Nothing is erased until a second, different archivist
+/// approves it.
+#[utoipa::path(post, path = "/v1/archives/{archive}/erasures", tag = "retention", security(("bearer" = [])),
+    params(("archive" = String, Path, description = "archive name")),
+    request_body = NewErasure,
+    responses(
+        (status = 201, description = "the request, waiting for approval", body = Erasure),
+        (status = 400, description = "not exactly one scope, a bad basis, or not archived content", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, description = "not an archivist", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "no such archive or package", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn request_erasure(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(archive): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let info = archive_of(&s, &c, &archive)?;
+    c.require(Role::Archivist)?;
+    let r: NewErasure = parse_json(&body)?;
+    let scope = match (r.package, r.record) {
+        (Some(seq), None) => ErasureScope::Package(seq),
+        (None, Some(k)) => ErasureScope::Record(k),
+        _ => return Err(Problem::bad_request("name exactly one of: package, record")),
+    };
+    let e = s
+        .erasures
+        .request(
+            &s.archives,
+            &info,
+            scope,
+            r.basis,
+            &c.key.id,
+            s.clock.now_ms(),
+        )
+        .await?;
+    tracing::info!(archive = %archive, erasure = %e.id, by = %e.requested_by, "erasure requested");
+    Ok((StatusCode::CREATED, Json(e)).into_response())
+}
+
+/// The archive's erasure requests, oldest first, decided ones included.
+#[utoipa::path(get, path = "/v1/archives/{archive}/erasures", tag = "retention", security(("bearer" = [])),
+    params(("archive" = String, Path, description = "archive name")),
+    responses(
+        (status = 200, description = "`{erasures: [...]}`", body = Object),
+        (status = 404, description = "no such archive", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn list_erasures(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(archive): Path<String>,
+) -> ApiResult<Response> {
+    let info = archive_of(&s, &c, &archive)?;
+    c.require_any(&[Role::Archivist, Role::Auditor])?;
+    let list = s.erasures.list(s.archives.store(), info.id)?;
+    Ok(Json(serde_json::json!({ "erasures": list })).into_response())
+}
+
+/// Approves an erasure request and carries it out, as a disposition of cause `erasure`
+/// naming the requester and the approver. The approver must be a different key.
+#[utoipa::path(post, path = "/v1/archives/{archive}/erasures/{id}/approve", tag = "retention", security(("bearer" = [])),
+    params(("archive" = String, Path, description = "archive name"), ("id" = String, Path, description = "erasure request id")),
+    responses(
+        (status = 200, description = "`{erasure, disposed}`: the request, erased, and the disposition", body = Object),
+        (status = 403, description = "not an archivist", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "no such request or archive", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "same key as the requester, already decided, or a legal hold covers a package", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn approve_erasure(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((archive, erasure_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let info = archive_of(&s, &c, &archive)?;
+    c.require(Role::Archivist)?;
+    let (e, d) = s
+        .erasures
+        .approve(
+            &s.archives,
+            &s.tier,
+            &s.holds,
+            &info,
+            &erasure_id,
+            &c.key.id,
+        )
+        .await?;
+    tracing::info!(archive = %archive, erasure = %e.id, disposition = d.disposition, "erasure approved and carried out");
+    Ok(Json(serde_json::json!({ "erasure": e, "disposed": d })).into_response())
+}
+
+/// Rejects (or withdraws) an erasure request still waiting; nothing is erased.
+#[utoipa::path(post, path = "/v1/archives/{archive}/erasures/{id}/reject", tag = "retention", security(("bearer" = [])),
+    params(("archive" = String, Path, description = "archive name"), ("id" = String, Path, description = "erasure request id")),
+    request_body = RejectErasure,
+    responses(
+        (status = 200, description = "the request, rejected", body = Erasure),
+        (status = 404, description = "no such request or archive", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "already decided", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn reject_erasure(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((archive, erasure_id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let info = archive_of(&s, &c, &archive)?;
+    c.require(Role::Archivist)?;
+    let r: RejectErasure = parse_json(&body)?;
+    let e = s.erasures.reject(
+        s.archives.store(),
+        &info,
+        &erasure_id,
+        r.reason,
+        &c.key.id,
+        s.clock.now_ms(),
+    )?;
+    Ok(Json(e).into_response())
 }

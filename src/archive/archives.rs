@@ -15,8 +15,9 @@ use zegel_format::receipt::Receipt;
 use zegel_format::sealed;
 
 use crate::archive::agreement::Agreement;
+use crate::archive::disposed::{self, DisposedMark};
 use crate::archive::sequencer::{
-    self, Eviction, NewObject, Retention, SequencerError, SequencerHandle, Submission,
+    self, Disposal, Eviction, NewObject, Retention, SequencerError, SequencerHandle, Submission,
 };
 use crate::archive::state::ArchiveState;
 use crate::clock::Clock;
@@ -54,6 +55,9 @@ pub enum ArchiveError {
     /// The cold tier could not be reached; the package is intact but cannot be read now.
     #[error("the cold tier is unavailable: {0}")]
     Unavailable(String),
+    /// The package was disposed of: its leaf stays in the log, its content is gone.
+    #[error("package {seq} was disposed of ({}) by the disposition package at seq {}", .mark.cause, .mark.disposition)]
+    Gone { seq: u64, mark: DisposedMark },
 }
 
 impl From<ColdReadError> for ArchiveError {
@@ -152,6 +156,14 @@ impl Archives {
             found: Mutex::new(HashMap::new()),
             cold: ColdReader::new(cold),
         };
+        if archives.store.needs_refs()? {
+            let logs = archives
+                .all()?
+                .iter()
+                .map(|i| Ok((i.id, ArchiveState::load(&archives.store, i.id)?.size)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            archives.store.migrate_refs(&logs)?;
+        }
         for info in archives.all()? {
             let h = sequencer::start(
                 archives.store.clone(),
@@ -181,6 +193,11 @@ impl Archives {
 
     pub fn key(&self) -> &SigningKey {
         &self.key
+    }
+
+    /// The hot store, shared.
+    pub fn store_arc(&self) -> Arc<Store> {
+        self.store.clone()
     }
 
     pub fn store(&self) -> &Store {
@@ -448,6 +465,9 @@ impl Archives {
         }
         // Tiering deletes the hot header in the batch that writes the cold location.
         let Some(at) = ColdReader::location(&self.store, id, seq)? else {
+            if let Some(mark) = disposed::mark(&self.store, id, seq)? {
+                return Err(ArchiveError::Gone { seq, mark });
+            }
             return Ok(None);
         };
         let p = self.cold.package(&self.store, id, seq, at).await?;
@@ -459,6 +479,19 @@ impl Archives {
             tier: Tier::Cold,
             cold_objects: Some(p.objects),
         }))
+    }
+
+    /// As [`Archives::header`], with a disposed package as `None`: for scans that pass over
+    /// what is gone (search, plans, disposal).
+    pub async fn live_header(
+        &self,
+        id: ArchiveId,
+        seq: u64,
+    ) -> Result<Option<StoredPackage>, ArchiveError> {
+        match self.header(id, seq).await {
+            Err(ArchiveError::Gone { .. }) => Ok(None),
+            other => other,
+        }
     }
 
     /// Object `i` of a package read by [`Archives::header`], checked against its digest.
@@ -534,6 +567,20 @@ impl Archives {
             zstd::bulk::compress(&raw, sealed::SEAL_ZSTD_LEVEL).map_err(StoreError::Io)?,
             p.tier,
         )))
+    }
+
+    /// Seals a disposition and removes what it disposes of (see [`Disposal`]).
+    pub async fn dispose(
+        &self,
+        info: &ArchiveInfo,
+        d: Disposal,
+    ) -> Result<sequencer::Sealed, ArchiveError> {
+        Ok(self.handle(info.id)?.dispose(d).await?)
+    }
+
+    /// The cold-tier reader, for disposals that rewrite segments.
+    pub fn cold(&self) -> &ColdReader {
+        &self.cold
     }
 
     /// Drops the hot copies of a verified move (see [`Eviction`]); the hot bytes freed.
@@ -630,12 +677,21 @@ impl Archives {
         let (mut lo, mut hi) = (0u64, self.size(info)?);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let t = self
-                .header(info.id, mid)
-                .await?
-                .map_or(u64::MAX, |p| p.header.time_ms);
+            // A disposed package has no time left: the next one still readable stands in.
+            let mut probe = mid;
+            let mut t = u64::MAX;
+            while probe < hi {
+                match self.header(info.id, probe).await {
+                    Ok(p) => {
+                        t = p.map_or(u64::MAX, |p| p.header.time_ms);
+                        break;
+                    }
+                    Err(ArchiveError::Gone { .. }) => probe += 1,
+                    Err(e) => return Err(e),
+                }
+            }
             if t < time_ms {
-                lo = mid + 1;
+                lo = probe + 1;
             } else {
                 hi = mid;
             }

@@ -3,5 +3,6 @@
 pub mod access;
 pub mod agreement;
 pub mod archives;
+pub mod disposed;
 pub mod sequencer;
 pub mod state;

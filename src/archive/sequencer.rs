@@ -24,6 +24,9 @@ use zegel_format::merkle::{self, Frontier, NodeSource, ProofError};
 use zegel_format::note::SigningKey;
 use zegel_format::receipt::{Receipt, ReceiptHead, SignedHead};
 
+use zegel_format::disposition::{DISPOSITION_MEDIA_TYPE, DISPOSITION_OBJECT_NAME, Disposition};
+
+use crate::archive::disposed::{self, DisposedMark, DispositionSummary};
 use crate::archive::state::{ArchiveState, decode_signed_head, encode_signed_head};
 use crate::clock::Clock;
 use crate::store::{self, ArchiveId, Batch, Store, StoreError, cf};
@@ -32,6 +35,11 @@ use crate::store::{self, ArchiveId, Batch, Store, StoreError, cf};
 pub const SEQUENCER_QUEUE_JOBS_MAX: usize = 1024;
 /// Packages sealed into one group commit (a single larger job still commits alone).
 pub const GROUP_PACKAGES_MAX: usize = 4096;
+/// References of one object an eviction or disposal reads to learn whether another hot
+/// package still shares it; more than this many keep the object (a later pass frees it).
+pub const OBJECT_REFS_SCAN_MAX: usize = 100_000;
+/// Versions of one record key a disposition reads to repair the key's latest entry.
+pub const RECORD_VERSIONS_SCAN_MAX: usize = 1_000_000;
 /// zstd level of objects in the hot tier.
 pub const HOT_ZSTD_LEVEL: i32 = 3;
 
@@ -123,6 +131,9 @@ pub enum SequencerError {
     Stopped,
     #[error("invalid package: {0}")]
     Invalid(String),
+    /// A legal hold forbids the disposal; nothing was disposed of.
+    #[error("{0}")]
+    Held(String),
     #[error("storage failed; nothing of this submission was stored: {0}")]
     Store(String),
 }
@@ -139,6 +150,62 @@ enum Job {
         Eviction,
         tokio::sync::oneshot::Sender<Result<u64, SequencerError>>,
     ),
+    Dispose(
+        Box<Disposal>,
+        tokio::sync::oneshot::Sender<Result<Sealed, SequencerError>>,
+    ),
+}
+
+/// One package a disposal removes: its seq, whether its content is hot (else cold: only its
+/// location is dropped here, the segment is handled by the caller), and what of it is indexed.
+#[derive(Debug, Clone)]
+pub struct DisposedPackage {
+    pub seq: u64,
+    pub hot: bool,
+    pub record_key: Option<String>,
+    /// Index entries (field, canonical value) the package may have.
+    pub index: Vec<(String, String)>,
+    /// Raw bytes (header plus uncompressed objects).
+    pub raw_bytes: u64,
+}
+
+/// Puts that name the disposition package's seq, made once it is known.
+pub type AfterSeal = Box<dyn FnOnce(u64) -> ExtraPuts + Send>;
+
+/// A disposition: seal `record` as a disposition package and, in the same synced batch,
+/// delete the content of its packages (hot headers and objects no other hot package
+/// references, cold locations, record-key and index entries), mark them disposed, and apply
+/// the caller's puts and deletes (cold segment changes, tier state). Runs on the sequencer
+/// thread: only the archive's one writer knows that nothing being sealed shares an object.
+pub struct Disposal {
+    pub record: Disposition,
+    /// In the record's order.
+    pub packages: Vec<DisposedPackage>,
+    pub summary: DispositionSummary,
+    pub puts: ExtraPuts,
+    pub deletes: Vec<(&'static str, Vec<u8>)>,
+    pub after: Option<AfterSeal>,
+    pub gate: Option<HoldGate>,
+}
+
+/// Re-checks, on the sequencer thread and under `lock` until the batch is committed, that
+/// nothing forbids the disposal (legal holds): whoever places a hold takes the same lock, so
+/// a hold is either seen here or placed after the packages are gone.
+pub struct HoldGate {
+    pub lock: Arc<std::sync::Mutex<()>>,
+    pub check: Box<dyn FnOnce() -> Result<(), String> + Send>,
+}
+
+impl std::fmt::Debug for HoldGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HoldGate")
+    }
+}
+
+impl std::fmt::Debug for Disposal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Disposal({} packages)", self.packages.len())
+    }
 }
 
 /// A tiering move whose cold copies are written and verified: drop the hot copies of seqs
@@ -166,6 +233,7 @@ impl std::fmt::Debug for Job {
             Job::Submit(s, _, _) => write!(f, "Submit({})", s.len()),
             Job::Checkpoint(_) => f.write_str("Checkpoint"),
             Job::Evict(e, _) => write!(f, "Evict({}..{})", e.first, e.end),
+            Job::Dispose(d, _) => write!(f, "{d:?}"),
         }
     }
 }
@@ -214,6 +282,14 @@ impl SequencerHandle {
     pub async fn evict(&self, e: Eviction) -> Result<u64, SequencerError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.send(Job::Evict(e, tx))?;
+        rx.await.map_err(|_| SequencerError::Stopped)?
+    }
+
+    /// Seals a disposition and deletes what it disposes of (see [`Disposal`]); returns the
+    /// disposition package as sealed.
+    pub async fn dispose(&self, d: Disposal) -> Result<Sealed, SequencerError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Job::Dispose(Box::new(d), tx))?;
         rx.await.map_err(|_| SequencerError::Stopped)?
     }
 
@@ -424,6 +500,9 @@ impl Sequencer {
                     Job::Evict(e, reply) => {
                         let _ = reply.send(self.evict(e));
                     }
+                    Job::Dispose(d, reply) => {
+                        let _ = reply.send(self.dispose(*d));
+                    }
                     Job::Submit(subs, extra, reply) => {
                         packages += subs.len();
                         group.push((subs, extra, reply));
@@ -455,14 +534,20 @@ impl Sequencer {
         }
         let mut batch = Batch::default();
         let mut freed = 0u64;
-        let mut deleted = std::collections::HashSet::new();
+        // Objects of the range, with the newest seq that referenced them.
+        let mut leaving: HashMap<Hash, u64> = HashMap::new();
         for seq in e.first..e.end {
             let key = store::header_key(self.id, seq);
-            let bytes = self
-                .store
-                .get(cf::HEADERS, &key)
-                .map_err(store_err)?
-                .ok_or_else(|| corrupt(format!("package {seq} is not in the hot tier")))?;
+            let Some(bytes) = self.store.get(cf::HEADERS, &key).map_err(store_err)? else {
+                // Disposed of while hot: nothing of it is left to move.
+                if disposed::mark(&self.store, self.id, seq)
+                    .map_err(store_err)?
+                    .is_some()
+                {
+                    continue;
+                }
+                return Err(corrupt(format!("package {seq} is not in the hot tier")));
+            };
             let header = PackageHeader::decode(&bytes)
                 .map_err(|err| corrupt(format!("header {seq}: {err}")))?;
             freed += bytes.len() as u64;
@@ -477,9 +562,17 @@ impl Sequencer {
                 let (last, _) = store::decode_object(&head)
                     .ok_or_else(|| corrupt(format!("object {} value", o.digest)))?;
                 freed += len.saturating_sub(8) as u64;
-                if last < e.end && deleted.insert(o.digest) {
-                    batch.delete(cf::OBJECTS, &k);
-                }
+                batch.delete(cf::REFS, &store::refs_key(self.id, &o.digest, seq));
+                leaving.entry(o.digest).or_insert(last);
+            }
+        }
+        // An object goes when no hot package outside the range still references it.
+        for (digest, last) in leaving {
+            if !self
+                .keeps_object(&digest, last, |s| (e.first..e.end).contains(&s))
+                .map_err(store_err)?
+            {
+                batch.delete(cf::OBJECTS, &store::object_key(self.id, &digest));
             }
         }
         for (name, k, v) in &e.puts {
@@ -493,6 +586,292 @@ impl Sequencer {
             return Err(store_err(err));
         }
         Ok(freed)
+    }
+
+    /// Seals the disposition package and removes what it disposes of, in one synced batch.
+    fn dispose(&mut self, mut d: Disposal) -> Result<Sealed, SequencerError> {
+        // Reads below must see every sealed group; no group in flight may reference an
+        // object this batch deletes.
+        self.settled()?;
+        let store_err = |e: StoreError| SequencerError::Store(e.to_string());
+        let invalid = SequencerError::Invalid;
+        let id = self.id;
+        let disposed_seqs: std::collections::HashSet<u64> =
+            d.packages.iter().map(|p| p.seq).collect();
+        if d.packages.len() != d.record.packages.len() || disposed_seqs.len() != d.packages.len() {
+            return Err(invalid(
+                "the disposition does not list its packages once each".into(),
+            ));
+        }
+        for (p, r) in d.packages.iter().zip(&d.record.packages) {
+            if p.seq != r.seq || p.seq >= self.state.size {
+                return Err(invalid(format!("cannot dispose of package {}", p.seq)));
+            }
+            if disposed::mark(&self.store, id, p.seq)
+                .map_err(store_err)?
+                .is_some()
+            {
+                return Err(invalid(format!("package {} is already disposed of", p.seq)));
+            }
+            let leaf = self
+                .store
+                .nodes(id)
+                .node(0, p.seq)
+                .map_err(|e| SequencerError::Store(e.to_string()))?;
+            if leaf != r.leaf {
+                return Err(invalid(format!("the leaf of package {} differs", p.seq)));
+            }
+        }
+        // Held until the batch is committed (or refused).
+        let gate = d.gate.take();
+        let lock = gate.as_ref().map(|g| g.lock.clone());
+        let _held = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if let Some(g) = gate {
+            (g.check)().map_err(SequencerError::Held)?;
+        }
+        let record_bytes = d.record.encode();
+        let sub = Submission {
+            kind: Kind::Disposition,
+            record_key: None,
+            metadata: BTreeMap::new(),
+            objects: vec![
+                NewObject::new(
+                    DISPOSITION_OBJECT_NAME,
+                    DISPOSITION_MEDIA_TYPE,
+                    &record_bytes,
+                )
+                .map_err(|e| SequencerError::Store(e.to_string()))?,
+            ],
+            retention: Retention::Forever,
+            agreement_version: None,
+            index: Vec::new(),
+        };
+        let own_object = sub.objects.first().map(|o| o.digest);
+        let saved = (self.state.clone(), self.frontier.clone(), self.prev);
+        let peaks_before = PeakNodes::of(&self.frontier);
+        let mut batch = Batch::default();
+        let mut overlay = HashMap::new();
+        let mut in_group = HashMap::new();
+        let sealed = self
+            .integrate(&sub, &mut batch, &mut overlay, &mut in_group)
+            .and_then(|p| Ok((p, self.sign_head()?)));
+        let (pending, head) = match sealed {
+            Ok(x) => x,
+            Err(e) => {
+                (self.state, self.frontier, self.prev) = saved;
+                return Err(e);
+            }
+        };
+        let removed = self.remove_content(&d, &disposed_seqs, own_object, &mut batch);
+        let freed = match removed {
+            Ok(f) => f,
+            Err(e) => {
+                (self.state, self.frontier, self.prev) = saved;
+                return Err(e);
+            }
+        };
+        let mark = DisposedMark {
+            disposition: pending.seq,
+            cause: d.record.cause.name().into(),
+            at_ms: d.record.decided_ms,
+        };
+        let mark = serde_json::to_vec(&mark).unwrap_or_default();
+        for p in &d.packages {
+            batch.put(cf::META, &disposed::disposed_key(id, p.seq), &mark);
+        }
+        let mut summary = d.summary;
+        summary.seq = pending.seq;
+        batch.put(
+            cf::META,
+            &disposed::disposition_key(id, pending.seq),
+            &serde_json::to_vec(&summary).unwrap_or_default(),
+        );
+        for (name, k, v) in d.puts {
+            batch.put(name, &k, &v);
+        }
+        for (name, k) in d.deletes {
+            batch.delete(name, &k);
+        }
+        if let Some(after) = d.after {
+            for (name, k, v) in after(pending.seq) {
+                batch.put(name, &k, &v);
+            }
+        }
+        batch.put(
+            cf::HEADS,
+            &store::size_key(id, head.head.size),
+            &encode_signed_head(&head),
+        );
+        let raw: u64 = d.packages.iter().map(|p| p.raw_bytes).sum();
+        self.state.raw_bytes = self.state.raw_bytes.saturating_sub(raw);
+        self.state.hot_bytes = self.state.hot_bytes.saturating_sub(freed);
+        self.state.disposed += d.packages.len() as u64;
+        self.state.put(&mut batch, id);
+        if let Err(e) = self.store.commit(batch) {
+            (self.state, self.frontier, self.prev) = saved;
+            return Err(store_err(e));
+        }
+        metrics::counter!("zegel_packages_sealed_total").increment(1);
+        metrics::counter!("zegel_disposed_packages_total", "cause" => d.record.cause.name())
+            .increment(d.packages.len() as u64);
+        let nodes = Overlay {
+            new: &overlay,
+            peaks: &peaks_before,
+        };
+        self.receipt_for(pending, Some(&head), &nodes)
+    }
+
+    /// Adds to `batch` the deletion of every disposed package's content and lookups: hot
+    /// header and the objects no other hot package references, cold location, record-key
+    /// versions (the latest moves to the newest version left) and index entries. Returns
+    /// the hot bytes freed.
+    fn remove_content(
+        &self,
+        d: &Disposal,
+        disposed_seqs: &std::collections::HashSet<u64>,
+        own_object: Option<Hash>,
+        batch: &mut Batch,
+    ) -> Result<u64, SequencerError> {
+        let store_err = |e: StoreError| SequencerError::Store(e.to_string());
+        let corrupt = |m: String| SequencerError::Store(format!("corrupt store: {m}"));
+        let id = self.id;
+        let mut freed = 0u64;
+        // Objects whose references this batch deletes, with the newest seq that referenced
+        // each.
+        let mut unreferenced: HashMap<Hash, u64> = HashMap::new();
+        let mut keys: BTreeMap<String, ()> = BTreeMap::new();
+        for p in &d.packages {
+            let hk = store::header_key(id, p.seq);
+            if p.hot {
+                let bytes = self
+                    .store
+                    .get(cf::HEADERS, &hk)
+                    .map_err(store_err)?
+                    .ok_or_else(|| corrupt(format!("package {} is not hot", p.seq)))?;
+                let header = PackageHeader::decode(&bytes)
+                    .map_err(|e| corrupt(format!("header {}: {e}", p.seq)))?;
+                freed += bytes.len() as u64;
+                batch.delete(cf::HEADERS, &hk);
+                for o in &header.objects {
+                    let (head, len) = self
+                        .store
+                        .get_head(cf::OBJECTS, &store::object_key(id, &o.digest), 8)
+                        .map_err(store_err)?
+                        .ok_or_else(|| corrupt(format!("object {} of {}", o.digest, p.seq)))?;
+                    let (last, _) = store::decode_object(&head)
+                        .ok_or_else(|| corrupt(format!("object {} value", o.digest)))?;
+                    freed += len.saturating_sub(8) as u64;
+                    batch.delete(cf::REFS, &store::refs_key(id, &o.digest, p.seq));
+                    unreferenced.entry(o.digest).or_insert(last);
+                }
+            } else {
+                if self.store.get(cf::COLD, &hk).map_err(store_err)?.is_none() {
+                    return Err(corrupt(format!("package {} is not cold", p.seq)));
+                }
+                batch.delete(cf::COLD, &hk);
+            }
+            for (field, value) in &p.index {
+                batch.delete(cf::INDEX, &store::index_key(id, field, value, p.seq));
+            }
+            if let Some(k) = &p.record_key {
+                keys.insert(k.clone(), ());
+            }
+        }
+        for (digest, last) in unreferenced {
+            if Some(digest) == own_object {
+                continue;
+            }
+            let going = |s: u64| disposed_seqs.contains(&s);
+            if !self.keeps_object(&digest, last, going).map_err(store_err)? {
+                batch.delete(cf::OBJECTS, &store::object_key(id, &digest));
+            }
+        }
+        for key in keys.into_keys() {
+            let prefix = store::record_prefix(id, &key);
+            let versions = self
+                .store
+                .scan_prefix(cf::RECORDS, &prefix, RECORD_VERSIONS_SCAN_MAX)
+                .map_err(store_err)?;
+            let mut newest_left: Option<(u64, u64, [u8; 32])> = None;
+            for (k, v) in &versions {
+                let version = k
+                    .get(prefix.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| corrupt(format!("a version key of {key:?}")))?;
+                let seq = v
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| corrupt(format!("version {version} of {key:?}")))?;
+                if disposed_seqs.contains(&seq) {
+                    batch.delete(cf::RECORDS, k);
+                } else {
+                    let fp: [u8; 32] = v
+                        .get(8..40)
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or_else(|| corrupt(format!("version {version} of {key:?}")))?;
+                    newest_left = Some((version, seq, fp));
+                }
+            }
+            let highest = self
+                .store
+                .get(cf::LATEST, &prefix)
+                .map_err(store_err)?
+                .and_then(|v| store::latest_highest(&v))
+                .unwrap_or(0);
+            match newest_left {
+                Some((version, seq, fp)) => batch.put(
+                    cf::LATEST,
+                    &prefix,
+                    &store::encode_latest_with_high(version, seq, &fp, highest),
+                ),
+                // Nothing of the key is left: the archive forgets it.
+                None => batch.delete(cf::LATEST, &prefix),
+            }
+        }
+        Ok(freed)
+    }
+
+    /// Whether an object must stay after the hot packages `going` (a predicate on seqs)
+    /// drop their references: `refs` names another hot package, or — a safety net should
+    /// `refs` ever miss one — the newest package that referenced it (`last`) is neither
+    /// going nor disposed of, so it is still hot or cold and was not a reference to drop.
+    fn keeps_object(
+        &self,
+        digest: &Hash,
+        last: u64,
+        going: impl Fn(u64) -> bool,
+    ) -> Result<bool, StoreError> {
+        let refs = self.store.scan_prefix(
+            cf::REFS,
+            &store::refs_prefix(self.id, digest),
+            OBJECT_REFS_SCAN_MAX,
+        )?;
+        let other_ref = refs.iter().any(|(k, _)| {
+            k.get(k.len().saturating_sub(8)..)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .is_none_or(|s| !going(s))
+        });
+        if other_ref || refs.len() >= OBJECT_REFS_SCAN_MAX {
+            return Ok(true);
+        }
+        if going(last) {
+            return Ok(false);
+        }
+        // The newest sharer left by another way: moved to the cold tier (its hot reference
+        // dropped with it) or disposed of. Anything else means `refs` lost an entry.
+        let hot = self
+            .store
+            .get(cf::HEADERS, &store::header_key(self.id, last))?
+            .is_some();
+        if hot {
+            tracing::error!(archive = self.id, object = %digest, seq = last, "an object's newest reference is hot but not in refs; the object is kept");
+        }
+        Ok(hot)
     }
 
     /// Takes the committer's confirmations that have arrived, without waiting.
@@ -849,7 +1228,7 @@ impl Sequencer {
                         duplicate_of_committed: true,
                     });
                 }
-                version = last_version + 1;
+                version = store::latest_highest(&v).unwrap_or(last_version) + 1;
             }
         }
         let seq = self.frontier.size();
@@ -903,6 +1282,7 @@ impl Sequencer {
                 &store::object_key(self.id, &o.digest),
                 &store::encode_object(seq, &o.compressed),
             );
+            batch.put(cf::REFS, &store::refs_key(self.id, &o.digest, seq), &[]);
         }
         self.state.raw_bytes +=
             header_bytes.len() as u64 + sub.objects.iter().map(|o| o.size).sum::<u64>();

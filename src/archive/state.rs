@@ -26,6 +26,9 @@ pub struct ArchiveState {
     /// object shared by several packages counts for each); tiering subtracts what it evicts.
     #[serde(default)]
     pub hot_bytes: u64,
+    /// Packages disposed of (retention or erasure): their leaves stay, their content is gone.
+    #[serde(default)]
+    pub disposed: u64,
 }
 
 mod agreement_ref {
@@ -56,6 +59,7 @@ impl ArchiveState {
             agreement: None,
             raw_bytes: 0,
             hot_bytes: 0,
+            disposed: 0,
         }
     }
 

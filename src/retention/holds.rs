@@ -2,13 +2,14 @@
 //! value; it has an id, a reason, the key that placed it and when. Lifting a hold keeps it,
 //! with who lifted it, when and why, so the history of holds is never lost.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zegel_format::header::PackageHeader;
 
 use crate::archive::agreement::index_value;
+use crate::archive::sequencer::HoldGate;
 use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
 
 /// Holds an archive may have, lifted ones included.
@@ -92,7 +93,8 @@ pub enum HoldError {
 /// The holds of every archive, in the hot store's `meta` family. Writes are serialised.
 #[derive(Debug, Default)]
 pub struct Holds {
-    write: Mutex<()>,
+    /// Taken by every hold written and by every disposal's final check (see [`Holds::gate`]).
+    write: Arc<Mutex<()>>,
 }
 
 fn check_reason(reason: &str) -> Result<(), HoldError> {
@@ -124,6 +126,34 @@ impl Holds {
             .into_iter()
             .filter(Hold::active)
             .collect())
+    }
+
+    /// The last check of a disposal of `packages`: run on the archive's sequencer under the
+    /// holds' lock, kept until the disposal is committed, so no hold placed meanwhile is
+    /// overlooked.
+    pub fn gate(
+        &self,
+        store: Arc<Store>,
+        id: ArchiveId,
+        packages: Vec<(u64, PackageHeader)>,
+    ) -> HoldGate {
+        HoldGate {
+            lock: self.write.clone(),
+            check: Box::new(move || {
+                let holds = Holds::default()
+                    .active(&store, id)
+                    .map_err(|e| e.to_string())?;
+                for (seq, h) in &packages {
+                    if let Some(hold) = holds.iter().find(|x| x.covers(*seq, h)) {
+                        return Err(format!(
+                            "legal hold {} ({}) covers package {seq}; nothing was disposed of",
+                            hold.id, hold.reason
+                        ));
+                    }
+                }
+                Ok(())
+            }),
+        }
     }
 
     /// Places `draft` (durably, before it is answered) under the next id of the archive.

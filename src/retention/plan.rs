@@ -69,7 +69,7 @@ pub async fn plan(
     };
     let mut by_agreement: BTreeMap<u64, AgreementDue> = BTreeMap::new();
     for seq in 0..size {
-        let Some(stored) = archives.header(info.id, seq).await? else {
+        let Some(stored) = archives.live_header(info.id, seq).await? else {
             continue;
         };
         let (bytes, h, tier) = (&stored.bytes, &stored.header, stored.tier);

@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zegel_format::hash::Hash;
 use zegel_format::header::PackageHeader;
-use zegel_format::layout::{self, RetentionMonth};
+use zegel_format::layout::{self, LayoutVersion, RetentionMonth};
 use zegel_format::merkle::NodeSource;
 use zegel_format::segment::{self, SegmentPackage};
 
 use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
+use crate::archive::disposed;
 use crate::archive::sequencer::Eviction;
 use crate::archive::state::ArchiveState;
 use crate::clock::Clock;
@@ -164,6 +165,8 @@ pub struct ArchiveTier {
     /// Bytes in the hot tier (header bytes plus compressed objects).
     pub hot_bytes: u64,
     pub cold_packages: u64,
+    /// Packages disposed of (retention or erasure): neither hot nor cold.
+    pub disposed_packages: u64,
     /// Bytes of cold segment objects.
     pub cold_bytes: u64,
     /// Raw bytes of the cold packages.
@@ -198,7 +201,7 @@ fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, TierError> + Send + 'static,
 ) -> Result<T, TierError> {
     tokio::task::spawn_blocking(f)
@@ -227,6 +230,21 @@ impl Tierer {
 
     pub fn config(&self) -> &TierConfig {
         &self.cfg
+    }
+
+    /// Waits for the running pass and keeps every other out while the guard lives: a
+    /// disposal changes segments and tier states that a move must not see half-done.
+    pub async fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.pass.lock().await
+    }
+
+    pub fn cold(&self) -> &ColdStore {
+        &self.cold
+    }
+
+    /// The node's clock (a parameter, so tests move time).
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 
     /// Asks running passes to stop after their current move (shutdown).
@@ -332,7 +350,7 @@ impl Tierer {
         let mut st = TierState::load(hot.store(), id)?;
         // The bucket must cover every cold package with a checkpoint and tiles before the
         // next move: a copy that failed (or a crash) after an eviction is redone here.
-        if st.tiles_size < st.cold_upto {
+        if st.tiles_size < st.cold_upto || (st.cold_upto > 0 && !tiles_current(&st)) {
             self.copy_merkle_data(info, st.clone()).await?;
             st = TierState::load(hot.store(), id)?;
         }
@@ -401,6 +419,8 @@ impl Tierer {
                 packages: seg.seqs.len() as u64,
                 bytes: v.bytes,
                 raw_bytes: v.raw_bytes,
+                removed_by: None,
+                replaced_by: None,
             };
             puts.push((
                 cf::META,
@@ -416,6 +436,8 @@ impl Tierer {
         }
         next.cold_bytes += cold_bytes;
         next.segments += mv.segments.len() as u64;
+        next.cold_packages =
+            Some(st.cold_packages() + mv.segments.iter().map(|s| s.seqs.len() as u64).sum::<u64>());
         puts.push(next.put(id));
         let freed = self
             .archives
@@ -504,6 +526,10 @@ impl Tierer {
         let Some((size, note)) = self.archives.latest_checkpoint(info.id)? else {
             return Ok(());
         };
+        // Tiles written under an older layout do not count: the full set is written anew.
+        if !tiles_current(&st) {
+            st.tiles_size = 0;
+        }
         if size <= st.tiles_size {
             return Ok(());
         }
@@ -531,9 +557,15 @@ impl Tierer {
             )
             .await?;
         st.tiles_size = size;
+        st.tiles_layout = LayoutVersion::CURRENT.number();
         st.save(self.archives.store(), info.id)?;
         Ok(())
     }
+}
+
+/// Whether the archive's tiles in the bucket are of the layout this server writes.
+fn tiles_current(st: &TierState) -> bool {
+    st.tiles_layout == LayoutVersion::CURRENT.number()
 }
 
 /// The tiering counts of one archive, from its committed archive and tier states (no last
@@ -544,9 +576,13 @@ pub fn archive_tier(hot: &Store, info: ArchiveInfo) -> Result<ArchiveTier, Store
     Ok(ArchiveTier {
         packages: a.size,
         raw_bytes: a.raw_bytes,
-        hot_packages: a.size - t.cold_upto.min(a.size),
+        hot_packages: a
+            .size
+            .saturating_sub(t.cold_packages())
+            .saturating_sub(a.disposed),
         hot_bytes: a.hot_bytes,
-        cold_packages: t.cold_upto,
+        cold_packages: t.cold_packages(),
+        disposed_packages: a.disposed,
         cold_bytes: t.cold_bytes,
         cold_raw_bytes: t.cold_raw_bytes,
         segments: t.segments,
@@ -573,9 +609,16 @@ fn plan(
     let mut by_month: BTreeMap<RetentionMonth, Vec<u64>> = BTreeMap::new();
     let (mut seq, mut raw) = (cold_upto, 0u64);
     while seq < size && ((seq - cold_upto) as usize) < cfg.move_packages && raw < cfg.move_bytes {
-        let bytes = hot
-            .get(cf::HEADERS, &store::header_key(info.id, seq))?
-            .ok_or_else(|| StoreError::Corrupt(format!("package {seq} is neither hot nor cold")))?;
+        let Some(bytes) = hot.get(cf::HEADERS, &store::header_key(info.id, seq))? else {
+            // Disposed of while hot: the move's range passes over it.
+            if disposed::mark(hot, info.id, seq)?.is_some() {
+                seq += 1;
+                continue;
+            }
+            return Err(
+                StoreError::Corrupt(format!("package {seq} is neither hot nor cold")).into(),
+            );
+        };
         let h = PackageHeader::decode(&bytes)
             .map_err(|e| StoreError::Corrupt(format!("header {seq}: {e}")))?;
         if h.time_ms > cutoff {
@@ -649,13 +692,15 @@ fn encode(
 
 /// A verified segment: its size and where each of its packages is.
 #[derive(Debug)]
-struct Verified {
-    bytes: u64,
-    raw_bytes: u64,
-    locations: Vec<(u64, Location)>,
+pub(crate) struct Verified {
+    pub bytes: u64,
+    pub raw_bytes: u64,
+    pub locations: Vec<(u64, Location)>,
 }
 
-fn check_segment(
+/// Checks that `bytes` is a segment of `info` holding exactly `seg.seqs`, each restoring to
+/// its Merkle leaf; where each package is (with segment number 0, for the caller to set).
+pub(crate) fn check_segment(
     hot: &Store,
     info: &ArchiveInfo,
     seg: &PlannedSegment,

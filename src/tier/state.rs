@@ -67,8 +67,27 @@ pub struct TierState {
     pub segments: u64,
     /// Tree size whose checkpoint and tiles are in the cold store.
     pub tiles_size: u64,
+    /// Layout version (formats/cold-layout.md) under which those tiles were written; 0 in
+    /// states from before layout v2, whose tiles are under `v1/` and do not count (§11).
+    #[serde(default)]
+    pub tiles_layout: u32,
     /// The move in progress.
     pub pending: Option<Move>,
+    /// Packages in the cold tier now (moved, less those disposed of since); absent in
+    /// states written before disposal existed, when it equals `cold_upto`.
+    #[serde(default)]
+    pub cold_packages: Option<u64>,
+    /// Rewrite numbers handed out so far (formats/cold-layout.md): a rewritten segment's key
+    /// carries the next one, and no number is used twice.
+    #[serde(default)]
+    pub rewrites: u64,
+}
+
+impl TierState {
+    /// Packages in the cold tier.
+    pub fn cold_packages(&self) -> u64 {
+        self.cold_packages.unwrap_or(self.cold_upto)
+    }
 }
 
 fn tier_key(id: ArchiveId) -> Vec<u8> {
@@ -117,6 +136,12 @@ pub struct SegmentRecord {
     pub packages: u64,
     pub bytes: u64,
     pub raw_bytes: u64,
+    /// Set when a disposition removed the object: deleted whole, or replaced by the
+    /// rewritten segment of record `replaced_by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<u64>,
 }
 
 impl SegmentRecord {

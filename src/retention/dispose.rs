@@ -1,0 +1,502 @@
+//! Disposal: removes the content of chosen packages from both tiers and records it as a
+//! disposition package of the same log (formats/disposition.md). Retention and erasure both
+//! end here.
+//!
+//! Hot packages go in the one synced batch that seals the disposition package (see
+//! [`crate::archive::sequencer::Disposal`]). A cold segment whose live packages are all
+//! disposed of is deleted whole; otherwise it is rewritten without them under a new key with
+//! a rewrite number (formats/cold-layout.md), read back and re-hashed before that batch
+//! points the kept packages at it. The steps are persisted (`meta`, `disposal/{id}`), so a
+//! crash anywhere leaves either nothing disposed (new objects are removed on restart) or
+//! everything disposed (old objects are removed on restart): never a half-disposed package.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use zegel_format::disposition::{Cause, DisposedPackage as RecordEntry, Disposition};
+use zegel_format::header::{Kind, PackageHeader};
+use zegel_format::layout::{self, RetentionMonth};
+use zegel_format::merkle::NodeSource;
+use zegel_format::segment::{self, SegmentPackage};
+
+use crate::archive::agreement::index_value;
+use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives, StoredPackage, Tier};
+use crate::archive::disposed::DispositionSummary;
+use crate::archive::sequencer::{AfterSeal, Disposal, DisposedPackage, ExtraPuts, HoldGate};
+use crate::cold::ColdError;
+use crate::store::{self, ArchiveId, Batch, Store, StoreError, cf};
+use crate::tier::mover::{TierError, Tierer, blocking, check_segment};
+use crate::tier::reader::ColdReader;
+use crate::tier::state::{PlannedSegment, SegmentRecord, TierState, segment_record_key};
+
+/// Why a disposal did not happen. Nothing was disposed of.
+#[derive(Debug, thiserror::Error)]
+pub enum DisposeError {
+    #[error("{0}")]
+    Archive(#[from] ArchiveError),
+    #[error("{0}")]
+    Tier(#[from] TierError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Cold(#[from] ColdError),
+    /// A legal hold covers a package.
+    #[error("{0}")]
+    Held(String),
+    /// The request cannot be carried out as asked (wrong state, wrong package).
+    #[error("{0}")]
+    Conflict(String),
+    /// A tiering move holds a package; retry after it.
+    #[error("{0}")]
+    Busy(String),
+}
+
+/// What a disposal records about itself.
+#[derive(Debug, Clone)]
+pub struct Authority {
+    pub cause: Cause,
+    pub basis: String,
+    /// API key ids: the archivist applying retention, or requester and approver of an erasure.
+    pub authorized_by: Vec<String>,
+    /// The erasure request carried out, if any.
+    pub erasure: Option<String>,
+}
+
+/// The cold segments a pending disposal changes; persisted before any of them is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct PendingDisposal {
+    /// `planned` until the disposition batch commits, then `committed`.
+    stage: String,
+    /// Keys of rewritten segments this disposal writes.
+    written: Vec<String>,
+    /// Keys of the segments it replaces or deletes whole.
+    removed: Vec<String>,
+}
+
+fn pending_key(id: ArchiveId) -> Vec<u8> {
+    format!("disposal/{id:016x}").into_bytes()
+}
+
+fn load_pending(hot: &Store, id: ArchiveId) -> Result<Option<PendingDisposal>, StoreError> {
+    hot.get(cf::META, &pending_key(id))?
+        .map(|v| {
+            serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt(format!("pending disposal of {id}: {e}")))
+        })
+        .transpose()
+}
+
+fn pending_put(id: ArchiveId, p: &PendingDisposal) -> (&'static str, Vec<u8>, Vec<u8>) {
+    (
+        cf::META,
+        pending_key(id),
+        serde_json::to_vec(p).unwrap_or_default(),
+    )
+}
+
+/// Finishes what a crash interrupted: after the commit, the replaced segments are deleted;
+/// before it, the rewritten ones (nothing references them). Call under the tier lock.
+pub async fn resume(tier: &Tierer, hot: &Store, id: ArchiveId) -> Result<(), DisposeError> {
+    let Some(p) = load_pending(hot, id)? else {
+        return Ok(());
+    };
+    let stale = if p.stage == "committed" {
+        &p.removed
+    } else {
+        &p.written
+    };
+    for key in stale {
+        tier.cold().delete(key).await?;
+    }
+    let mut b = Batch::default();
+    b.delete(cf::META, &pending_key(id));
+    hot.commit(b)?;
+    Ok(())
+}
+
+/// A package chosen for disposal.
+#[derive(Debug)]
+pub struct Chosen {
+    pub package: StoredPackage,
+    pub raw_bytes: u64,
+}
+
+impl Chosen {
+    pub fn new(package: StoredPackage) -> Chosen {
+        let raw_bytes =
+            package.bytes.len() as u64 + package.header.objects.iter().map(|o| o.size).sum::<u64>();
+        Chosen { package, raw_bytes }
+    }
+}
+
+/// What one disposition did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Disposed {
+    /// Seq of the disposition package.
+    pub disposition: u64,
+    pub packages: u64,
+    pub hot: u64,
+    pub cold: u64,
+    pub segments_deleted: u64,
+    pub segments_rewritten: u64,
+    pub raw_bytes: u64,
+}
+
+/// Whether a package may be disposed of at all: only archived content, never the log's own
+/// agreements, dispositions, audits or access entries.
+pub fn disposable(h: &PackageHeader) -> bool {
+    matches!(h.kind, Kind::Record | Kind::Document)
+}
+
+/// A segment the disposal changes: its record, the live packages it keeps, and for a
+/// rewrite the new key and bytes.
+struct SegmentChange {
+    n: u64,
+    record: SegmentRecord,
+    kept: Vec<u64>,
+    rewrite: Option<(String, Vec<u8>)>,
+}
+
+/// Disposes of `chosen` (ascending seqs, at most `DISPOSITION_PACKAGES_MAX`): changes the
+/// cold segments, then seals the disposition and removes the rest in one batch. `gate`
+/// re-checks the legal holds on the sequencer thread under the holds' lock. The caller
+/// holds the tier lock ([`Tierer::exclusive`]) and has called [`resume`].
+pub async fn dispose(
+    archives: &Arc<Archives>,
+    tier: &Tierer,
+    info: &ArchiveInfo,
+    chosen: Vec<Chosen>,
+    authority: Authority,
+    gate: HoldGate,
+    after: Option<AfterSeal>,
+) -> Result<Disposed, DisposeError> {
+    let hot = archives.store();
+    let id = info.id;
+    let now = tier.now_ms();
+    let mut st = TierState::load(hot, id)?;
+    if let Some(m) = &st.pending
+        && let Some(c) = chosen
+            .iter()
+            .find(|c| (m.first..m.end).contains(&c.package.seq))
+    {
+        return Err(DisposeError::Busy(format!(
+            "package {} is being moved to the cold tier; retry after the move",
+            c.package.seq
+        )));
+    }
+    let disposed_set: HashSet<u64> = chosen.iter().map(|c| c.package.seq).collect();
+    // The segment records holding the cold ones.
+    let mut segments: BTreeSet<u64> = BTreeSet::new();
+    for c in &chosen {
+        if c.package.tier == Tier::Cold {
+            let at = ColdReader::location(hot, id, c.package.seq)?.ok_or_else(|| {
+                DisposeError::Conflict(format!("package {} has no cold location", c.package.seq))
+            })?;
+            segments.insert(at.segment);
+        }
+    }
+    let mut changes = Vec::new();
+    for &n in &segments {
+        let record = SegmentRecord::load(hot, id, n)?
+            .ok_or_else(|| StoreError::Corrupt(format!("segment record {id}/{n} is missing")))?;
+        let bytes = tier.cold().get(&record.key).await?;
+        let index = segment::open_segment(&bytes).map_err(|e| TierError::Verify {
+            key: record.key.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut kept = Vec::new();
+        for p in &index.packages {
+            let live = ColdReader::location(hot, id, p.seq)?.is_some_and(|l| l.segment == n);
+            if live && !disposed_set.contains(&p.seq) {
+                kept.push(p.seq);
+            }
+        }
+        let rewrite = if kept.is_empty() {
+            None
+        } else {
+            st.rewrites += 1;
+            let month: RetentionMonth = record.month.parse().map_err(|_| {
+                StoreError::Corrupt(format!("segment record {id}/{n}: month {}", record.month))
+            })?;
+            let key = layout::rewritten_segment_key(
+                &info.tenant,
+                &info.archive,
+                month,
+                record.first,
+                record.end,
+                st.rewrites,
+            );
+            let (a, i, k, b) = (archives.clone(), info.clone(), kept.clone(), bytes.clone());
+            let (level, block) = (tier.config().zstd_level, tier.config().block_kib << 10);
+            let encoded = blocking(move || reencode(a.store(), &i, &b, &k, level, block)).await?;
+            Some((key, encoded))
+        };
+        changes.push(SegmentChange {
+            n,
+            record,
+            kept,
+            rewrite,
+        });
+    }
+    // Persist what will be written before writing it, with the rewrite numbers it uses.
+    let mut pending = PendingDisposal {
+        stage: "planned".into(),
+        written: changes
+            .iter()
+            .filter_map(|c| c.rewrite.as_ref().map(|(k, _)| k.clone()))
+            .collect(),
+        removed: changes.iter().map(|c| c.record.key.clone()).collect(),
+    };
+    {
+        let mut b = Batch::default();
+        let (name, k, v) = pending_put(id, &pending);
+        b.put(name, &k, &v);
+        let (name, k, v) = st.put(id);
+        b.put(name, &k, &v);
+        hot.commit(b)?;
+    }
+    let outcome = commit(
+        archives,
+        tier,
+        info,
+        &chosen,
+        &mut changes,
+        &mut st,
+        &mut pending,
+        authority,
+        gate,
+        after,
+        now,
+    )
+    .await;
+    match outcome {
+        Ok(d) => {
+            // Committed: the replaced segments go; a failure here is finished by `resume`.
+            resume(tier, hot, id).await?;
+            Ok(d)
+        }
+        Err(e) => {
+            // Nothing was disposed of: remove what was written for it.
+            if let Err(r) = resume(tier, hot, id).await {
+                tracing::warn!(archive = id, error = %r, "removing an abandoned rewrite failed; retried on the next disposal");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Writes and verifies the rewrites, then seals the disposition with every change.
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    archives: &Arc<Archives>,
+    tier: &Tierer,
+    info: &ArchiveInfo,
+    chosen: &[Chosen],
+    changes: &mut [SegmentChange],
+    st: &mut TierState,
+    pending: &mut PendingDisposal,
+    authority: Authority,
+    gate: HoldGate,
+    after: Option<AfterSeal>,
+    decided_ms: u64,
+) -> Result<Disposed, DisposeError> {
+    let hot = archives.store();
+    let id = info.id;
+    let mut puts: ExtraPuts = Vec::new();
+    let deletes = Vec::new();
+    let mut out = Disposed::default();
+    let mut replaced: Vec<(u64, SegmentRecord, Option<u64>)> = Vec::new();
+    for c in changes.iter_mut() {
+        st.cold_bytes = st.cold_bytes.saturating_sub(c.record.bytes);
+        let Some((key, bytes)) = c.rewrite.take() else {
+            out.segments_deleted += 1;
+            replaced.push((c.n, c.record.clone(), None));
+            continue;
+        };
+        match tier.cold().put_new(&key, Bytes::from(bytes)).await {
+            Ok(_) | Err(ColdError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let back = tier.cold().get(&key).await?;
+        let seg = PlannedSegment {
+            key: key.clone(),
+            month: c.record.month.clone(),
+            seqs: c.kept.clone(),
+        };
+        let (a, i) = (archives.clone(), info.clone());
+        let v = blocking(move || check_segment(a.store(), &i, &seg, &back)).await?;
+        let n = st.segments;
+        st.segments += 1;
+        st.cold_bytes += v.bytes;
+        for (seq, mut loc) in v.locations {
+            loc.segment = n;
+            puts.push((cf::COLD, store::header_key(id, seq).to_vec(), loc.encode()));
+        }
+        let rec = SegmentRecord {
+            key,
+            month: c.record.month.clone(),
+            first: c.record.first,
+            end: c.record.end,
+            packages: c.kept.len() as u64,
+            bytes: v.bytes,
+            raw_bytes: v.raw_bytes,
+            removed_by: None,
+            replaced_by: None,
+        };
+        puts.push((
+            cf::META,
+            segment_record_key(id, n),
+            serde_json::to_vec(&rec).unwrap_or_default(),
+        ));
+        out.segments_rewritten += 1;
+        replaced.push((c.n, c.record.clone(), Some(n)));
+    }
+    let mut packages = Vec::with_capacity(chosen.len());
+    let mut entries = Vec::with_capacity(chosen.len());
+    let nodes = hot.nodes(id);
+    for c in chosen {
+        let p = &c.package;
+        let leaf = nodes
+            .node(0, p.seq)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        entries.push(RecordEntry { seq: p.seq, leaf });
+        let is_hot = p.tier == Tier::Hot;
+        if is_hot {
+            out.hot += 1;
+        } else {
+            out.cold += 1;
+            st.cold_raw_bytes = st.cold_raw_bytes.saturating_sub(c.raw_bytes);
+        }
+        out.raw_bytes += c.raw_bytes;
+        packages.push(DisposedPackage {
+            seq: p.seq,
+            hot: is_hot,
+            record_key: p.header.record_key.clone(),
+            index: p
+                .header
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), index_value(v)))
+                .collect(),
+            raw_bytes: c.raw_bytes,
+        });
+    }
+    st.cold_packages = Some(st.cold_packages().saturating_sub(out.cold));
+    out.packages = chosen.len() as u64;
+    let record = Disposition {
+        cause: authority.cause,
+        basis: authority.basis.clone(),
+        authorized_by: authority.authorized_by.clone(),
+        decided_ms,
+        packages: entries,
+    };
+    record
+        .validate()
+        .map_err(|e| DisposeError::Conflict(format!("invalid disposition record: {e}")))?;
+    pending.stage = "committed".into();
+    puts.push(pending_put(id, pending));
+    puts.push(st.put(id));
+    let summary = DispositionSummary {
+        seq: 0,
+        cause: authority.cause.name().into(),
+        basis: authority.basis,
+        authorized_by: authority.authorized_by,
+        decided_ms,
+        packages: out.packages,
+        hot: out.hot,
+        cold: out.cold,
+        segments_deleted: out.segments_deleted,
+        segments_rewritten: out.segments_rewritten,
+        erasure: authority.erasure,
+        first_seq: chosen.first().map_or(0, |c| c.package.seq),
+        last_seq: chosen.last().map_or(0, |c| c.package.seq),
+    };
+    // The replaced segment records name the disposition that removed them.
+    let after_all: AfterSeal = Box::new(move |seq| {
+        let mut extra: ExtraPuts = replaced
+            .into_iter()
+            .map(|(n, mut rec, by)| {
+                rec.removed_by = Some(seq);
+                rec.replaced_by = by;
+                (
+                    cf::META,
+                    segment_record_key(id, n),
+                    serde_json::to_vec(&rec).unwrap_or_default(),
+                )
+            })
+            .collect();
+        if let Some(f) = after {
+            extra.extend(f(seq));
+        }
+        extra
+    });
+    let sealed = archives
+        .dispose(
+            info,
+            Disposal {
+                record,
+                packages,
+                summary,
+                puts,
+                deletes,
+                after: Some(after_all),
+                gate: Some(gate),
+            },
+        )
+        .await?;
+    out.disposition = sealed.seq;
+    tracing::info!(tenant = %info.tenant, archive = %info.archive, disposition = sealed.seq, packages = out.packages, cause = authority.cause.name(), "disposed of packages");
+    Ok(out)
+}
+
+/// The bytes of a segment holding only `kept` of the segment `old`, each package restored
+/// against its leaf first.
+fn reencode(
+    hot: &Store,
+    info: &ArchiveInfo,
+    old: &[u8],
+    kept: &[u64],
+    level: i32,
+    block_target: usize,
+) -> Result<Vec<u8>, TierError> {
+    let fail = |reason: String| TierError::Other(format!("rewriting a segment: {reason}"));
+    let index = segment::open_segment(old).map_err(|e| fail(e.to_string()))?;
+    let nodes = hot.nodes(info.id);
+    let leaf = |seq: u64| {
+        nodes
+            .node(0, seq)
+            .map_err(|e| fail(format!("leaf {seq}: {e}")))
+    };
+    let kept: HashSet<u64> = kept.iter().copied().collect();
+    let mut restored = Vec::with_capacity(kept.len());
+    let mut block: Option<(u64, Vec<u8>)> = None;
+    for p in index.packages.iter().filter(|p| kept.contains(&p.seq)) {
+        if block.as_ref().is_none_or(|(n, _)| *n != p.block) {
+            let raw = segment::read_block(old, &index, p.block as usize)
+                .map_err(|e| fail(e.to_string()))?;
+            block = Some((p.block, raw));
+        }
+        let Some((_, raw)) = &block else {
+            return Err(fail("no block".into()));
+        };
+        let prev = if p.seq == 0 {
+            None
+        } else {
+            Some(leaf(p.seq - 1)?)
+        };
+        restored.push(
+            segment::read_package(raw, p, prev, &leaf(p.seq)?).map_err(|e| fail(e.to_string()))?,
+        );
+    }
+    let packages: Vec<SegmentPackage<'_>> = restored
+        .iter()
+        .map(|r| SegmentPackage {
+            header_bytes: &r.header_bytes,
+            objects: r.objects.iter().map(Vec::as_slice).collect(),
+        })
+        .collect();
+    segment::encode_segment_with(&info.tenant, &info.archive, &packages, level, block_target)
+        .map_err(|e| fail(e.to_string()))
+}
