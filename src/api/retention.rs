@@ -248,7 +248,7 @@ impl From<ErasureError> for Problem {
     fn from(e: ErasureError) -> Problem {
         match e {
             ErasureError::Invalid(m) => Problem::bad_request(m),
-            ErasureError::NotFound(_) | ErasureError::NoPackage(_) => {
+            ErasureError::NotFound(_) | ErasureError::NoPackage(_) | ErasureError::NoRecord(_) => {
                 Problem::not_found(e.to_string())
             }
             ErasureError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", m),
@@ -384,7 +384,8 @@ pub struct RejectErasure {
         (status = 201, description = "the request, waiting for approval", body = Erasure),
         (status = 400, description = "not exactly one scope, a bad basis, or not archived content", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "not an archivist", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, description = "no such archive or package", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "no such archive, package or record", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 409, description = "the package was already disposed of", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn request_erasure(
     State(s): State<AppState>,

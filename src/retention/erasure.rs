@@ -84,6 +84,8 @@ pub enum ErasureError {
     NotFound(String),
     #[error("no package {0} in this archive")]
     NoPackage(u64),
+    #[error("no record {0:?} in this archive")]
+    NoRecord(String),
     /// The request is not in a state that allows this (already decided, same person).
     #[error("{0}")]
     Conflict(String),
@@ -342,11 +344,17 @@ async fn covered(
 ) -> Result<Vec<Chosen>, ErasureError> {
     let seqs: Vec<u64> = match scope {
         ErasureScope::Package(seq) => vec![*seq],
-        ErasureScope::Record(key) => archives
-            .record_versions(info.id, key)?
-            .into_iter()
-            .map(|(_, seq)| seq)
-            .collect(),
+        ErasureScope::Record(key) => {
+            let seqs: Vec<u64> = archives
+                .record_versions(info.id, key)?
+                .into_iter()
+                .map(|(_, seq)| seq)
+                .collect();
+            if seqs.is_empty() {
+                return Err(ErasureError::NoRecord(key.clone()));
+            }
+            seqs
+        }
     };
     if seqs.len() > DISPOSITION_PACKAGES_MAX {
         return Err(ErasureError::Invalid(format!(
@@ -370,7 +378,14 @@ async fn covered(
                     return Err(ErasureError::NoPackage(seq));
                 }
             }
-            Err(ArchiveError::Gone { .. }) => {}
+            Err(ArchiveError::Gone { seq, mark }) => {
+                if let ErasureScope::Package(_) = scope {
+                    return Err(ErasureError::Conflict(format!(
+                        "package {seq} was already disposed of by the disposition package at seq {}",
+                        mark.disposition
+                    )));
+                }
+            }
             Err(e) => return Err(e.into()),
         }
     }
