@@ -61,6 +61,26 @@ enum Command {
     /// Retention (against a running server).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Integrity audit of archives, hot and cold (against a running server): re-hashes every
+    /// package and object, checks chain links, recomputes the tree against every signed
+    /// checkpoint, checks retention; seals each finished audit into the archive's log. Exit
+    /// status: 0 clean, 1 findings, 2 the audit could not run.
+    Audit {
+        /// Only these archives (default: every archive the token can see).
+        #[arg(long)]
+        archive: Vec<String>,
+        /// Check this percentage of packages (1 to 100; the log checks always cover all).
+        #[arg(long, default_value_t = 100)]
+        sample: u8,
+        /// Resume an interrupted audit (with one --archive): its id, e.g. audit-3.
+        #[arg(long, requires = "archive")]
+        resume: Option<String>,
+        /// Packages per request (1 to 100000).
+        #[arg(long, default_value_t = 10_000)]
+        step: u64,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Early erasure: one archivist requests, a second one approves (against a running server).
     #[command(subcommand)]
     Erasure(ErasureCommand),
@@ -616,6 +636,7 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", zegel::client::render("apply", &v, remote.json));
         }
         Command::Erasure(cmd) => erasure(cmd)?,
+        Command::Audit { .. } => unreachable!("handled in main"),
         Command::Disposition(DispositionCommand::List { archive, remote }) => {
             let v = client(&remote)?.call(
                 "GET",
@@ -820,7 +841,26 @@ fn report(
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Command::Audit {
+        archive,
+        sample,
+        resume,
+        step,
+        remote,
+    } = cli.command
+    {
+        // Exit codes: 0 clean, 1 findings, 2 the audit could not run.
+        return match audit(archive, sample, resume, step, &remote) {
+            Ok(true) => std::process::ExitCode::SUCCESS,
+            Ok(false) => std::process::ExitCode::from(1),
+            Err(e) => {
+                eprintln!("zegel audit: could not run: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
+    match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("zegel: {e:#}");
@@ -904,4 +944,25 @@ fn erasure(cmd: ErasureCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `zegel audit`: one run per archive, stepped to the end with a progress bar on a terminal;
+/// a summary table (or the runs as JSON) and every finding kept. True when nothing was found.
+fn audit(
+    archive: Vec<String>,
+    sample: u8,
+    resume: Option<String>,
+    step: u64,
+    remote: &Remote,
+) -> anyhow::Result<bool> {
+    let c = client(remote)?;
+    let archives = archives_or_all(&c, archive)?;
+    if resume.is_some() && archives.len() != 1 {
+        anyhow::bail!("--resume names one audit: give exactly one --archive");
+    }
+    let runs = zegel::client::audit(&c, &archives, sample, resume.as_deref(), step, !remote.json)?;
+    let clean = runs.iter().all(|r| r["findings_total"].as_u64() == Some(0));
+    let v = serde_json::json!({ "audits": runs });
+    print!("{}", zegel::client::render("audit", &v, remote.json));
+    Ok(clean)
 }

@@ -143,6 +143,71 @@ fn problem(method: &str, path: &str, status: u16, bytes: &[u8]) -> anyhow::Error
     anyhow::anyhow!("{method} {path}: {status}: {detail}{violations}")
 }
 
+/// `zegel audit`: starts (or resumes) one audit per archive and steps it to the end, with a
+/// progress bar on a terminal. Returns each finished run, with `findings_total` added.
+pub fn audit(
+    c: &Client,
+    archives: &[String],
+    sample: u8,
+    resume: Option<&str>,
+    step: u64,
+    progress: bool,
+) -> Result<Vec<serde_json::Value>> {
+    use std::io::IsTerminal;
+    let mut out = Vec::new();
+    for a in archives {
+        let mut run = match resume {
+            Some(id) => c.call("GET", &format!("/v1/archives/{a}/audits/{id}"), None)?,
+            None => c.call(
+                "POST",
+                &format!("/v1/archives/{a}/audits"),
+                Some(
+                    serde_json::json!({ "sample_percent": sample })
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )?,
+        };
+        let id = field(&run, "id").as_str().unwrap_or_default().to_string();
+        let size = field(&run, "size").as_u64().unwrap_or(0);
+        let bar = if progress && std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(size)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} packages ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("{a} {id}"));
+        while field(&run, "finished_ms").is_null() {
+            bar.set_position(field(&run, "cursor").as_u64().unwrap_or(0));
+            run = c.call_waiting(
+                "POST",
+                &format!("/v1/archives/{a}/audits/{id}/step"),
+                Some(
+                    serde_json::json!({ "max_packages": step })
+                        .to_string()
+                        .into_bytes(),
+                ),
+                LONG_CALL_SECS,
+            )?;
+        }
+        bar.finish_and_clear();
+        let total: u64 = field(&run, "counts")
+            .as_object()
+            .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+            .unwrap_or(0);
+        if let Some(m) = run.as_object_mut() {
+            m.insert("findings_total".into(), total.into());
+        }
+        out.push(run);
+    }
+    Ok(out)
+}
+
 /// Seconds the CLI waits for a long call (a disposition step, an approval, a certificate).
 pub const LONG_CALL_SECS: u64 = 600;
 
@@ -445,6 +510,68 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
             out.push_str(&format!(
                 "{total} packages disposed of; {held} due packages kept by legal holds\n"
             ));
+            out
+        }
+        "audit" => {
+            let runs = arr("audits");
+            let mut out = table(
+                &[
+                    "archive",
+                    "audit",
+                    "sample %",
+                    "packages",
+                    "checked",
+                    "disposed",
+                    "objects",
+                    "bytes",
+                    "checkpoints",
+                    "findings",
+                    "recorded at seq",
+                ],
+                &runs
+                    .iter()
+                    .map(|r| {
+                        let p = field(r, "packages");
+                        vec![
+                            s(field(r, "archive")),
+                            s(field(r, "id")),
+                            s(field(r, "sample_percent")),
+                            s(field(r, "size")),
+                            s(field(p, "checked")),
+                            s(field(p, "disposed")),
+                            s(field(p, "objects")),
+                            s(field(p, "bytes")),
+                            s(field(field(r, "log"), "checkpoints")),
+                            s(field(r, "findings_total")),
+                            s(field(r, "recorded_seq")),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let findings: Vec<Vec<String>> = runs
+                .iter()
+                .flat_map(|r| field(r, "findings").as_array().cloned().unwrap_or_default())
+                .map(|f| {
+                    vec![
+                        s(field(&f, "archive")),
+                        s(field(&f, "seq")),
+                        s(field(&f, "object")),
+                        s(field(&f, "check")),
+                        s(field(&f, "expected")),
+                        s(field(&f, "found")),
+                        s(field(&f, "detail")),
+                    ]
+                })
+                .collect();
+            if !findings.is_empty() {
+                out.push('\n');
+                out.push_str(&table(
+                    &[
+                        "archive", "seq", "object", "check", "expected", "found", "detail",
+                    ],
+                    &findings,
+                ));
+            }
             out
         }
         "dispositions" => table(

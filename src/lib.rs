@@ -18,6 +18,8 @@ pub mod api;
 #[cfg(feature = "server")]
 pub mod archive;
 #[cfg(feature = "server")]
+pub mod audit;
+#[cfg(feature = "server")]
 pub mod bench_server;
 #[cfg(feature = "server")]
 pub mod bench_tier;

@@ -9,6 +9,7 @@
 )]
 
 mod api;
+mod audit;
 mod cli;
 mod cold;
 mod crash;

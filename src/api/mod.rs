@@ -4,6 +4,7 @@
 //! caller's tenant, and call the archive layer. Every refusal is problem+json.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod ingest;
@@ -26,6 +27,7 @@ use utoipa_axum::routes;
 
 use crate::archive::access::{AccessEntry, AccessError, AccessLog, SYSTEM_ARCHIVE_PREFIX};
 use crate::archive::archives::{ArchiveInfo, Archives};
+use crate::audit::run::Audits;
 use crate::clock::Clock;
 use crate::retention::erasure::Erasures;
 use crate::retention::holds::Holds;
@@ -53,6 +55,7 @@ pub struct AppState {
     pub usage: Arc<Usage>,
     pub holds: Arc<Holds>,
     pub erasures: Arc<Erasures>,
+    pub audits: Arc<Audits>,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             usage: Arc::new(Usage::default()),
             holds: Arc::new(Holds::default()),
             erasures: Arc::new(Erasures::default()),
+            audits: Arc::new(Audits::default()),
         }
     }
 }
@@ -124,6 +128,9 @@ fn limited_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(retention::approve_erasure))
         .routes(routes!(retention::reject_erasure))
+        .routes(routes!(audit::start_audit, audit::list_audits))
+        .routes(routes!(audit::audit_step))
+        .routes(routes!(audit::get_audit))
 }
 
 /// Routes outside the limit, so an overloaded node still answers them.

@@ -162,7 +162,7 @@ impl From<ArchiveError> for Problem {
             ),
             ArchiveError::Sequencer(s) => s.into(),
             ArchiveError::Store(s) => Problem::internal(s.to_string()),
-            ArchiveError::Corrupt(m) => {
+            ArchiveError::Corrupt(m) | ArchiveError::ColdCorrupt { reason: m, .. } => {
                 Problem::internal(format!("stored data failed its check: {m}"))
             }
             ArchiveError::Gone { seq, mark } => {

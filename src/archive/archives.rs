@@ -52,6 +52,9 @@ pub enum ArchiveError {
     Store(#[from] StoreError),
     #[error("corrupt: {0}")]
     Corrupt(String),
+    /// A cold package failed a named check (see `ColdReadError::Corrupt`).
+    #[error("corrupt: {reason}")]
+    ColdCorrupt { check: &'static str, reason: String },
     /// The cold tier could not be reached; the package is intact but cannot be read now.
     #[error("the cold tier is unavailable: {0}")]
     Unavailable(String),
@@ -64,7 +67,10 @@ impl From<ColdReadError> for ArchiveError {
     fn from(e: ColdReadError) -> ArchiveError {
         match e {
             ColdReadError::Unavailable(c) => ArchiveError::Unavailable(c.to_string()),
-            e @ ColdReadError::Corrupt { .. } => ArchiveError::Corrupt(e.to_string()),
+            e @ ColdReadError::Corrupt { check, .. } => ArchiveError::ColdCorrupt {
+                check,
+                reason: e.to_string(),
+            },
             ColdReadError::Store(s) => ArchiveError::Store(s),
         }
     }

@@ -16,6 +16,10 @@ pub struct DisposedMark {
     /// `retention` or `erasure`.
     pub cause: String,
     pub at_ms: u64,
+    /// The package's retention end as its header said (null: kept forever), so an audit can
+    /// tell that no disposal of cause `retention` came early.
+    #[serde(default)]
+    pub retain_until_ms: Option<u64>,
 }
 
 /// One disposition, as listed (`meta`, `disposition/{id}/{seq}`).

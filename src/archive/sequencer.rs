@@ -167,6 +167,8 @@ pub struct DisposedPackage {
     pub index: Vec<(String, String)>,
     /// Raw bytes (header plus uncompressed objects).
     pub raw_bytes: u64,
+    /// The retention end its header names.
+    pub retain_until_ms: Option<u64>,
 }
 
 /// Puts that name the disposition package's seq, made once it is known.
@@ -672,14 +674,18 @@ impl Sequencer {
                 return Err(e);
             }
         };
-        let mark = DisposedMark {
-            disposition: pending.seq,
-            cause: d.record.cause.name().into(),
-            at_ms: d.record.decided_ms,
-        };
-        let mark = serde_json::to_vec(&mark).unwrap_or_default();
         for p in &d.packages {
-            batch.put(cf::META, &disposed::disposed_key(id, p.seq), &mark);
+            let mark = DisposedMark {
+                disposition: pending.seq,
+                cause: d.record.cause.name().into(),
+                at_ms: d.record.decided_ms,
+                retain_until_ms: p.retain_until_ms,
+            };
+            batch.put(
+                cf::META,
+                &disposed::disposed_key(id, p.seq),
+                &serde_json::to_vec(&mark).unwrap_or_default(),
+            );
         }
         let mut summary = d.summary;
         summary.seq = pending.seq;

@@ -381,6 +381,7 @@ async fn commit(
                 .map(|(k, v)| (k.clone(), index_value(v)))
                 .collect(),
             raw_bytes: c.raw_bytes,
+            retain_until_ms: p.header.retain_until_ms,
         });
     }
     st.cold_packages = Some(st.cold_packages().saturating_sub(out.cold));

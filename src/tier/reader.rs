@@ -28,6 +28,10 @@ pub enum ColdReadError {
     Corrupt {
         id: ArchiveId,
         seq: u64,
+        /// Which check: `cold.missing` (the object or its block is not there in full),
+        /// `cold.block` (the block does not inflate) or `cold.leaf` (the package does not
+        /// restore to its Merkle leaf).
+        check: &'static str,
         reason: String,
     },
     #[error("{0}")]
@@ -124,10 +128,15 @@ impl ColdReader {
         seq: u64,
         at: Location,
     ) -> Result<ColdPackage, ColdReadError> {
-        let corrupt = |reason: String| {
+        let corrupt = |check: &'static str, reason: String| {
             metrics::counter!("zegel_cold_corrupt_total").increment(1);
             tracing::error!(archive = id, seq, %reason, "cold package failed its check");
-            ColdReadError::Corrupt { id, seq, reason }
+            ColdReadError::Corrupt {
+                id,
+                seq,
+                check,
+                reason,
+            }
         };
         let leaf = hot
             .nodes(id)
@@ -157,13 +166,16 @@ impl ColdReader {
                 {
                     Ok(f) => f,
                     Err(e @ (ColdError::NotFound(_) | ColdError::Io(_))) => {
-                        return Err(corrupt(format!("segment {key}: {e}")));
+                        return Err(corrupt("cold.missing", format!("segment {key}: {e}")));
                     }
                     Err(ColdError::Backend { source, .. })
                         if source.to_string().contains("416")
                             || source.to_string().contains("Range Not Satisfiable") =>
                     {
-                        return Err(corrupt(format!("segment {key} is shorter than its index")));
+                        return Err(corrupt(
+                            "cold.missing",
+                            format!("segment {key} is shorter than its index"),
+                        ));
                     }
                     Err(e) => return Err(e.into()),
                 };
@@ -173,7 +185,7 @@ impl ColdReader {
                 let raw = tokio::task::spawn_blocking(move || inflate(&frame, raw_length))
                     .await
                     .map_err(|e| StoreError::Corrupt(format!("inflate task: {e}")))?
-                    .map_err(|e| corrupt(format!("block of {key}: {e}")))?;
+                    .map_err(|e| corrupt("cold.block", format!("block of {key}: {e}")))?;
                 let raw = Arc::new(raw);
                 guard(&self.blocks).insert(cache_key, raw.clone());
                 raw
@@ -191,7 +203,7 @@ impl ColdReader {
         segment::read_package(&block, &entry, prev, &leaf).map_err(|e| {
             // A cached block that fails is dropped, so a repaired object is read afresh.
             guard(&self.blocks).remove(&cache_key);
-            corrupt(e.to_string())
+            corrupt("cold.leaf", e.to_string())
         })
     }
 }

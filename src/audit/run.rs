@@ -1,0 +1,283 @@
+//! Audit runs: an audit of one archive advances a bounded step at a time from a cursor that
+//! is persisted (`meta`, `audit-run/{id}/{n}`), so it runs beside live traffic, survives a
+//! restart and resumes where it stopped. When the cursor reaches the end of the log the log
+//! checks run and the audit is sealed into the archive's own log as an `audit` package, so
+//! anyone can see that audits happened and what they found.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use zegel_format::header::Kind;
+
+use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
+use crate::archive::sequencer::{NewObject, Retention, Submission};
+use crate::audit::check::{self, Finding, LogTally, PackageTally};
+use crate::retention::holds::Holds;
+use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
+
+/// Findings an audit run keeps in full (every finding is counted by check).
+pub const AUDIT_FINDINGS_KEPT_MAX: usize = 1000;
+/// Packages one audit step checks at most.
+pub const AUDIT_STEP_PACKAGES_MAX: u64 = 100_000;
+/// Audit runs kept per archive.
+pub const AUDIT_RUNS_PER_ARCHIVE_MAX: u64 = 100_000;
+
+/// One audit of one archive.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct AuditRun {
+    pub id: String,
+    pub archive: String,
+    /// Percentage of packages checked (100: all), and the seed that picks them.
+    pub sample_percent: u8,
+    pub seed: u64,
+    /// Who started it (API key id) and when.
+    pub started_by: String,
+    pub started_ms: u64,
+    /// The log size it audits up to (fixed at the start).
+    pub size: u64,
+    /// The next seq to check.
+    pub cursor: u64,
+    pub packages: PackageTally,
+    pub log: Option<LogTally>,
+    /// Findings per check.
+    pub counts: BTreeMap<String, u64>,
+    /// The first `AUDIT_FINDINGS_KEPT_MAX` findings.
+    pub findings: Vec<Finding>,
+    /// When it finished, and the seq of the `audit` package that records it.
+    pub finished_ms: Option<u64>,
+    pub recorded_seq: Option<u64>,
+}
+
+impl AuditRun {
+    pub fn findings_total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    fn add(&mut self, found: Vec<Finding>) {
+        for f in found {
+            *self.counts.entry(f.check.clone()).or_default() += 1;
+            if self.findings.len() < AUDIT_FINDINGS_KEPT_MAX {
+                self.findings.push(f);
+            }
+        }
+    }
+}
+
+fn run_key(id: ArchiveId, n: u64) -> Vec<u8> {
+    format!("audit-run/{id:016x}/{n:016x}").into_bytes()
+}
+
+fn run_prefix(id: ArchiveId) -> Vec<u8> {
+    format!("audit-run/{id:016x}/").into_bytes()
+}
+
+fn number(run_id: &str) -> Option<u64> {
+    run_id.strip_prefix("audit-")?.parse().ok()
+}
+
+/// Why an audit could not run (not a finding: findings are results).
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("no audit {0:?} in this archive")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Archive(#[from] ArchiveError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// The audit runs of every archive; one step of one run at a time per node.
+#[derive(Debug, Default)]
+pub struct Audits {
+    step: tokio::sync::Mutex<()>,
+    write: Mutex<()>,
+}
+
+fn save(store: &Store, id: ArchiveId, run: &AuditRun) -> Result<(), AuditError> {
+    let n = number(&run.id).ok_or_else(|| AuditError::NotFound(run.id.clone()))?;
+    let mut b = Batch::default();
+    b.put(
+        cf::META,
+        &run_key(id, n),
+        &serde_json::to_vec(run).unwrap_or_default(),
+    );
+    store.commit(b)?;
+    Ok(())
+}
+
+impl Audits {
+    /// Every audit of an archive, oldest first.
+    pub fn list(&self, store: &Store, id: ArchiveId) -> Result<Vec<AuditRun>, AuditError> {
+        store
+            .scan_prefix(
+                cf::META,
+                &run_prefix(id),
+                AUDIT_RUNS_PER_ARCHIVE_MAX as usize,
+            )?
+            .into_iter()
+            .map(|(_, v)| {
+                serde_json::from_slice(&v)
+                    .map_err(|e| AuditError::Store(StoreError::Corrupt(format!("audit run: {e}"))))
+            })
+            .collect()
+    }
+
+    pub fn load(&self, store: &Store, id: ArchiveId, run_id: &str) -> Result<AuditRun, AuditError> {
+        let n = number(run_id).ok_or_else(|| AuditError::NotFound(run_id.into()))?;
+        let v = store
+            .get(cf::META, &run_key(id, n))?
+            .ok_or_else(|| AuditError::NotFound(run_id.into()))?;
+        serde_json::from_slice(&v)
+            .map_err(|e| AuditError::Store(StoreError::Corrupt(format!("audit run: {e}"))))
+    }
+
+    /// Starts an audit of the log as it is now.
+    pub fn start(
+        &self,
+        archives: &Archives,
+        info: &ArchiveInfo,
+        sample_percent: u8,
+        by: &str,
+        now_ms: u64,
+    ) -> Result<AuditRun, AuditError> {
+        if !(1..=100).contains(&sample_percent) {
+            return Err(AuditError::Invalid(
+                "sample_percent must be 1 to 100".into(),
+            ));
+        }
+        let store = archives.store();
+        let _one = self
+            .write
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = store
+            .last_with_prefix(cf::META, &run_prefix(info.id))?
+            .and_then(|(k, _)| {
+                let k = String::from_utf8_lossy(&k).into_owned();
+                u64::from_str_radix(k.rsplit('/').next()?, 16).ok()
+            })
+            .unwrap_or(0)
+            + 1;
+        let run = AuditRun {
+            id: format!("audit-{n}"),
+            archive: info.archive.clone(),
+            sample_percent,
+            seed: now_ms ^ n.rotate_left(32),
+            started_by: by.into(),
+            started_ms: now_ms,
+            size: archives.size(info)?,
+            ..Default::default()
+        };
+        save(store, info.id, &run)?;
+        Ok(run)
+    }
+
+    /// Checks up to `max` more packages of the run; at the end of the log, runs the log
+    /// checks and seals the audit into the archive's log.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn step(
+        &self,
+        archives: &Archives,
+        holds: &Holds,
+        info: &ArchiveInfo,
+        run_id: &str,
+        max: u64,
+        now_ms: u64,
+    ) -> Result<AuditRun, AuditError> {
+        let _one = self.step.lock().await;
+        let store = archives.store();
+        let mut run = self.load(store, info.id, run_id)?;
+        if run.finished_ms.is_some() {
+            return Ok(run);
+        }
+        let active = holds
+            .active(store, info.id)
+            .map_err(|e| AuditError::Invalid(e.to_string()))?;
+        let end = run.size.min(
+            run.cursor
+                .saturating_add(max.clamp(1, AUDIT_STEP_PACKAGES_MAX)),
+        );
+        let (tally, found) = check::check_packages(
+            archives,
+            info,
+            run.cursor,
+            end,
+            run.seed,
+            run.sample_percent,
+            &active,
+            now_ms,
+        )
+        .await?;
+        run.cursor = end;
+        for (name, n) in [
+            (&mut run.packages.examined, tally.examined),
+            (&mut run.packages.checked, tally.checked),
+            (&mut run.packages.disposed, tally.disposed),
+            (&mut run.packages.objects, tally.objects),
+            (&mut run.packages.bytes, tally.bytes),
+        ] {
+            *name += n;
+        }
+        metrics::counter!("zegel_audit_packages_total").increment(tally.checked);
+        metrics::counter!("zegel_audit_findings_total").increment(found.len() as u64);
+        run.add(found);
+        if run.cursor >= run.size {
+            let key = archives.key().verifier();
+            let (log, found) = check::check_log(archives, info, &key)?;
+            metrics::counter!("zegel_audit_findings_total").increment(found.len() as u64);
+            run.add(found);
+            run.log = Some(log);
+            run.finished_ms = Some(now_ms);
+            run.recorded_seq = Some(record(archives, info, &run).await?);
+        }
+        save(store, info.id, &run)?;
+        Ok(run)
+    }
+}
+
+/// Seals the finished audit as an `audit` package of the archive's log; its seq.
+async fn record(
+    archives: &Archives,
+    info: &ArchiveInfo,
+    run: &AuditRun,
+) -> Result<u64, AuditError> {
+    let summary = serde_json::json!({
+        "audit": run.id,
+        "archive": run.archive,
+        "started_by": run.started_by,
+        "started_ms": run.started_ms,
+        "finished_ms": run.finished_ms,
+        "log_size": run.size,
+        "sample_percent": run.sample_percent,
+        "packages": run.packages,
+        "log": run.log,
+        "findings": run.findings_total(),
+        "findings_by_check": run.counts,
+    });
+    let bytes = serde_json::to_vec(&summary).unwrap_or_default();
+    let sealed = archives
+        .submit(
+            info,
+            vec![Submission {
+                kind: Kind::Audit,
+                record_key: None,
+                metadata: BTreeMap::new(),
+                objects: vec![
+                    NewObject::new("audit.json", "application/json", &bytes)
+                        .map_err(StoreError::Io)?,
+                ],
+                retention: Retention::Forever,
+                agreement_version: None,
+                index: Vec::new(),
+            }],
+        )
+        .await?;
+    sealed
+        .first()
+        .map(|s| s.seq)
+        .ok_or_else(|| AuditError::Invalid("the audit entry was not sealed".into()))
+}
