@@ -33,7 +33,8 @@ enum Command {
         #[arg(long, env = "ZEGEL_LISTEN")]
         listen: Option<String>,
         /// TOML configuration file (keys: data_dir, listen, log_name, checkpoint_interval_ms,
-        /// in_flight_max, usage_interval_secs, [cold], [tier]; see the README's settings).
+        /// in_flight_max, usage_interval_secs, scrub_packages_per_sec, [cold], [tier]; see the
+        /// README's settings).
         #[arg(long, env = "ZEGEL_CONFIG")]
         config: Option<PathBuf>,
         /// Signing key name, used as the log name in checkpoint origins [default: zegel.local].

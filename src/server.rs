@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::api::{self, AppState, auth};
 use crate::archive::archives::Archives;
+use crate::audit::scrub::SCRUB_PACKAGES_PER_SEC_MAX;
 use crate::clock::{Clock, SystemClock};
 use crate::cold::{ColdConfig, ColdStore};
 use crate::keyfile;
@@ -39,6 +40,9 @@ pub struct Config {
     pub tier: TierConfig,
     /// Seconds between usage snapshots (request counts are stored then). Default 60.
     pub usage_interval_secs: u64,
+    /// Packages the background scrub re-checks per second, across archives (0: off).
+    /// Default 20.
+    pub scrub_packages_per_sec: u64,
 }
 
 impl Default for Config {
@@ -52,6 +56,7 @@ impl Default for Config {
             cold: None,
             tier: TierConfig::default(),
             usage_interval_secs: 60,
+            scrub_packages_per_sec: 20,
         }
     }
 }
@@ -111,6 +116,11 @@ impl Config {
         c.tier.check().map_err(anyhow::Error::msg)?;
         if !(1..=USAGE_INTERVAL_SECS_MAX).contains(&c.usage_interval_secs) {
             anyhow::bail!("usage_interval_secs must be between 1 and {USAGE_INTERVAL_SECS_MAX}");
+        }
+        if c.scrub_packages_per_sec > SCRUB_PACKAGES_PER_SEC_MAX {
+            anyhow::bail!(
+                "scrub_packages_per_sec must be between 0 and {SCRUB_PACKAGES_PER_SEC_MAX}"
+            );
         }
         if !(1..=IN_FLIGHT_MAX_LIMIT).contains(&c.in_flight_max) {
             anyhow::bail!("in_flight_max must be between 1 and {IN_FLIGHT_MAX_LIMIT}");
@@ -198,18 +208,26 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(state, in_flight_max, 60, listener, shutdown).await
+    serve_with(state, in_flight_max, 60, 0, listener, shutdown).await
 }
 
-/// [`serve`], with the background tiering and usage snapshots every `usage_interval_secs`.
+/// [`serve`], with the background tiering, usage snapshots every `usage_interval_secs` and
+/// the scrub at `scrub_packages_per_sec` (0: off).
 pub async fn serve_with(
     state: AppState,
     in_flight_max: usize,
     usage_interval_secs: u64,
+    scrub_packages_per_sec: u64,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let archives = state.archives.clone();
+    let scrubbing = tokio::spawn(crate::audit::scrub::run(
+        archives.clone(),
+        state.holds.clone(),
+        state.clock.clone(),
+        scrub_packages_per_sec,
+    ));
     let tier_background = state.tier.clone();
     // A disposal a crash interrupted is finished (or undone) before anything else moves.
     let (a, t) = (archives.clone(), state.tier.clone());
@@ -251,6 +269,7 @@ pub async fn serve_with(
     // Tiering stops at an await point; its persisted stage says where to resume.
     tiering.abort();
     metering.abort();
+    scrubbing.abort();
     let _ = tiering.await;
     let _ = metering.await;
     let a = archives.clone();
@@ -296,6 +315,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         state,
         cfg.in_flight_max,
         cfg.usage_interval_secs,
+        cfg.scrub_packages_per_sec,
         listener,
         shutdown_signal(),
     )

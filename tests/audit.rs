@@ -364,3 +364,56 @@ fn put_back(data: &Path, undo: Undo) {
         }
     }
 }
+
+fn metric(base: &str, name: &str) -> u64 {
+    let m = must("GET", &format!("{base}/metrics"), None, None);
+    m.text()
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+/// The real server scrubs in the background at its configured pace: it re-checks packages and
+/// counts what it finds, here a hot header altered while it was stopped.
+#[test]
+fn the_background_scrub_rechecks_packages_and_counts_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("zegel.toml");
+    std::fs::write(&config, "scrub_packages_per_sec = 500\n").unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let p = Process::start_args(&data, &args);
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let (producer, _, _) = setup_tenant(&p.base, admin.trim(), "acme", "ebox");
+    let body: String = (0..40).map(|i| month_row(i) + "\n").collect();
+    let r = must(
+        "POST",
+        &format!("{}/v1/archives/ebox/records/batch", p.base),
+        Some(&producer),
+        Some(body.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let waited = (0..100).find(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        metric(&p.base, "zegel_scrub_packages_total") >= 41
+    });
+    assert!(waited.is_some(), "the scrub checked every package");
+    assert_eq!(metric(&p.base, "zegel_scrub_findings_total"), 0);
+    p.kill9();
+    let (store, id) = open_hot(&data);
+    let key = zegel::store::header_key(id, 7).to_vec();
+    let mut v = store.get(cf::HEADERS, &key).unwrap().unwrap();
+    v[10] ^= 0x04;
+    let mut b = Batch::default();
+    b.put(cf::HEADERS, &key, &v);
+    store.commit(b).unwrap();
+    drop(store);
+    let p = Process::start_args(&data, &args);
+    let found = (0..100).find(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        metric(&p.base, "zegel_scrub_findings_total") >= 1
+    });
+    assert!(found.is_some(), "the scrub found the altered header");
+}

@@ -6,6 +6,8 @@
 //!
 //! * [`check`] — the checks, as findings naming package, object, check, expected and found.
 //! * [`run`] — resumable runs of bounded steps, sealed into the log when finished.
+//! * [`scrub`] — the background scrub at a configured pace.
 
 pub mod check;
 pub mod run;
+pub mod scrub;
