@@ -464,6 +464,16 @@ enum BenchCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// A full integrity audit over hot and cold data (half the rows moved cold) against the
+    /// real server process, beside `zstd -dc | sha256sum` of the same rows.
+    Audit {
+        /// NDJSON rows from ../shared/bench/gen_rows.py.
+        #[arg(long)]
+        rows: PathBuf,
+        /// Markdown file whose `audit` section is replaced with the figures.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 fn now_ms() -> u64 {
@@ -811,6 +821,22 @@ fn run(cli: Cli) -> Result<()> {
                 "The server (`zegel serve`, its own process, hot period 0 days) and the load generator share these cores; `zegel tier run` moves everything in 10 000-package moves with the default `[tier]` settings (zstd level 19, 128 KiB blocks, one segment encoded per core) unless `--tier-setting` says otherwise. Baselines run in the same invocation on the same rows file.",
                 write.as_deref(),
                 ("tier", "Tiering: cold bytes, throughput, cold reads"),
+            )?;
+        }
+        Command::Bench(BenchCommand::Audit { rows, write }) => {
+            let opts = zegel::bench_audit::AuditBenchOptions {
+                rows: rows.clone(),
+                scratch: std::env::temp_dir()
+                    .join(format!("zegel-bench-audit-{}", std::process::id())),
+            };
+            let figures = zegel::bench_audit::run(&opts, &mut |m| eprintln!("bench: {m}"))
+                .map_err(anyhow::Error::msg)?;
+            report(
+                &figures,
+                &rows,
+                "The server (`zegel serve`, its own process, scrub off) audits through its API in steps of 100 000 packages, one part per core; the baseline pipeline runs in the same invocation, its two processes on the two cores. Content bytes are the header bytes plus the uncompressed objects, as re-hashed.",
+                write.as_deref(),
+                ("audit", "Integrity audit throughput"),
             )?;
         }
     }

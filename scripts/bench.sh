@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks with the shared rows (../shared/bench/gen_rows.py), figures into docs/BENCHMARKS.md.
-# Usage: scripts/bench.sh formats|server|tier [ROWS]   (default 100000 rows, seed 7)
+# Usage: scripts/bench.sh formats|server|tier|audit [ROWS]   (default 100000 rows, seed 7)
 # ZEGEL_PROFILE=dev uses the debug build (dependencies optimised) instead of --release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +24,6 @@ case "$what" in
   formats) ZEGEL_BENCH_COMMAND="scripts/bench.sh formats $rows" $zegel bench formats --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
   server) ZEGEL_BENCH_COMMAND="scripts/bench.sh server $rows" $zegel bench server --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
   tier) ZEGEL_BENCH_COMMAND="scripts/bench.sh tier $rows" $zegel bench tier --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
-  *) echo "unknown benchmark $what (known: formats, server, tier)" >&2; exit 1 ;;
+  audit) ZEGEL_BENCH_COMMAND="scripts/bench.sh audit $rows" $zegel bench audit --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
+  *) echo "unknown benchmark $what (known: formats, server, tier, audit)" >&2; exit 1 ;;
 esac

@@ -20,6 +20,8 @@ pub mod archive;
 #[cfg(feature = "server")]
 pub mod audit;
 #[cfg(feature = "server")]
+pub mod bench_audit;
+#[cfg(feature = "server")]
 pub mod bench_server;
 #[cfg(feature = "server")]
 pub mod bench_tier;

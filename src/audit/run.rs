@@ -5,7 +5,7 @@
 //! anyone can see that audits happened and what they found.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +14,7 @@ use zegel_format::header::Kind;
 use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
 use crate::archive::sequencer::{NewObject, Retention, Submission};
 use crate::audit::check::{self, Finding, LogTally, PackageTally};
-use crate::retention::holds::Holds;
+use crate::retention::holds::{Hold, Holds};
 use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
 
 /// Findings an audit run keeps in full (every finding is counted by check).
@@ -181,7 +181,7 @@ impl Audits {
     #[allow(clippy::too_many_arguments)]
     pub async fn step(
         &self,
-        archives: &Archives,
+        archives: &Arc<Archives>,
         holds: &Holds,
         info: &ArchiveInfo,
         run_id: &str,
@@ -201,27 +201,21 @@ impl Audits {
             run.cursor
                 .saturating_add(max.clamp(1, AUDIT_STEP_PACKAGES_MAX)),
         );
-        let (tally, found) = check::check_packages(
+        let (tally, found) = check_in_parallel(
             archives,
             info,
-            run.cursor,
-            end,
-            run.seed,
-            run.sample_percent,
-            &active,
+            (run.cursor, end),
+            (run.seed, run.sample_percent),
+            active,
             now_ms,
         )
         .await?;
         run.cursor = end;
-        for (name, n) in [
-            (&mut run.packages.examined, tally.examined),
-            (&mut run.packages.checked, tally.checked),
-            (&mut run.packages.disposed, tally.disposed),
-            (&mut run.packages.objects, tally.objects),
-            (&mut run.packages.bytes, tally.bytes),
-        ] {
-            *name += n;
-        }
+        run.packages.examined += tally.examined;
+        run.packages.checked += tally.checked;
+        run.packages.disposed += tally.disposed;
+        run.packages.objects += tally.objects;
+        run.packages.bytes += tally.bytes;
         metrics::counter!("zegel_audit_packages_total").increment(tally.checked);
         metrics::counter!("zegel_audit_findings_total").increment(found.len() as u64);
         run.add(found);
@@ -237,6 +231,45 @@ impl Audits {
         save(store, info.id, &run)?;
         Ok(run)
     }
+}
+
+/// The package checks of `[from, end)` split into one contiguous part per core, each on its
+/// own task: re-hashing and cold-block inflation are CPU work that one thread would cap.
+async fn check_in_parallel(
+    archives: &Arc<Archives>,
+    info: &ArchiveInfo,
+    (from, end): (u64, u64),
+    (seed, percent): (u64, u8),
+    holds: Vec<Hold>,
+    now_ms: u64,
+) -> Result<(PackageTally, Vec<Finding>), AuditError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let part = (end - from).div_ceil(cores).max(1);
+    let holds = Arc::new(holds);
+    let mut tasks = Vec::new();
+    let mut start = from;
+    while start < end {
+        let stop = end.min(start + part);
+        let (a, i, h) = (archives.clone(), info.clone(), holds.clone());
+        tasks.push(tokio::spawn(async move {
+            check::check_packages(&a, &i, start, stop, seed, percent, &h, now_ms).await
+        }));
+        start = stop;
+    }
+    let mut tally = PackageTally::default();
+    let mut found = Vec::new();
+    for t in tasks {
+        let (t, f) = t
+            .await
+            .map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
+        tally.examined += t.examined;
+        tally.checked += t.checked;
+        tally.disposed += t.disposed;
+        tally.objects += t.objects;
+        tally.bytes += t.bytes;
+        found.extend(f);
+    }
+    Ok((tally, found))
 }
 
 /// Seals the finished audit as an `audit` package of the archive's log; its seq.

@@ -1,0 +1,166 @@
+//! `zegel bench audit`: integrity-audit throughput of the real server process over hot and
+//! cold data (half the rows moved to the cold tier), in MB/s of content re-hashed (header
+//! bytes plus objects), beside the same-run pipeline `zstd -dc | sha256sum` over the rows.
+//! Measured, never asserted; written to docs/BENCHMARKS.md.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::bench::Figure;
+use crate::bench_server::{Server, agent, bench_tenant, expect, ingest_batches, row_sip};
+
+#[derive(Debug, Clone)]
+pub struct AuditBenchOptions {
+    /// NDJSON rows from ../shared/bench/gen_rows.py.
+    pub rows: PathBuf,
+    /// Scratch directory (the server's data).
+    pub scratch: PathBuf,
+}
+
+/// Seconds of `zstd -dc FILE | sha256sum`, both cores available to the two processes.
+fn zstd_sha256(file: &std::path::Path) -> Result<f64, String> {
+    let start = Instant::now();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "zstd -dc -q '{}' | sha256sum",
+            file.to_string_lossy().replace('\'', "'\\''")
+        ))
+        .output()
+        .map_err(|e| format!("sh: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "zstd -dc | sha256sum failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+pub fn run(
+    opts: &AuditBenchOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Figure>, String> {
+    let rows = crate::bench::read_rows(&opts.rows)?;
+    let sips: Vec<String> = rows.iter().map(|r| row_sip(r)).collect::<Result<_, _>>()?;
+    let _ = std::fs::remove_dir_all(&opts.scratch);
+    std::fs::create_dir_all(&opts.scratch).map_err(|e| e.to_string())?;
+    progress("baseline: zstd -3 of the rows, then zstd -dc | sha256sum");
+    let zst = opts.scratch.join("rows.ndjson.zst");
+    let st = std::process::Command::new("zstd")
+        .args(["-3", "-q", "-f", "-o"])
+        .arg(&zst)
+        .arg(&opts.rows)
+        .status()
+        .map_err(|e| format!("zstd: {e} (apt-get install zstd)"))?;
+    if !st.success() {
+        return Err("zstd -3 failed".into());
+    }
+    let rows_bytes = std::fs::metadata(&opts.rows)
+        .map_err(|e| e.to_string())?
+        .len();
+    let pipe_secs = zstd_sha256(&zst)?;
+
+    // Tiering only when asked, and no background scrub competing with the audit.
+    let config = opts.scratch.join("bench.toml");
+    std::fs::write(&config, "scrub_packages_per_sec = 0\n").map_err(|e| e.to_string())?;
+    let config = config.to_string_lossy().into_owned();
+    let args = [
+        "--hot-days",
+        "0",
+        "--tier-interval-secs",
+        "0",
+        "--config",
+        config.as_str(),
+    ];
+    let data = opts.scratch.join("data");
+    let server = Server::start_with(&data, &args)?;
+    let base = server.base.clone();
+    let admin = std::fs::read_to_string(data.join("admin.token"))
+        .map_err(|e| e.to_string())?
+        .trim()
+        .to_string();
+    let (producer, _) = bench_tenant(&server, &["audit"])?;
+    let a = agent();
+    let auditor = expect(
+        &a,
+        "POST",
+        &format!("{base}/v1/tenants/bench/keys"),
+        &admin,
+        br#"{"role":"auditor"}"#,
+        201,
+    )?
+    .get("token")
+    .and_then(|t| t.as_str())
+    .map(str::to_string)
+    .ok_or("no token")?;
+    let addr = base.trim_start_matches("http://").to_string();
+    let (first, second) = sips.split_at(sips.len() / 2);
+    let half = first.len();
+    progress("ingest the first half, move it to the cold tier");
+    ingest_batches(&addr, &producer, "audit", first, 1000, 4)?;
+    expect(&a, "POST", &format!("{base}/v1/tier/run"), &admin, b"", 200)?;
+    progress("ingest the second half (stays hot)");
+    ingest_batches(&addr, &producer, "audit", second, 1000, 4)?;
+
+    progress("audit");
+    let started = Instant::now();
+    let mut run = expect(
+        &a,
+        "POST",
+        &format!("{base}/v1/archives/audit/audits"),
+        &auditor,
+        b"",
+        201,
+    )?;
+    let id = run
+        .get("id")
+        .and_then(|i| i.as_str())
+        .unwrap_or_default()
+        .to_string();
+    while run.get("finished_ms").is_none_or(|f| f.is_null()) {
+        run = expect(
+            &a,
+            "POST",
+            &format!("{base}/v1/archives/audit/audits/{id}/step"),
+            &auditor,
+            br#"{"max_packages":100000}"#,
+            200,
+        )?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&opts.scratch);
+    let n = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+    let p = run.get("packages").cloned().unwrap_or_default();
+    let findings: u64 = run
+        .get("counts")
+        .and_then(|c| c.as_object())
+        .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+        .unwrap_or(0);
+    if findings > 0 {
+        return Err(format!("the benchmark's audit found problems: {run}"));
+    }
+    let mb = |b: u64| b as f64 / 1e6;
+    // The same data as the baseline: the rows; the audit also re-hashes every header.
+    let audit_mbs = mb(rows_bytes) / secs;
+    let pipe_mbs = mb(rows_bytes) / pipe_secs;
+    Ok(vec![Figure {
+        what: format!(
+            "full audit of {} packages ({} cold, {} hot): every header and object re-hashed, chain links, the tree recomputed against every checkpoint and signed head",
+            n(&p, "checked"),
+            half,
+            sips.len() - half
+        ),
+        value: format!(
+            "**{audit_mbs:.1} MB/s** of rows ({:.1} MB of rows in {secs:.1} s; {:.1} MB re-hashed with the headers) = **{:.0} %** of the baseline",
+            mb(rows_bytes),
+            mb(n(&p, "bytes")),
+            100.0 * audit_mbs / pipe_mbs
+        ),
+        baseline: format!(
+            "`zstd -dc | sha256sum` of the rows file (`zstd -3`), same run: {pipe_mbs:.1} MB/s ({:.1} MB in {pipe_secs:.2} s)",
+            mb(rows_bytes)
+        ),
+    }])
+}
