@@ -1,5 +1,6 @@
 //! `zegel-verify`: offline verification of Zegel evidence. No server, no database: the files
-//! and the archive's public key suffice. Exit codes: 0 verified, 1 a check failed, 2 could not
+//! and the archive's public key suffice. `zegel-verify --key KEY FILE` verifies a proof bundle
+//! or a certificate by its extension. Exit codes: 0 verified, 1 a check failed, 2 could not
 //! run (see `zegel::verify_cli`).
 
 use std::path::PathBuf;
@@ -12,11 +13,21 @@ use zegel::verify_cli::{self, EXIT_CANNOT_RUN, InputError, PackageFiles};
 #[command(
     name = "zegel-verify",
     version,
-    about = "Verify Zegel packages, proofs, checkpoints and receipts offline"
+    about = "Verify Zegel proof bundles, packages, proofs, checkpoints and receipts offline",
+    args_conflicts_with_subcommands = true,
+    arg_required_else_help = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// For FILE: the archive's public key (key text, a file holding it, or for a bundle the
+    /// key's 64-hex-digit fingerprint).
+    #[arg(long, requires = "file")]
+    key: Option<String>,
+    /// A proof bundle (.zbundle) or a certificate of destruction (.zcert), verified as the
+    /// `bundle` or `certificate` subcommand does.
+    #[arg(requires = "key")]
+    file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,6 +72,19 @@ enum Command {
         #[arg(required = true)]
         packages: Vec<PathBuf>,
     },
+    /// Verify a proof bundle: the package (or its disposition), receipt, key, checkpoints,
+    /// consistency and inclusion proofs, agreement, dispositions and its HTML report.
+    Bundle {
+        /// The archive's public key: the key text `name+id+base64`, a file holding it, or the
+        /// key's 64-hex-digit fingerprint when the bundle lists the key.
+        #[arg(long)]
+        key: String,
+        /// Write the bundle's HTML report to this file (when the bundle decodes).
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// The proof bundle (.zbundle, formats/bundle.md).
+        file: PathBuf,
+    },
     /// Verify a certificate of destruction: the disposition package, its proofs and receipt,
     /// and that every disposed package's leaf is still in the log.
     Certificate {
@@ -79,7 +103,17 @@ enum Command {
 }
 
 fn run(cli: Cli) -> Result<i32, InputError> {
-    let report = match cli.command {
+    let command = match (cli.command, cli.key, cli.file) {
+        (Some(command), _, _) => command,
+        (None, Some(key), Some(file)) => {
+            let report = verify_cli::verify_file(&file, &key)?;
+            print!("{}", verify_cli::render(&report));
+            return Ok(verify_cli::exit_code(&report));
+        }
+        // clap requires --key and FILE together, and prints the help when nothing is given.
+        (None, _, _) => return Err(InputError::UnknownFile("no file".into())),
+    };
+    let report = match command {
         Command::Package {
             key,
             package,
@@ -106,6 +140,10 @@ fn run(cli: Cli) -> Result<i32, InputError> {
         } => {
             let key = verify_cli::load_key(&key)?;
             verify_cli::verify_consistency_files(&old, &new, &proof, &key)?
+        }
+        Command::Bundle { key, html, file } => {
+            let key = verify_cli::load_bundle_key(&key)?;
+            verify_cli::verify_bundle_file(&file, &key, html.as_deref())?
         }
         Command::Certificate { key, file } => {
             let key = verify_cli::load_key(&key)?;

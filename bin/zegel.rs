@@ -82,6 +82,27 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Export the proof bundle of one package (`.zbundle`): everything a court needs to
+    /// verify it offline with `zegel-verify bundle` (against a running server).
+    Export {
+        archive: String,
+        /// Seq of the package.
+        seq: u64,
+        /// Carry only the objects named with --object (the others' digests stay).
+        #[arg(long)]
+        redact: bool,
+        /// With --redact: an object to carry (repeatable).
+        #[arg(long = "object", requires = "redact")]
+        objects: Vec<String>,
+        /// Where to write the bundle [default: ARCHIVE-SEQ.zbundle].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the bundle as a BagIt bag (RFC 8493) into this new directory.
+        #[arg(long)]
+        bagit: Option<PathBuf>,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Early erasure: one archivist requests, a second one approves (against a running server).
     #[command(subcommand)]
     Erasure(ErasureCommand),
@@ -647,6 +668,41 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", zegel::client::render("apply", &v, remote.json));
         }
         Command::Erasure(cmd) => erasure(cmd)?,
+        Command::Export {
+            archive,
+            seq,
+            redact,
+            objects,
+            out,
+            bagit,
+            remote,
+        } => {
+            let q = if redact {
+                format!("?objects={}", objects.join(","))
+            } else {
+                String::new()
+            };
+            let bytes = client(&remote)?
+                .get_bytes(&format!("/v1/archives/{archive}/packages/{seq}/bundle{q}"))?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{archive}-{seq}.zbundle")));
+            std::fs::write(&out, &bytes).with_context(|| format!("write {}", out.display()))?;
+            println!(
+                "proof bundle written to {} ({} bytes); verify it with: zegel-verify bundle --key KEY {}",
+                out.display(),
+                bytes.len(),
+                out.display()
+            );
+            if let Some(dir) = bagit {
+                let today = time::OffsetDateTime::now_utc().date().to_string();
+                let files =
+                    zegel::bagit::write_bag(&dir, &bytes, &today).map_err(anyhow::Error::msg)?;
+                println!(
+                    "BagIt bag written to {} ({} payload files)",
+                    dir.display(),
+                    files.len()
+                );
+            }
+        }
         Command::Audit { .. } => unreachable!("handled in main"),
         Command::Disposition(DispositionCommand::List { archive, remote }) => {
             let v = client(&remote)?.call(

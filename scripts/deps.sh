@@ -27,17 +27,38 @@ zegel_deps() {
 # The cold-tier tests start a real S3-compatible server: moto's, from PyPI, at a pinned
 # version (it passes object_store's own conformance checks, conditional puts included).
 ZEGEL_MOTO_VERSION=5.2.5
+# The bundle tests validate BagIt bags with the Library of Congress `bagit` tool (PyPI) and
+# take a screenshot of the HTML report with headless Chromium (Debian's package).
+ZEGEL_BAGIT_VERSION=1.9.0
+zegel_pip() {
+  python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+}
 zegel_test_deps() {
-  if python3 -c "import sys, importlib.metadata as m; sys.exit(m.version('moto') != '$ZEGEL_MOTO_VERSION')" 2>/dev/null \
-     && python3 -c "import flask, werkzeug" 2>/dev/null; then
-    return 0
-  fi
   if ! command -v python3 >/dev/null 2>&1; then
     echo "python3 is missing (the S3 tests run moto's server): apt-get install python3 python3-pip" >&2
     return 1
   fi
-  echo "installing moto[server]==$ZEGEL_MOTO_VERSION (the S3-compatible server the cold-tier tests start)"
-  python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$ZEGEL_MOTO_VERSION" 2>/dev/null \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "moto[server]==$ZEGEL_MOTO_VERSION" \
-    || { echo "could not install moto[server]==$ZEGEL_MOTO_VERSION from PyPI" >&2; return 1; }
+  if ! python3 -c "import sys, importlib.metadata as m; sys.exit(m.version('moto') != '$ZEGEL_MOTO_VERSION')" 2>/dev/null \
+     || ! python3 -c "import flask, werkzeug" 2>/dev/null; then
+    echo "installing moto[server]==$ZEGEL_MOTO_VERSION (the S3-compatible server the cold-tier tests start)"
+    zegel_pip "moto[server]==$ZEGEL_MOTO_VERSION" \
+      || { echo "could not install moto[server]==$ZEGEL_MOTO_VERSION from PyPI" >&2; return 1; }
+  fi
+  if ! python3 -c "import sys, importlib.metadata as m; sys.exit(m.version('bagit') != '$ZEGEL_BAGIT_VERSION')" 2>/dev/null; then
+    echo "installing bagit==$ZEGEL_BAGIT_VERSION (validates the BagIt bags of proof bundles)"
+    zegel_pip "bagit==$ZEGEL_BAGIT_VERSION" \
+      || { echo "could not install bagit==$ZEGEL_BAGIT_VERSION from PyPI" >&2; return 1; }
+  fi
+  if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing chromium (headless screenshots of the bundle's HTML report)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+        || { echo "could not install chromium from Debian" >&2; return 1; }
+    else
+      echo "chromium is missing (the bundle report test takes a headless screenshot): sudo apt-get install chromium" >&2
+      return 1
+    fi
+  fi
 }

@@ -20,6 +20,8 @@ pub mod archive;
 #[cfg(feature = "server")]
 pub mod audit;
 #[cfg(feature = "server")]
+pub mod bagit;
+#[cfg(feature = "server")]
 pub mod bench_audit;
 #[cfg(feature = "server")]
 pub mod bench_server;
@@ -29,6 +31,8 @@ pub mod bench_tier;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod cold;
+#[cfg(feature = "server")]
+pub mod export;
 #[cfg(feature = "server")]
 pub mod retention;
 #[cfg(feature = "server")]

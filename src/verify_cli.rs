@@ -4,12 +4,15 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use zegel_format::bundle::{BUNDLE_EXTENSION, Bundle};
+use zegel_format::disposition::CERTIFICATE_EXTENSION;
 use zegel_format::note::VerifierKey;
 use zegel_format::vectors::Vector;
-use zegel_format::verify::{self, CertificateInputs, PackageInputs, Report, Verdict};
+use zegel_format::verify::{self, CertificateInputs, PackageInputs, Report, TrustedKey, Verdict};
 
-/// Largest input file `zegel-verify` reads (a sealed package at its limit, plus slack).
-pub const INPUT_FILE_BYTES_MAX: u64 = zegel_format::limits::SEALED_BYTES_MAX as u64 + 1024;
+/// Largest input file `zegel-verify` reads: a proof bundle at its limit, which is larger than
+/// any sealed package or certificate.
+pub const INPUT_FILE_BYTES_MAX: u64 = zegel_format::limits::BUNDLE_BYTES_MAX as u64;
 
 /// Exit code when every check passed.
 pub const EXIT_VERIFIED: i32 = 0;
@@ -32,6 +35,13 @@ pub enum InputError {
     Key(String),
     #[error("{0}")]
     Vector(String),
+    #[error("{path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}: give a subcommand (see --help), or a .zbundle or .zcert file")]
+    UnknownFile(String),
 }
 
 /// Reads a whole input file, bounded by [`INPUT_FILE_BYTES_MAX`].
@@ -67,6 +77,72 @@ pub fn load_key(arg: &str) -> Result<VerifierKey, InputError> {
     let text =
         String::from_utf8(bytes).map_err(|_| InputError::Key(format!("{arg}: not UTF-8 text")))?;
     VerifierKey::from_text(&text).map_err(|e| InputError::Key(format!("{arg}: {e}")))
+}
+
+/// The key a bundle verification trusts: a verifier key, or the fingerprint of one of the
+/// bundle's keys (formats/signed-note.md §3.4).
+#[derive(Debug, Clone)]
+pub enum BundleKey {
+    Key(VerifierKey),
+    Fingerprint([u8; 32]),
+}
+
+/// `--key` of a bundle: 64 hex digits are a fingerprint; otherwise a key text or a file
+/// holding one, as [`load_key`]. A bare 8-digit key id is refused: 32 bits are too few to
+/// name a trusted key, since anyone can make a key with a given id.
+pub fn load_bundle_key(arg: &str) -> Result<BundleKey, InputError> {
+    let hex_digits = |n: usize| {
+        arg.len() == n
+            && arg
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b.to_ascii_lowercase()))
+    };
+    if hex_digits(64) {
+        let mut fingerprint = [0u8; 32];
+        hex::decode_to_slice(arg.to_ascii_lowercase(), &mut fingerprint)
+            .map_err(|e| InputError::Key(format!("{arg:?}: {e}")))?;
+        return Ok(BundleKey::Fingerprint(fingerprint));
+    }
+    if hex_digits(8) && !Path::new(arg).exists() {
+        return Err(InputError::Key(format!(
+            "{arg:?} looks like a key id: 32 bits cannot identify a key you trust; give the key \
+             text, a file holding it, or its 64-hex-digit fingerprint"
+        )));
+    }
+    load_key(arg).map(BundleKey::Key)
+}
+
+/// Verifies a proof bundle (`.zbundle`, formats/bundle.md). With `html`, writes the report
+/// stored in the bundle there when the bundle decodes (its `bundle.report` check says whether
+/// the report is the one the contents give).
+pub fn verify_bundle_file(
+    path: &Path,
+    key: &BundleKey,
+    html: Option<&Path>,
+) -> Result<Report, InputError> {
+    let bytes = read_input(path)?;
+    let report = match key {
+        BundleKey::Key(k) => verify::verify_bundle_trusting(&bytes, TrustedKey::Key(k)),
+        BundleKey::Fingerprint(f) => {
+            verify::verify_bundle_trusting(&bytes, TrustedKey::Fingerprint(f))
+        }
+    };
+    if let (Some(out), Ok(bundle)) = (html, Bundle::decode(&bytes)) {
+        std::fs::write(out, bundle.report).map_err(|source| InputError::Write {
+            path: out.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(report)
+}
+
+/// `zegel-verify --key KEY FILE`: a bundle or a certificate, by the file's extension.
+pub fn verify_file(path: &Path, key: &str) -> Result<Report, InputError> {
+    match path.extension().and_then(|x| x.to_str()) {
+        Some(BUNDLE_EXTENSION) => verify_bundle_file(path, &load_bundle_key(key)?, None),
+        Some(CERTIFICATE_EXTENSION) => verify_certificate_file(path, &load_key(key)?),
+        _ => Err(InputError::UnknownFile(path.display().to_string())),
+    }
 }
 
 /// Files of a package verification.
@@ -226,4 +302,35 @@ pub fn run_vectors(paths: &[PathBuf]) -> Result<(String, bool), InputError> {
         }
     );
     Ok((out, all_ok))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "zegel.test+ec171e06+AepKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs";
+    const FINGERPRINT: &str = "ec171e06d165ff18a330f29208fed4c5bc6af4ffa2537e40829538dde69f184f";
+
+    #[test]
+    fn bundle_keys_by_text_or_fingerprint_but_not_by_key_id() {
+        let key = VerifierKey::from_text(TEXT).unwrap();
+        assert!(matches!(load_bundle_key(TEXT), Ok(BundleKey::Key(k)) if k == key));
+        for f in [FINGERPRINT.to_string(), FINGERPRINT.to_ascii_uppercase()] {
+            assert!(
+                matches!(load_bundle_key(&f), Ok(BundleKey::Fingerprint(x)) if x == key.fingerprint())
+            );
+        }
+        let by_id = load_bundle_key("ec171e06").unwrap_err().to_string();
+        assert!(by_id.contains("key id"), "{by_id}");
+        assert!(load_bundle_key(&FINGERPRINT[1..]).is_err());
+        assert!(load_bundle_key("/nonexistent/key.pub").is_err());
+    }
+
+    #[test]
+    fn files_dispatch_by_extension() {
+        let err = verify_file(Path::new("/nonexistent/notes.txt"), TEXT).unwrap_err();
+        assert!(matches!(err, InputError::UnknownFile(_)), "{err}");
+        let err = verify_file(Path::new("/nonexistent/x.zbundle"), TEXT).unwrap_err();
+        assert!(matches!(err, InputError::Read { .. }), "{err}");
+    }
 }

@@ -398,6 +398,7 @@ fn openapi_documents_every_route_and_only_real_ones() {
         ("get", "/v1/archives/{archive}/audits"),
         ("post", "/v1/archives/{archive}/audits/{id}/step"),
         ("get", "/v1/archives/{archive}/audits/{id}"),
+        ("get", "/v1/archives/{archive}/packages/{seq}/bundle"),
         ("get", "/v1/tier"),
         ("post", "/v1/tier/run"),
         ("get", "/v1/usage"),

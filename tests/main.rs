@@ -14,6 +14,8 @@ mod cli;
 mod cold;
 mod crash;
 mod disposal;
+mod disposal_crash;
+mod export;
 mod first_session;
 mod keyfile;
 mod retention;

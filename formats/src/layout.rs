@@ -105,10 +105,16 @@ impl RetentionMonth {
 }
 
 /// Year and month (1–12) of the day `days` after 1970-01-01, proleptic Gregorian.
+fn civil_year_month(days: u64) -> (i32, u8) {
+    let (year, month, _) = civil_date(days);
+    (year, month)
+}
+
+/// Year, month (1–12) and day (1–31) of the day `days` after 1970-01-01, proleptic Gregorian.
 ///
 /// Counts from 0000-03-01 so that the leap day ends each 400-, 100- and 4-year cycle; then a
 /// year runs March to February and its months have a fixed pattern of lengths.
-fn civil_year_month(days: u64) -> (i32, u8) {
+pub(crate) fn civil_date(days: u64) -> (i32, u8, u8) {
     // Days from 0000-03-01 to 1970-01-01.
     const EPOCH_SHIFT: u64 = 719_468;
     const DAYS_PER_400_YEARS: u64 = 146_097;
@@ -123,6 +129,7 @@ fn civil_year_month(days: u64) -> (i32, u8) {
     // Months from March: lengths 31 30 31 30 31 31 30 31 30 31 31 28/29 — five-month runs of
     // 153 days.
     let month_from_march = (5 * day_of_year + 2) / 153; // 0..=11
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1; // 1..=31
     let month = if month_from_march < 10 {
         month_from_march + 3
     } else {
@@ -130,7 +137,11 @@ fn civil_year_month(days: u64) -> (i32, u8) {
     };
     let year = era * 400 + year_of_era + u64::from(month <= 2);
     // u64::MAX milliseconds is about 584 million years: well inside i32.
-    (i32::try_from(year).unwrap_or(i32::MAX), month as u8)
+    (
+        i32::try_from(year).unwrap_or(i32::MAX),
+        month as u8,
+        day as u8,
+    )
 }
 
 impl fmt::Display for RetentionMonth {

@@ -4,6 +4,7 @@
 //! This crate does no IO and links no database, so `zegel-verify` builds from it alone.
 //! Every public encoder and decoder cites the section of `formats/` it implements.
 
+pub mod bundle;
 pub mod cbor;
 pub mod checkpoint;
 pub mod disposition;

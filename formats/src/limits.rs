@@ -67,3 +67,19 @@ pub const AUTHORIZERS_MAX: usize = 16;
 /// Largest certificate of destruction (formats/disposition.md §4); its disposed proofs at
 /// their limit would not fit, on purpose: real proofs are a few hundred bytes each.
 pub const CERTIFICATE_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// Largest proof bundle (formats/bundle.md §3): a sealed package at its limit, with room for
+/// the agreement, dispositions, proofs, checkpoints, keys and report.
+pub const BUNDLE_BYTES_MAX: usize = 128 * 1024 * 1024;
+/// Most signed checkpoints in one bundle (each with the consistency proof that reaches it).
+pub const BUNDLE_CHECKPOINTS_MAX: usize = 16;
+/// Most archive keys listed in one bundle.
+pub const BUNDLE_KEYS_MAX: usize = 16;
+/// Most disposition packages in one bundle.
+pub const BUNDLE_DISPOSITIONS_MAX: usize = 16;
+/// Largest HTML report in a bundle, in bytes: what `bundle::report_html` writes for any
+/// bundle within the other limits stays below half of it (formats/bundle.md §5).
+pub const BUNDLE_REPORT_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Largest agreement document (the agreement package's first object) the report shows as
+/// text; a larger one is listed with its digest, not shown.
+pub const REPORT_AGREEMENT_BYTES_MAX: usize = 64 * 1024;

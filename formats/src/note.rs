@@ -55,13 +55,20 @@ pub fn check_key_name(name: &str) -> Result<(), KeyError> {
     }
 }
 
-/// Key id: SHA-256(name || "\n" || 0x01 || public key)[..4].
-pub fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
+/// Key fingerprint: SHA-256(name || "\n" || 0x01 || public key), all 32 bytes
+/// (formats/signed-note.md §3.4). Unlike the 4-byte key id, it is long enough to identify a
+/// key a verifier trusts.
+pub fn fingerprint(name: &str, public: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update([b'\n', NOTE_ALG_ED25519]);
     h.update(public);
-    let [a, b, c, d, ..]: [u8; 32] = h.finalize().into();
+    h.finalize().into()
+}
+
+/// Key id: the first four bytes of the [`fingerprint`].
+pub fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
+    let [a, b, c, d, ..] = fingerprint(name, public);
     [a, b, c, d]
 }
 
@@ -161,6 +168,11 @@ impl VerifierKey {
 
     pub fn key_id(&self) -> [u8; 4] {
         self.id
+    }
+
+    /// The full SHA-256 of which the key id is the start (formats/signed-note.md §3.4).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        fingerprint(&self.name, self.key.as_bytes())
     }
 
     pub fn public_bytes(&self) -> &[u8; 32] {

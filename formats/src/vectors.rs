@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::{self, AgreementEvidence, ArchiveKey, Bundle, DispositionEvidence};
 use crate::checkpoint::{self, Checkpoint};
 use crate::disposition::{
     Cause, Certificate, DISPOSITION_MEDIA_TYPE, DISPOSITION_OBJECT_NAME, DisposedPackage,
@@ -39,15 +40,16 @@ pub struct Vector {
     pub format: String,
     pub scenario: String,
     pub description: String,
-    /// `package`, `chain`, `consistency`, `segment`, `tiles` or `certificate`.
+    /// `package`, `chain`, `consistency`, `segment`, `tiles`, `certificate` or `bundle`.
     pub check: String,
     /// `ok`, `decode-error`, `bad-digest`, `bad-signature`, `bad-origin`, `bad-proof`,
-    /// `bad-link`, `bad-receipt` or `bad-disposition`.
+    /// `bad-link`, `bad-receipt`, `bad-disposition`, `bad-key`, `bad-bundle` or `bad-report`.
     pub expect: String,
     /// Name of the first check that fails, when `expect` is not `ok`.
     pub failed_check: Option<String>,
     /// Inputs: `public_key` (verifier key text), and base64 (`package`, `proof`, `receipt`,
-    /// `segment`, `certificate`; arrays `packages`, `leaves`, `headers`; the values of the object `tiles`),
+    /// `segment`, `certificate`, `bundle`; arrays `packages`, `leaves`, `headers`; the values
+    /// of the object `tiles`),
     /// note text (`checkpoint`, `old_checkpoint`, `new_checkpoint`) or object keys
     /// (`segment_key`, `checkpoint_key`, the names of `tiles`).
     pub inputs: BTreeMap<String, serde_json::Value>,
@@ -172,6 +174,12 @@ impl Vector {
                     leaf: &leaf,
                     expected_headers: Some(&headers),
                 }))
+            }
+            "bundle" => {
+                let bundle = self
+                    .input_b64("bundle")?
+                    .ok_or_else(|| self.error("missing input bundle".into()))?;
+                Ok(verify::verify_bundle(&bundle, &key))
             }
             "certificate" => {
                 let certificate = self
@@ -938,6 +946,17 @@ pub fn generate() -> Vec<Vector> {
     segment_vectors(&mut b, &log);
     tile_vectors(&mut b, key);
     certificate_vectors(&mut b);
+    bundle_vectors(&mut b);
+    b.out
+}
+
+/// The `bundle` vectors alone, as [`generate`] makes them, without the slow rest.
+pub fn generate_bundles() -> Vec<Vector> {
+    let mut b = Builder {
+        out: Vec::new(),
+        key_text: test_key().verifier().to_text(),
+    };
+    bundle_vectors(&mut b);
     b.out
 }
 
@@ -1347,4 +1366,311 @@ pub fn file_contents(v: &Vector) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// A day in milliseconds.
+const DAY_MS: u64 = 86_400_000;
+
+/// The archive keys of the bundle vectors: the test key, valid from 30 days before the sample
+/// log began and still valid, and `other_key`, retired before then.
+fn bundle_keys(valid_until_ms: Option<u64>) -> Vec<ArchiveKey> {
+    vec![
+        ArchiveKey {
+            key: other_key().verifier(),
+            valid_from_ms: Some(T0_MS - 400 * DAY_MS),
+            valid_until_ms: Some(T0_MS - 30 * DAY_MS),
+        },
+        ArchiveKey {
+            key: test_key().verifier(),
+            valid_from_ms: Some(T0_MS - 30 * DAY_MS),
+            valid_until_ms,
+        },
+    ]
+}
+
+/// The bundle of entry `seq` of `log`: its package as sealed, its receipt from the group
+/// commit that brought the log to `receipt_size`, checkpoints of `sizes` (ascending, the last
+/// the bundle's) with the consistency proofs that chain them to the receipt, the agreement its
+/// header names, and the dispositions at `dispositions` (each proven under the last
+/// checkpoint, with its receipt at that size). The report is written last.
+fn bundle_of(
+    log: &SampleLog,
+    seq: u64,
+    receipt_size: u64,
+    sizes: &[u64],
+    dispositions: &[u64],
+) -> Bundle {
+    let last = sizes.last().copied().unwrap_or_default();
+    let consistency = std::iter::once(receipt_size)
+        .chain(sizes.iter().copied())
+        .zip(sizes.iter().copied())
+        .map(|(old, new)| {
+            ConsistencyProof {
+                old,
+                new,
+                path: merkle::consistency_proof(&log.tree, old, new).unwrap_or_default(),
+            }
+            .encode()
+        })
+        .collect();
+    let agreement = log
+        .headers
+        .get(seq as usize)
+        .and_then(|h| h.agreement)
+        .map(|a| AgreementEvidence {
+            package: log.sealed(a.seq as usize).to_vec(),
+            proof: log.inclusion(a.seq, last).encode(),
+        });
+    Bundle {
+        tenant: TENANT.into(),
+        archive: ARCHIVE.into(),
+        seq,
+        package: Some(log.sealed(seq as usize).to_vec()),
+        receipt: log.receipt(seq, receipt_size, &log.key),
+        proof: log.inclusion(seq, last).encode(),
+        checkpoints: sizes.iter().map(|&n| log.checkpoint(n, &log.key)).collect(),
+        consistency,
+        keys: bundle_keys(None),
+        agreement,
+        dispositions: dispositions
+            .iter()
+            .map(|&d| DispositionEvidence {
+                package: log.sealed(d as usize).to_vec(),
+                proof: log.inclusion(d, last).encode(),
+                receipt: log.receipt(d, last, &log.key),
+            })
+            .collect(),
+        report: String::new(),
+    }
+    .with_report()
+}
+
+/// Proof bundles (formats/bundle.md §8): entry 3 of the sample log whole, redacted, and with
+/// each kind of fault; and entry 2 disposed by a disposition at seq 5, with its package absent
+/// or reduced to its header.
+fn bundle_vectors(b: &mut Builder) {
+    let log = SampleLog::build();
+    let input = |x: &Bundle| vec![("bundle", b64(&x.encode()))];
+    let add = |b: &mut Builder,
+               scenario: &str,
+               description: &str,
+               expect: Outcome,
+               failed: Option<&str>,
+               bundle: &Bundle| {
+        b.add(
+            scenario,
+            description,
+            "bundle",
+            expect,
+            failed,
+            input(bundle),
+        );
+    };
+    // Entry 3: receipt at 4, checkpoint of 5, agreement at seq 0.
+    let ok = bundle_of(&log, 3, 4, &[5], &[]);
+    add(
+        b,
+        "bundle-ok",
+        "The row at seq 3 whole: its package, the receipt signed when the log had 4 entries, the checkpoint of 5 with the consistency proof from 4 to 5 and the inclusion proof under it, the agreement at seq 0 proven under the same checkpoint, the archive's two keys (the test key valid since 30 days before the log began, another key retired before), and the report.",
+        Outcome::Ok,
+        None,
+        &ok,
+    );
+    let redacted = Bundle {
+        package: Some(bundle::redact(log.sealed(3), |_, _| false).unwrap_or_default()),
+        ..ok.clone()
+    }
+    .with_report();
+    add(
+        b,
+        "bundle-redacted-ok",
+        "The bundle of bundle-ok with the row object withheld (null): the header and so the leaf hash, the proofs and the object's digest stand; bundle.redacted.0 is skipped, not failed.",
+        Outcome::Ok,
+        None,
+        &redacted,
+    );
+    let with = |edit: &dyn Fn(&mut Bundle)| {
+        let mut x = ok.clone();
+        edit(&mut x);
+        x.with_report()
+    };
+    let whole = ok.encode();
+    let truncated = whole
+        .get(..whole.len().saturating_sub(100))
+        .unwrap_or_default();
+    b.add(
+        "bundle-truncated",
+        "The file of bundle-ok lost its last 100 bytes (inside the report).",
+        "bundle",
+        Outcome::DecodeError,
+        Some("bundle.decode"),
+        vec![("bundle", b64(truncated))],
+    );
+    add(
+        b,
+        "bundle-object-flipped-byte",
+        "The bundle of bundle-ok with the last byte of the row object flipped: its SHA-256 no longer matches the header.",
+        Outcome::BadDigest,
+        Some("object.0"),
+        &with(&|x| x.package = Some(seal(log.header(3), &[Some(&flip_last(log.object(3)))]))),
+    );
+    let altered_header = replace(log.header(3), b"2025-03-15", b"2025-03-16");
+    add(
+        b,
+        "bundle-header-flipped-byte",
+        "The bundle of bundle-ok with one byte of a metadata value in the header changed (2025-03-15 -> 2025-03-16) and the package resealed: its leaf hash is no longer the one the receipt signed.",
+        Outcome::BadReceipt,
+        Some("receipt.package"),
+        &with(&|x| x.package = Some(seal(&altered_header, &[Some(log.object(3))]))),
+    );
+    let mut wrong_sibling = log.inclusion(3, 5);
+    if let Some(h) = wrong_sibling.path.get_mut(1) {
+        h.0[0] ^= 0x80;
+    }
+    add(
+        b,
+        "bundle-proof-wrong-hash",
+        "The bundle of bundle-ok with one bit flipped in the second hash of the entry's inclusion proof.",
+        Outcome::BadProof,
+        Some("proof.inclusion"),
+        &with(&|x| x.proof = wrong_sibling.encode()),
+    );
+    add(
+        b,
+        "bundle-checkpoint-other-key",
+        "The bundle of bundle-ok with its checkpoint signed by the retired key of the bundle's key list (same name, another key id) instead of the trusted key.",
+        Outcome::BadSignature,
+        Some("checkpoint.0.signature"),
+        &with(&|x| x.checkpoints = vec![log.checkpoint(5, &other_key())]),
+    );
+    let mut broken = ConsistencyProof {
+        old: 4,
+        new: 5,
+        path: merkle::consistency_proof(&log.tree, 4, 5).unwrap_or_default(),
+    };
+    if let Some(h) = broken.path.first_mut() {
+        h.0[31] ^= 0x01;
+    }
+    add(
+        b,
+        "bundle-consistency-broken",
+        "The bundle of bundle-ok with one bit flipped in the consistency proof from the receipt's tree of 4 to the checkpoint of 5.",
+        Outcome::BadProof,
+        Some("bundle.consistency.0"),
+        &with(&|x| x.consistency = vec![broken.encode()]),
+    );
+    add(
+        b,
+        "bundle-agreement-swapped",
+        "The bundle of bundle-ok with the row at seq 1 and its valid inclusion proof in place of the agreement at seq 0 that the header names.",
+        Outcome::BadBundle,
+        Some("bundle.agreement"),
+        &with(&|x| {
+            x.agreement = Some(AgreementEvidence {
+                package: log.sealed(1).to_vec(),
+                proof: log.inclusion(1, 5).encode(),
+            });
+        }),
+    );
+    let receipt_time = format!(
+        "Signed at (UTC)</th><td>{}",
+        bundle::format_utc(T0_MS + 4000)
+    );
+    let earlier = format!(
+        "Signed at (UTC)</th><td>{}",
+        bundle::format_utc(T0_MS + 4000 - DAY_MS)
+    );
+    let mut lying = ok.clone();
+    lying.report = lying.report.replacen(&receipt_time, &earlier, 1);
+    add(
+        b,
+        "bundle-report-altered",
+        "The bundle of bundle-ok whose report gives the receipt's signing time one day earlier than the receipt says.",
+        Outcome::BadReport,
+        Some("bundle.report"),
+        &lying,
+    );
+    add(
+        b,
+        "bundle-key-not-listed",
+        "The bundle of bundle-ok whose key list holds only the retired key: the trusted key is not one of the archive's keys.",
+        Outcome::BadKey,
+        Some("bundle.key"),
+        &with(&|x| x.keys.truncate(1)),
+    );
+    add(
+        b,
+        "bundle-key-expired",
+        "The bundle of bundle-ok whose key list ends the trusted key's validity at the very millisecond the receipt was signed (validity is half-open).",
+        Outcome::BadKey,
+        Some("bundle.key"),
+        &with(&|x| x.keys = bundle_keys(Some(T0_MS + 4000))),
+    );
+    add(
+        b,
+        "bundle-absent-without-disposition",
+        "The bundle of bundle-ok without its package, its agreement and any disposition: nothing explains why the package is absent.",
+        Outcome::BadBundle,
+        Some("bundle.package"),
+        &with(&|x| {
+            x.package = None;
+            x.agreement = None;
+        }),
+    );
+
+    // Entry 2 disposed of at the end of retention by a disposition at seq 5 naming 1 and 2.
+    let base = SampleLog::build();
+    let retention = Disposition {
+        cause: Cause::Retention,
+        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
+        authorized_by: vec!["key-ops-retention".into()],
+        decided_ms: T0_MS + 10 * 365 * DAY_MS + DAY_MS,
+        packages: disposed(&base, &[1, 2]),
+    };
+    let log = log_with_disposition(&retention);
+    let disposed_bundle = |package: Option<Vec<u8>>, log: &SampleLog| {
+        let mut x = bundle_of(log, 2, 3, &[5, 6], &[5]);
+        if package.is_none() {
+            x.agreement = None;
+        }
+        x.package = package;
+        x.with_report()
+    };
+    add(
+        b,
+        "bundle-disposed-ok",
+        "The row at seq 2, disposed of: the package is absent; the receipt signed when the log had 3 entries names its leaf; the checkpoints of 5 and 6 with the consistency proofs from 3 to 5 and 5 to 6; the inclusion proof of the leaf under 6; and the disposition package at seq 5 (retention, naming seq 1 and 2) with its proof and receipt under the checkpoint of 6.",
+        Outcome::Ok,
+        None,
+        &disposed_bundle(None, &log),
+    );
+    let header_only = bundle::redact(log.sealed(2), |_, _| false).unwrap_or_default();
+    add(
+        b,
+        "bundle-disposed-header-ok",
+        "The bundle of bundle-disposed-ok with the package reduced to its header (object null), as the hot store keeps it after a disposal, and so with the agreement it names.",
+        Outcome::Ok,
+        None,
+        &disposed_bundle(Some(header_only), &log),
+    );
+    add(
+        b,
+        "bundle-disposed-content-present",
+        "The bundle of bundle-disposed-header-ok with the row object present: the bundle carries content its own disposition record says was disposed of.",
+        Outcome::BadDisposition,
+        Some("bundle.disposition.5"),
+        &disposed_bundle(Some(log.sealed(2).to_vec()), &log),
+    );
+    let other = log_with_disposition(&Disposition {
+        packages: disposed(&base, &[1]),
+        ..retention
+    });
+    add(
+        b,
+        "bundle-disposition-other-entry",
+        "The bundle of bundle-disposed-ok, but the disposition at seq 5 (validly sealed, proven and signed) disposed of seq 1 only: it does not explain why entry 2 is absent.",
+        Outcome::BadDisposition,
+        Some("bundle.disposition.5"),
+        &disposed_bundle(None, &other),
+    );
 }

@@ -288,3 +288,60 @@ fn certificates_and_disposition_records_match_the_schema() {
     }
     assert!(records >= 2, "expected the two positive certificates");
 }
+
+/// Every bundle vector whose bundle decodes matches `bundle`; broken shapes do not
+/// (formats/bundle.md §3).
+#[test]
+fn bundles_match_the_schema() {
+    use base64::Engine;
+    use zegel_format::bundle::Bundle;
+    let mut bundles = 0;
+    for v in zegel_format::vectors::generate_bundles() {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(v.inputs["bundle"].as_str().unwrap())
+            .unwrap();
+        let Ok(bundle) = Bundle::decode(&bytes) else {
+            invalid("bundle", &v.scenario, &bytes);
+            continue;
+        };
+        valid("bundle", &v.scenario, &bytes);
+        bundles += 1;
+        if v.scenario != "bundle-ok" {
+            continue;
+        }
+        // The root rule accepts a bundle too.
+        ::cddl::validate_cbor_from_slice(schema(), &bytes, None).unwrap();
+        let broken = |edit: &dyn Fn(&mut Bundle)| {
+            let mut b = bundle.clone();
+            edit(&mut b);
+            b.encode()
+        };
+        invalid(
+            "bundle",
+            "no checkpoint",
+            &broken(&|b| {
+                b.checkpoints.clear();
+                b.consistency.clear();
+            }),
+        );
+        invalid(
+            "bundle",
+            "upper-case tenant",
+            &broken(&|b| b.tenant = "ACME".into()),
+        );
+        invalid(
+            "bundle",
+            "a receipt in place of the proof",
+            &broken(&|b| b.proof = b.receipt.clone()),
+        );
+        invalid("bundle", "no keys", &broken(&|b| b.keys.clear()));
+        let mut version = bytes.clone();
+        assert_eq!(&version[..3], &[0xad, 0x00, 0x01]);
+        version[2] = 0x02;
+        invalid("bundle", "version 2", &version);
+    }
+    assert!(
+        bundles >= 10,
+        "expected the bundle vectors, found {bundles}"
+    );
+}

@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod bundle;
 mod cddl;
 mod codec;
 mod layout;

@@ -93,6 +93,9 @@ fn every_outcome_category_is_covered() {
         "bad-link",
         "bad-receipt",
         "bad-disposition",
+        "bad-key",
+        "bad-bundle",
+        "bad-report",
     ] {
         assert!(expects.contains(want), "no vector expects {want}");
     }
@@ -108,6 +111,7 @@ fn every_check_has_a_positive_and_a_negative_vector() {
         "segment",
         "tiles",
         "certificate",
+        "bundle",
     ] {
         let of_check: Vec<&Vector> = vectors.iter().filter(|v| v.check == check).collect();
         assert!(

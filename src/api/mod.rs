@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod export;
 pub mod ingest;
 pub mod limits;
 pub mod problem;
@@ -131,6 +132,7 @@ fn limited_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::start_audit, audit::list_audits))
         .routes(routes!(audit::audit_step))
         .routes(routes!(audit::get_audit))
+        .routes(routes!(export::package_bundle))
 }
 
 /// Routes outside the limit, so an overloaded node still answers them.

@@ -21,6 +21,10 @@ pub struct PublicKey {
     pub key_id: String,
     /// The signed-note verifier key, `name+id+base64`: what `zegel-verify --key` takes.
     pub verifier_key: String,
+    /// Hex SHA-256 fingerprint of the key (formats/signed-note.md §3.4): what
+    /// `zegel-verify bundle --key` accepts when the bundle lists the key; compare it with one
+    /// obtained through another channel.
+    pub fingerprint: String,
     pub algorithm: String,
     /// Validity: start and end in ms since the epoch; null means open.
     pub valid_from_ms: Option<u64>,
@@ -43,6 +47,7 @@ pub async fn public_keys(State(s): State<AppState>) -> Json<PublicKeys> {
             name: k.name().to_string(),
             key_id: hex::encode(k.key_id()),
             verifier_key: k.to_text(),
+            fingerprint: hex::encode(k.fingerprint()),
             algorithm: "ed25519".into(),
             valid_from_ms: None,
             valid_until_ms: None,
