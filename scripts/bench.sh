@@ -18,7 +18,7 @@ if [ "${ZEGEL_PROFILE:-release}" = dev ]; then
   # The test build's own binary: same features as scripts/test.sh, so RocksDB is not rebuilt.
   cargo test --workspace --locked --no-run >/dev/null; zegel=./target/debug/zegel
 else
-  cargo build --release --locked --bin zegel; zegel=./target/release/zegel
+  cargo build --release --locked --bin zegel --bin zegel-verify; zegel=./target/release/zegel
 fi
 case "$what" in
   formats) ZEGEL_BENCH_COMMAND="scripts/bench.sh formats $rows" $zegel bench formats --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;

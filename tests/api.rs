@@ -98,6 +98,19 @@ fn document_packages_are_checked_and_read_back() {
     );
     assert_eq!(obj.status, 200, "{}", obj.text());
     assert_eq!(obj.body, pdf);
+    // By its key, a document package answers with its header and object list (valid JSON),
+    // not its bytes.
+    let by_key = must(
+        "GET",
+        &format!("{base}/v1/archives/files/records/C-0001%2Fruling"),
+        Some(&consumer),
+        None,
+    );
+    assert_eq!(by_key.status, 200, "{}", by_key.text());
+    let j = by_key.json();
+    assert_eq!(j["seq"], seq, "{j}");
+    assert_eq!(j["package"]["kind"], "document", "{j}");
+    assert_eq!(j["package"]["objects"][0]["name"], "ruling.pdf", "{j}");
     assert_eq!(obj.content_type, "application/pdf");
     assert!(obj.header("repr-digest").unwrap().starts_with("sha-256=:"));
     let pkg = must(
@@ -585,4 +598,41 @@ fn request_bodies_held_at_once_are_bounded() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(served, "the budget is released when the stuck requests end");
+}
+
+/// A new tenant's first reads, all at once, each create or find its access log: none fails
+/// because the log's archive was committed before its writer was registered.
+#[test]
+fn a_new_tenants_first_concurrent_reads_all_succeed() {
+    for _ in 0..5 {
+        let node = InProcess::start();
+        let base = node.base.clone();
+        let admin = node.admin_token();
+        let (producer, _, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
+        let body: String = (0..8).map(|i| row(i, "m") + "\n").collect();
+        let r = must(
+            "POST",
+            &format!("{base}/v1/archives/ebox/records/batch"),
+            Some(&producer),
+            Some(body.as_bytes()),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let readers: Vec<_> = (1..=8)
+            .map(|seq| {
+                let (base, auditor) = (base.clone(), auditor.clone());
+                std::thread::spawn(move || {
+                    must(
+                        "GET",
+                        &format!("{base}/v1/archives/ebox/packages/{seq}/sealed"),
+                        Some(&auditor),
+                        None,
+                    )
+                })
+            })
+            .collect();
+        for r in readers {
+            let r = r.join().unwrap();
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+    }
 }

@@ -1682,4 +1682,23 @@ fn disposal_rewrites_and_deletes_segments_on_a_real_s3_server() {
             assert_eq!(r.status, 410, "{seq}: {}", r.text());
         }
     }
+    // An integrity audit afterwards is clean: every disposed package is named by its
+    // disposition, every kept one (the rewritten segment's included) hashes to its leaf.
+    let auditor = key_of(&base, &admin, "acme", "auditor");
+    let r = post(&base, &auditor, "/v1/archives/ebox/audits", "");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let mut run = r.json();
+    while run["finished_ms"].is_null() {
+        let r = post(
+            &base,
+            &auditor,
+            &format!("/v1/archives/ebox/audits/{id}/step"),
+            "",
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        run = r.json();
+    }
+    assert_eq!(run["findings"], serde_json::json!([]), "{run}");
+    assert_eq!(run["packages"]["disposed"], 39, "{run}");
 }

@@ -147,6 +147,22 @@ pub async fn read_record(
         .await?
         .ok_or_else(|| Problem::internal("record index points at a missing package"))?;
     let (header, tier) = (&p.header, p.tier);
+    if header.kind != zegel_format::header::Kind::Record {
+        // A document package under a record key: its header, objects listed, not inlined.
+        record_access(&s, &c, &archive, "record", Some(seq), Some(key.clone())).await?;
+        let body = serde_json::json!({
+            "key": key,
+            "version": version,
+            "versions": versions,
+            "seq": seq,
+            "package": package_json(&p.bytes, header),
+        });
+        return Ok(bytes_response(
+            serde_json::to_vec(&body).unwrap_or_default(),
+            "application/json",
+            tier.as_str(),
+        ));
+    }
     let obj = header
         .objects
         .first()

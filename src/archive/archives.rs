@@ -368,9 +368,17 @@ impl Archives {
             }
             (info, handle, extra)
         };
-        let sealed = handle.submit_with(first, extra).await?;
-        self.lock().insert(info.id, handle);
-        Ok((info, sealed))
+        // Registered before the name is committed: a request that finds the name the moment
+        // the commit lands must find its sequencer too. Nobody can reach the handle sooner,
+        // since the name is not visible before the commit.
+        self.lock().insert(info.id, handle.clone());
+        match handle.submit_with(first, extra).await {
+            Ok(sealed) => Ok((info, sealed)),
+            Err(e) => {
+                self.lock().remove(&info.id);
+                Err(e.into())
+            }
+        }
     }
 
     /// Seals a new agreement version into an existing archive.
@@ -447,14 +455,28 @@ impl Archives {
         id: ArchiveId,
         seq: u64,
     ) -> Result<Option<StoredPackage>, ArchiveError> {
+        self.header_with(id, seq, None).await
+    }
+
+    /// As [`Archives::header`], with the leaves of `seq` and `seq − 1` already read from the
+    /// hot store by the caller (an audit walking the log in order reads each leaf once).
+    pub async fn header_with(
+        &self,
+        id: ArchiveId,
+        seq: u64,
+        known: Option<(Hash, Option<Hash>)>,
+    ) -> Result<Option<StoredPackage>, ArchiveError> {
         if let Some(bytes) = self.store.get(cf::HEADERS, &store::header_key(id, seq))? {
             let header = PackageHeader::decode(&bytes)
                 .map_err(|e| ArchiveError::Corrupt(format!("header {seq}: {e}")))?;
-            let leaf = self
-                .store
-                .nodes(id)
-                .node(0, seq)
-                .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+            let leaf = match known {
+                Some((leaf, _)) => leaf,
+                None => self
+                    .store
+                    .nodes(id)
+                    .node(0, seq)
+                    .map_err(|e| ArchiveError::Corrupt(e.to_string()))?,
+            };
             if zegel_format::hash::leaf_hash(&bytes) != leaf {
                 return Err(ArchiveError::Corrupt(format!(
                     "header {seq} does not hash to its leaf"
@@ -476,7 +498,10 @@ impl Archives {
             }
             return Ok(None);
         };
-        let p = self.cold.package(&self.store, id, seq, at).await?;
+        let p = self
+            .cold
+            .package_with(&self.store, id, seq, at, known)
+            .await?;
         Ok(Some(StoredPackage {
             id,
             seq,

@@ -108,6 +108,8 @@ pub async fn check_packages(
     let nodes = archives.store().nodes(id);
     // Disposition records read once per range.
     let mut records: HashMap<u64, Option<Disposition>> = HashMap::new();
+    // The leaf of the seq checked just before, which is the next one's `prev`.
+    let mut last_leaf: Option<(u64, Hash)> = None;
     for seq in from..end {
         tally.examined += 1;
         if !sampled(seed, seq, percent) {
@@ -120,7 +122,14 @@ pub async fn check_packages(
                 continue;
             }
         };
-        match archives.header(id, seq).await {
+        let prev_leaf = match (seq, last_leaf) {
+            (0, _) => None,
+            (s, Some((l, h))) if l + 1 == s => Some(h),
+            (s, _) => nodes.node(0, s - 1).ok(),
+        };
+        last_leaf = Some((seq, leaf));
+        let known = (seq == 0 || prev_leaf.is_some()).then_some((leaf, prev_leaf));
+        match archives.header_with(id, seq, known).await {
             Ok(Some(p)) => {
                 tally.checked += 1;
                 tally.bytes += p.bytes.len() as u64;
@@ -133,10 +142,7 @@ pub async fn check_packages(
                         format!("the header names {}/{} seq {}", h.tenant, h.archive, h.seq),
                     ));
                 }
-                let prev = match seq {
-                    0 => None,
-                    n => nodes.node(0, n - 1).ok(),
-                };
+                let prev = prev_leaf;
                 if h.prev != prev {
                     let mut f = Finding::new(
                         info,

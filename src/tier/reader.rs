@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
+use zegel_format::hash::Hash;
 use zegel_format::merkle::NodeSource;
 use zegel_format::segment::{self, ColdPackage, PackageRef};
 
@@ -128,6 +129,19 @@ impl ColdReader {
         seq: u64,
         at: Location,
     ) -> Result<ColdPackage, ColdReadError> {
+        self.package_with(hot, id, seq, at, None).await
+    }
+
+    /// As [`ColdReader::package`], with the leaf of `seq` and of `seq − 1` when the caller
+    /// has already read them from the hot store (an audit walking the log in order).
+    pub async fn package_with(
+        &self,
+        hot: &Store,
+        id: ArchiveId,
+        seq: u64,
+        at: Location,
+        known: Option<(Hash, Option<Hash>)>,
+    ) -> Result<ColdPackage, ColdReadError> {
         let corrupt = |check: &'static str, reason: String| {
             metrics::counter!("zegel_cold_corrupt_total").increment(1);
             tracing::error!(archive = id, seq, %reason, "cold package failed its check");
@@ -138,17 +152,9 @@ impl ColdReader {
                 reason,
             }
         };
-        let leaf = hot
-            .nodes(id)
-            .node(0, seq)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let prev = match seq {
-            0 => None,
-            n => Some(
-                hot.nodes(id)
-                    .node(0, n - 1)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            ),
+        let (leaf, prev) = match known {
+            Some(k) => k,
+            None => leaves(hot, id, seq)?,
         };
         let cache_key = (id, at.segment, at.block_offset);
         let cached = guard(&self.blocks).map.get(&cache_key).cloned();
@@ -206,6 +212,23 @@ impl ColdReader {
             corrupt("cold.leaf", e.to_string())
         })
     }
+}
+
+/// The trusted leaf of `seq` and of `seq − 1` (none for seq 0), from the hot store.
+fn leaves(hot: &Store, id: ArchiveId, seq: u64) -> Result<(Hash, Option<Hash>), StoreError> {
+    let nodes = hot.nodes(id);
+    let leaf = nodes
+        .node(0, seq)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let prev = match seq {
+        0 => None,
+        n => Some(
+            nodes
+                .node(0, n - 1)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ),
+    };
+    Ok((leaf, prev))
 }
 
 /// Inflates one zstd frame that must hold exactly `raw_length` bytes.
