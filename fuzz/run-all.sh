@@ -11,7 +11,7 @@ secs=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(cbor header sealed proof receipt note verify)
+    targets=(cbor header sealed proof receipt note verify segment disposition bundle)
 fi
 mkdir -p fuzz/logs
 export RUSTC_BOOTSTRAP=1

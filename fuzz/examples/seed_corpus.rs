@@ -145,6 +145,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
 
+        // Files a court receives whole: seeds of their own targets.
+        match v.check.as_str() {
+            "certificate" => {
+                if let Some(b) = b64("certificate")? {
+                    c.add("disposition", s.to_string(), b.clone());
+                    c.add("cbor", format!("{s}-certificate"), b);
+                }
+                continue;
+            }
+            "bundle" => {
+                if let Some(b) = b64("bundle")? {
+                    c.add("bundle", s.to_string(), b.clone());
+                    c.add("cbor", format!("{s}-bundle"), b);
+                }
+                continue;
+            }
+            // The segment target frames its input itself, and tiles are fixed-width hash
+            // rows: neither vector is a seed as it stands.
+            "segment" | "tiles" => continue,
+            _ => {}
+        }
         let seed = match v.check.as_str() {
             "package" => join_parts(
                 b'p',
