@@ -298,6 +298,7 @@ fn bundles_verify_offline_and_tampering_fails() {
             "--disable-component-update",
             "--disable-sync",
             "--hide-scrollbars",
+            "--disable-dev-shm-usage",
             "--window-size=1200,1600",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
