@@ -233,8 +233,13 @@ impl Audits {
     }
 }
 
-/// The package checks of `[from, end)` split into one contiguous part per core, each on its
-/// own task: re-hashing and cold-block inflation are CPU work that one thread would cap.
+/// Seqs one audit task checks: small enough that the cores stay evenly busy when cold
+/// packages (block inflation) and hot ones (point reads) cost differently.
+const AUDIT_CHUNK_PACKAGES: u64 = 1024;
+
+/// The package checks of `[from, end)` in chunks, as many at once as there are cores, each
+/// on its own task: re-hashing and cold-block inflation are CPU work that one thread would
+/// cap. Findings come back in seq order.
 async fn check_in_parallel(
     archives: &Arc<Archives>,
     info: &ArchiveInfo,
@@ -243,25 +248,24 @@ async fn check_in_parallel(
     holds: Vec<Hold>,
     now_ms: u64,
 ) -> Result<(PackageTally, Vec<Finding>), AuditError> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let part = (end - from).div_ceil(cores).max(1);
+    use futures::StreamExt;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let holds = Arc::new(holds);
-    let mut tasks = Vec::new();
-    let mut start = from;
-    while start < end {
-        let stop = end.min(start + part);
-        let (a, i, h) = (archives.clone(), info.clone(), holds.clone());
-        tasks.push(tokio::spawn(async move {
-            check::check_packages(&a, &i, start, stop, seed, percent, &h, now_ms).await
-        }));
-        start = stop;
-    }
+    let chunks = (from..end)
+        .step_by(AUDIT_CHUNK_PACKAGES as usize)
+        .map(|start| (start, end.min(start + AUDIT_CHUNK_PACKAGES)));
+    let mut results = futures::stream::iter(chunks)
+        .map(|(start, stop)| {
+            let (a, i, h) = (archives.clone(), info.clone(), holds.clone());
+            tokio::spawn(async move {
+                check::check_packages(&a, &i, start, stop, seed, percent, &h, now_ms).await
+            })
+        })
+        .buffered(cores);
     let mut tally = PackageTally::default();
     let mut found = Vec::new();
-    for t in tasks {
-        let (t, f) = t
-            .await
-            .map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
+    while let Some(done) = results.next().await {
+        let (t, f) = done.map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
         tally.examined += t.examined;
         tally.checked += t.checked;
         tally.disposed += t.disposed;
