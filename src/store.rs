@@ -343,6 +343,39 @@ impl Store {
         }
     }
 
+    /// A JSON record of `meta` (or another family) decoded as `T`; `what` names it in the
+    /// error when the stored bytes do not decode.
+    pub fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(name, key)?
+            .map(|v| {
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Every JSON record whose key starts with `prefix`, in key order, up to `limit`.
+    pub fn scan_json<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        prefix: &[u8],
+        limit: usize,
+        what: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        self.scan_prefix(name, prefix, limit)?
+            .into_iter()
+            .map(|(k, v)| {
+                serde_json::from_slice(&v).map_err(|e| {
+                    StoreError::Corrupt(format!("{what} {}: {e}", String::from_utf8_lossy(&k)))
+                })
+            })
+            .collect()
+    }
+
     /// Whether the store still has layout 2 and needs [`Store::migrate_refs`].
     pub fn needs_refs(&self) -> Result<bool, StoreError> {
         Ok(self.get(cf::META, HOT_LAYOUT_KEY)?.as_deref()

@@ -66,29 +66,17 @@ pub const DISPOSITIONS_LISTED_MAX: usize = 10_000;
 
 /// The mark of `seq`, if it was disposed of.
 pub fn mark(store: &Store, id: ArchiveId, seq: u64) -> Result<Option<DisposedMark>, StoreError> {
-    store
-        .get(cf::META, &disposed_key(id, seq))?
-        .map(|v| {
-            serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt(format!("disposed mark {id}/{seq}: {e}")))
-        })
-        .transpose()
+    store.get_json(cf::META, &disposed_key(id, seq), "disposed mark")
 }
 
 /// The dispositions of an archive, oldest first.
 pub fn summaries(store: &Store, id: ArchiveId) -> Result<Vec<DispositionSummary>, StoreError> {
-    store
-        .scan_prefix(cf::META, &disposition_prefix(id), DISPOSITIONS_LISTED_MAX)?
-        .into_iter()
-        .map(|(k, v)| {
-            serde_json::from_slice(&v).map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "disposition summary {}: {e}",
-                    String::from_utf8_lossy(&k)
-                ))
-            })
-        })
-        .collect()
+    store.scan_json(
+        cf::META,
+        &disposition_prefix(id),
+        DISPOSITIONS_LISTED_MAX,
+        "disposition summary",
+    )
 }
 
 /// One disposition's summary.
@@ -97,11 +85,5 @@ pub fn summary(
     id: ArchiveId,
     seq: u64,
 ) -> Result<Option<DispositionSummary>, StoreError> {
-    store
-        .get(cf::META, &disposition_key(id, seq))?
-        .map(|v| {
-            serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt(format!("disposition summary {id}/{seq}: {e}")))
-        })
-        .transpose()
+    store.get_json(cf::META, &disposition_key(id, seq), "disposition summary")
 }

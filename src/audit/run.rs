@@ -112,27 +112,19 @@ fn save(store: &Store, id: ArchiveId, run: &AuditRun) -> Result<(), AuditError> 
 impl Audits {
     /// Every audit of an archive, oldest first.
     pub fn list(&self, store: &Store, id: ArchiveId) -> Result<Vec<AuditRun>, AuditError> {
-        store
-            .scan_prefix(
-                cf::META,
-                &run_prefix(id),
-                AUDIT_RUNS_PER_ARCHIVE_MAX as usize,
-            )?
-            .into_iter()
-            .map(|(_, v)| {
-                serde_json::from_slice(&v)
-                    .map_err(|e| AuditError::Store(StoreError::Corrupt(format!("audit run: {e}"))))
-            })
-            .collect()
+        Ok(store.scan_json(
+            cf::META,
+            &run_prefix(id),
+            AUDIT_RUNS_PER_ARCHIVE_MAX as usize,
+            "audit run",
+        )?)
     }
 
     pub fn load(&self, store: &Store, id: ArchiveId, run_id: &str) -> Result<AuditRun, AuditError> {
         let n = number(run_id).ok_or_else(|| AuditError::NotFound(run_id.into()))?;
-        let v = store
-            .get(cf::META, &run_key(id, n))?
-            .ok_or_else(|| AuditError::NotFound(run_id.into()))?;
-        serde_json::from_slice(&v)
-            .map_err(|e| AuditError::Store(StoreError::Corrupt(format!("audit run: {e}"))))
+        store
+            .get_json(cf::META, &run_key(id, n), "audit run")?
+            .ok_or_else(|| AuditError::NotFound(run_id.into()))
     }
 
     /// Starts an audit of the log as it is now.

@@ -80,12 +80,7 @@ fn pending_key(id: ArchiveId) -> Vec<u8> {
 }
 
 fn load_pending(hot: &Store, id: ArchiveId) -> Result<Option<PendingDisposal>, StoreError> {
-    hot.get(cf::META, &pending_key(id))?
-        .map(|v| {
-            serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt(format!("pending disposal of {id}: {e}")))
-        })
-        .transpose()
+    hot.get_json(cf::META, &pending_key(id), "pending disposal")
 }
 
 fn pending_put(id: ArchiveId, p: &PendingDisposal) -> (&'static str, Vec<u8>, Vec<u8>) {

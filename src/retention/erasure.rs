@@ -127,19 +127,12 @@ fn check_basis(basis: &str) -> Result<(), ErasureError> {
 impl Erasures {
     /// Every request of an archive, oldest first.
     pub fn list(&self, store: &Store, id: ArchiveId) -> Result<Vec<Erasure>, ErasureError> {
-        store
-            .scan_prefix(
-                cf::META,
-                &erasure_prefix(id),
-                ERASURES_PER_ARCHIVE_MAX as usize,
-            )?
-            .into_iter()
-            .map(|(_, v)| {
-                serde_json::from_slice(&v).map_err(|e| {
-                    ErasureError::Store(StoreError::Corrupt(format!("erasure request: {e}")))
-                })
-            })
-            .collect()
+        Ok(store.scan_json(
+            cf::META,
+            &erasure_prefix(id),
+            ERASURES_PER_ARCHIVE_MAX as usize,
+            "erasure request",
+        )?)
     }
 
     fn load(
@@ -149,11 +142,9 @@ impl Erasures {
         erasure_id: &str,
     ) -> Result<Erasure, ErasureError> {
         let n = number(erasure_id).ok_or_else(|| ErasureError::NotFound(erasure_id.into()))?;
-        let v = store
-            .get(cf::META, &erasure_key(id, n))?
-            .ok_or_else(|| ErasureError::NotFound(erasure_id.into()))?;
-        serde_json::from_slice(&v)
-            .map_err(|e| ErasureError::Store(StoreError::Corrupt(format!("erasure request: {e}"))))
+        store
+            .get_json(cf::META, &erasure_key(id, n), "erasure request")?
+            .ok_or_else(|| ErasureError::NotFound(erasure_id.into()))
     }
 
     fn put(e: &Erasure, id: ArchiveId) -> Option<(&'static str, Vec<u8>, Vec<u8>)> {

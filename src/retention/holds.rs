@@ -109,14 +109,12 @@ fn check_reason(reason: &str) -> Result<(), HoldError> {
 impl Holds {
     /// Every hold of an archive, oldest first (lifted ones too).
     pub fn list(&self, store: &Store, id: ArchiveId) -> Result<Vec<Hold>, HoldError> {
-        store
-            .scan_prefix(cf::META, &hold_prefix(id), HOLDS_PER_ARCHIVE_MAX as usize)?
-            .into_iter()
-            .map(|(_, v)| {
-                serde_json::from_slice(&v)
-                    .map_err(|e| HoldError::Store(StoreError::Corrupt(format!("hold: {e}"))))
-            })
-            .collect()
+        Ok(store.scan_json(
+            cf::META,
+            &hold_prefix(id),
+            HOLDS_PER_ARCHIVE_MAX as usize,
+            "hold",
+        )?)
     }
 
     /// The holds in force.
@@ -204,11 +202,9 @@ impl Holds {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = hold_key(id, n);
-        let mut hold: Hold = match store.get(cf::META, &key)? {
-            Some(v) => serde_json::from_slice(&v)
-                .map_err(|e| HoldError::Store(StoreError::Corrupt(format!("hold: {e}"))))?,
-            None => return Err(HoldError::NotFound(hold_id.into())),
-        };
+        let mut hold: Hold = store
+            .get_json(cf::META, &key, "hold")?
+            .ok_or_else(|| HoldError::NotFound(hold_id.into()))?;
         if !hold.active() {
             return Err(HoldError::AlreadyLifted(hold_id.into()));
         }

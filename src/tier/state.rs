@@ -101,11 +101,9 @@ pub fn segment_record_key(id: ArchiveId, n: u64) -> Vec<u8> {
 
 impl TierState {
     pub fn load(store: &Store, id: ArchiveId) -> Result<TierState, StoreError> {
-        match store.get(cf::META, &tier_key(id))? {
-            None => Ok(TierState::default()),
-            Some(v) => serde_json::from_slice(&v)
-                .map_err(|e| StoreError::Corrupt(format!("tier state of archive {id}: {e}"))),
-        }
+        Ok(store
+            .get_json(cf::META, &tier_key(id), "tier state")?
+            .unwrap_or_default())
     }
 
     /// The state as a put, for a batch that commits it with other writes.
@@ -146,13 +144,7 @@ pub struct SegmentRecord {
 
 impl SegmentRecord {
     pub fn load(store: &Store, id: ArchiveId, n: u64) -> Result<Option<SegmentRecord>, StoreError> {
-        store
-            .get(cf::META, &segment_record_key(id, n))?
-            .map(|v| {
-                serde_json::from_slice(&v)
-                    .map_err(|e| StoreError::Corrupt(format!("segment record {id}/{n}: {e}")))
-            })
-            .transpose()
+        store.get_json(cf::META, &segment_record_key(id, n), "segment record")
     }
 }
 
