@@ -177,7 +177,7 @@ pub type AfterSeal = Box<dyn FnOnce(u64) -> ExtraPuts + Send>;
 /// A disposition: seal `record` as a disposition package and, in the same synced batch,
 /// delete the content of its packages (hot headers and objects no other hot package
 /// references, cold locations, record-key and index entries), mark them disposed, and apply
-/// the caller's puts and deletes (cold segment changes, tier state). Runs on the sequencer
+/// the caller's puts (cold segment changes, tier state). Runs on the sequencer
 /// thread: only the archive's one writer knows that nothing being sealed shares an object.
 pub struct Disposal {
     pub record: Disposition,
@@ -185,7 +185,6 @@ pub struct Disposal {
     pub packages: Vec<DisposedPackage>,
     pub summary: DispositionSummary,
     pub puts: ExtraPuts,
-    pub deletes: Vec<(&'static str, Vec<u8>)>,
     pub after: Option<AfterSeal>,
     pub gate: Option<HoldGate>,
 }
@@ -696,9 +695,6 @@ impl Sequencer {
         );
         for (name, k, v) in d.puts {
             batch.put(name, &k, &v);
-        }
-        for (name, k) in d.deletes {
-            batch.delete(name, &k);
         }
         if let Some(after) = d.after {
             for (name, k, v) in after(pending.seq) {

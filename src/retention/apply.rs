@@ -90,14 +90,6 @@ pub async fn apply(
     if chosen.is_empty() {
         return Ok(report);
     }
-    let gate = holds.gate(
-        archives.store_arc(),
-        info.id,
-        chosen
-            .iter()
-            .map(|c| (c.package.seq, c.package.header.clone()))
-            .collect(),
-    );
     let basis = basis_of(&chosen);
     let d = dispose::dispose(
         archives,
@@ -110,7 +102,7 @@ pub async fn apply(
             authorized_by: vec![by.to_string()],
             erasure: None,
         },
-        gate,
+        holds,
         None,
     )
     .await?;

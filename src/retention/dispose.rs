@@ -26,6 +26,7 @@ use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives, StoredPackag
 use crate::archive::disposed::DispositionSummary;
 use crate::archive::sequencer::{AfterSeal, Disposal, DisposedPackage, ExtraPuts, HoldGate};
 use crate::cold::ColdError;
+use crate::retention::holds::Holds;
 use crate::store::{self, ArchiveId, Batch, Store, StoreError, cf};
 use crate::tier::mover::{TierError, Tierer, blocking, check_segment};
 use crate::tier::reader::ColdReader;
@@ -155,19 +156,28 @@ struct SegmentChange {
 }
 
 /// Disposes of `chosen` (ascending seqs, at most `DISPOSITION_PACKAGES_MAX`): changes the
-/// cold segments, then seals the disposition and removes the rest in one batch. `gate`
-/// re-checks the legal holds on the sequencer thread under the holds' lock. The caller
-/// holds the tier lock ([`Tierer::exclusive`]) and has called [`resume`].
+/// cold segments, then seals the disposition and removes the rest in one batch, after the
+/// legal holds are checked once more on the sequencer thread under the holds' lock
+/// ([`Holds::gate`]). The caller holds the tier lock ([`Tierer::exclusive`]) and has called
+/// [`resume`].
 pub async fn dispose(
     archives: &Arc<Archives>,
     tier: &Tierer,
     info: &ArchiveInfo,
     chosen: Vec<Chosen>,
     authority: Authority,
-    gate: HoldGate,
+    holds: &Holds,
     after: Option<AfterSeal>,
 ) -> Result<Disposed, DisposeError> {
     let hot = archives.store();
+    let gate = holds.gate(
+        archives.store_arc(),
+        info.id,
+        chosen
+            .iter()
+            .map(|c| (c.package.seq, c.package.header.clone()))
+            .collect(),
+    );
     let id = info.id;
     let now = tier.now_ms();
     let mut st = TierState::load(hot, id)?;
@@ -300,7 +310,6 @@ async fn commit(
     let hot = archives.store();
     let id = info.id;
     let mut puts: ExtraPuts = Vec::new();
-    let deletes = Vec::new();
     let mut out = Disposed::default();
     let mut replaced: Vec<(u64, SegmentRecord, Option<u64>)> = Vec::new();
     for c in changes.iter_mut() {
@@ -436,7 +445,6 @@ async fn commit(
                 packages,
                 summary,
                 puts,
-                deletes,
                 after: Some(after_all),
                 gate: Some(gate),
             },

@@ -287,14 +287,6 @@ impl Erasures {
                 .into());
             }
         }
-        let gate = holds.gate(
-            archives.store_arc(),
-            info.id,
-            chosen
-                .iter()
-                .map(|c| (c.package.seq, c.package.header.clone()))
-                .collect(),
-        );
         let now = tier.now_ms();
         let mut done = e.clone();
         done.state = ErasureState::Erased;
@@ -313,7 +305,7 @@ impl Erasures {
                 authorized_by: vec![e.requested_by.clone(), by.to_string()],
                 erasure: Some(e.id.clone()),
             },
-            gate,
+            holds,
             Some(Box::new(move |seq| {
                 let mut m = marked;
                 m.disposition = Some(seq);
