@@ -28,7 +28,7 @@ use crate::archive::sequencer::{AfterSeal, Disposal, DisposedPackage, ExtraPuts,
 use crate::cold::ColdError;
 use crate::retention::holds::Holds;
 use crate::store::{self, ArchiveId, Batch, Store, StoreError, cf};
-use crate::tier::mover::{TierError, Tierer, blocking, check_segment};
+use crate::tier::mover::{TierError, Tierer, blocking, check_segment, restore_packages};
 use crate::tier::reader::ColdReader;
 use crate::tier::state::{PlannedSegment, SegmentRecord, TierState, segment_record_key};
 
@@ -467,36 +467,11 @@ fn reencode(
 ) -> Result<Vec<u8>, TierError> {
     let fail = |reason: String| TierError::Other(format!("rewriting a segment: {reason}"));
     let index = segment::open_segment(old).map_err(|e| fail(e.to_string()))?;
-    let nodes = hot.nodes(info.id);
-    let leaf = |seq: u64| {
-        nodes
-            .node(0, seq)
-            .map_err(|e| fail(format!("leaf {seq}: {e}")))
-    };
     let kept: HashSet<u64> = kept.iter().copied().collect();
-    let mut restored = Vec::with_capacity(kept.len());
-    let mut block: Option<(u64, Vec<u8>)> = None;
-    for p in index.packages.iter().filter(|p| kept.contains(&p.seq)) {
-        if block.as_ref().is_none_or(|(n, _)| *n != p.block) {
-            let raw = segment::read_block(old, &index, p.block as usize)
-                .map_err(|e| fail(e.to_string()))?;
-            block = Some((p.block, raw));
-        }
-        let Some((_, raw)) = &block else {
-            return Err(fail("no block".into()));
-        };
-        let prev = if p.seq == 0 {
-            None
-        } else {
-            Some(leaf(p.seq - 1)?)
-        };
-        restored.push(
-            segment::read_package(raw, p, prev, &leaf(p.seq)?).map_err(|e| fail(e.to_string()))?,
-        );
-    }
+    let restored = restore_packages(hot, info.id, old, &index, |s| kept.contains(&s), fail)?;
     let packages: Vec<SegmentPackage<'_>> = restored
         .iter()
-        .map(|r| SegmentPackage {
+        .map(|(_, r)| SegmentPackage {
             header_bytes: &r.header_bytes,
             objects: r.objects.iter().map(Vec::as_slice).collect(),
         })

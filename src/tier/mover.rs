@@ -700,6 +700,45 @@ pub(crate) struct Verified {
 
 /// Checks that `bytes` is a segment of `info` holding exactly `seg.seqs`, each restoring to
 /// its Merkle leaf; where each package is (with segment number 0, for the caller to set).
+/// The packages of the segment `bytes` (with its `index`) that `keep` admits, in index
+/// order, each restored (its `prev` from the leaf before it) and checked against its Merkle
+/// leaf. Segment faults become `fail(reason)`.
+pub(crate) fn restore_packages<'i>(
+    hot: &Store,
+    id: ArchiveId,
+    bytes: &[u8],
+    index: &'i segment::SegmentIndex,
+    keep: impl Fn(u64) -> bool,
+    fail: impl Fn(String) -> TierError,
+) -> Result<Vec<(&'i segment::PackageRef, segment::ColdPackage)>, TierError> {
+    let nodes = hot.nodes(id);
+    let leaf = |seq: u64| {
+        nodes
+            .node(0, seq)
+            .map_err(|e| TierError::Other(format!("leaf {seq}: {e}")))
+    };
+    let mut out = Vec::new();
+    let mut block: Option<(u64, Vec<u8>)> = None;
+    for p in index.packages.iter().filter(|p| keep(p.seq)) {
+        if block.as_ref().is_none_or(|(n, _)| *n != p.block) {
+            let raw = segment::read_block(bytes, index, p.block as usize)
+                .map_err(|e| fail(e.to_string()))?;
+            block = Some((p.block, raw));
+        }
+        let Some((_, raw)) = &block else {
+            return Err(fail("no block".into()));
+        };
+        let prev = match p.seq {
+            0 => None,
+            s => Some(leaf(s - 1)?),
+        };
+        let pkg =
+            segment::read_package(raw, p, prev, &leaf(p.seq)?).map_err(|e| fail(e.to_string()))?;
+        out.push((p, pkg));
+    }
+    Ok(out)
+}
+
 pub(crate) fn check_segment(
     hot: &Store,
     info: &ArchiveInfo,
@@ -721,31 +760,9 @@ pub(crate) fn check_segment(
     if seqs != seg.seqs {
         return Err(fail("it does not hold exactly the planned packages".into()));
     }
-    let nodes = hot.nodes(info.id);
-    let leaf = |seq: u64| {
-        nodes
-            .node(0, seq)
-            .map_err(|e| TierError::Other(format!("leaf {seq}: {e}")))
-    };
     let mut raw_bytes = 0;
     let mut locations = Vec::with_capacity(index.packages.len());
-    let mut block: Option<(u64, Vec<u8>)> = None;
-    for p in &index.packages {
-        if block.as_ref().is_none_or(|(n, _)| *n != p.block) {
-            let raw = segment::read_block(bytes, &index, p.block as usize)
-                .map_err(|e| fail(e.to_string()))?;
-            block = Some((p.block, raw));
-        }
-        let Some((_, raw)) = &block else {
-            return Err(fail("no block".into()));
-        };
-        let prev = if p.seq == 0 {
-            None
-        } else {
-            Some(leaf(p.seq - 1)?)
-        };
-        let pkg =
-            segment::read_package(raw, p, prev, &leaf(p.seq)?).map_err(|e| fail(e.to_string()))?;
+    for (p, pkg) in restore_packages(hot, info.id, bytes, &index, |_| true, fail)? {
         raw_bytes +=
             pkg.header_bytes.len() as u64 + pkg.objects.iter().map(|o| o.len() as u64).sum::<u64>();
         let b = index
