@@ -143,6 +143,24 @@ fn problem(method: &str, path: &str, status: u16, bytes: &[u8]) -> anyhow::Error
     anyhow::anyhow!("{method} {path}: {status}: {detail}{violations}")
 }
 
+/// A progress bar of `len` `units` on stderr when `wanted` and stderr is a terminal; a hidden
+/// one otherwise (JSON output, pipes, CI logs).
+fn progress_bar(wanted: bool, len: u64, message: String, units: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{msg}} [{{bar:40}}] {{pos}}/{{len}} {units} ({{eta}})"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(message);
+    bar
+}
+
 /// `zegel audit`: starts (or resumes) one audit per archive and steps it to the end, with a
 /// progress bar on a terminal. Returns each finished run, with `findings_total` added.
 pub fn audit(
@@ -153,7 +171,6 @@ pub fn audit(
     step: u64,
     progress: bool,
 ) -> Result<Vec<serde_json::Value>> {
-    use std::io::IsTerminal;
     let mut out = Vec::new();
     for a in archives {
         let mut run = match resume {
@@ -170,18 +187,7 @@ pub fn audit(
         };
         let id = field(&run, "id").as_str().unwrap_or_default().to_string();
         let size = field(&run, "size").as_u64().unwrap_or(0);
-        let bar = if progress && std::io::stderr().is_terminal() {
-            indicatif::ProgressBar::new(size)
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} packages ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_message(format!("{a} {id}"));
+        let bar = progress_bar(progress, size, format!("{a} {id}"), "packages");
         while field(&run, "finished_ms").is_null() {
             bar.set_position(field(&run, "cursor").as_u64().unwrap_or(0));
             run = c.call_waiting(
@@ -219,7 +225,6 @@ pub fn retention_apply(
     max_packages: u64,
     progress: bool,
 ) -> Result<serde_json::Value> {
-    use std::io::IsTerminal;
     let mut steps = Vec::new();
     for a in archives {
         let due = c
@@ -227,18 +232,7 @@ pub fn retention_apply(
             .get("due_packages")
             .and_then(|d| d.as_u64())
             .unwrap_or(0);
-        let bar = if progress && std::io::stderr().is_terminal() {
-            indicatif::ProgressBar::new(due)
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} packages disposed of ({eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_message(a.clone());
+        let bar = progress_bar(progress, due, a.clone(), "packages disposed of");
         let mut from = 0u64;
         loop {
             let body = serde_json::json!({ "from": from, "max_packages": max_packages });

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
-use crate::api::{ApiResult, AppState, archive_of, parse_json};
+use crate::api::{ApiResult, AppState, archive_of, parse_json_or_default};
 use crate::audit::run::{AUDIT_STEP_PACKAGES_MAX, AuditError, AuditRun};
 
 impl From<AuditError> for Problem {
@@ -43,14 +43,6 @@ pub struct AuditStep {
     pub max_packages: Option<u64>,
 }
 
-fn body_or_default<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    if body.is_empty() {
-        Ok(T::default())
-    } else {
-        parse_json(body)
-    }
-}
-
 /// Starts an integrity audit of the archive as it is now (nothing is checked yet).
 #[utoipa::path(post, path = "/v1/archives/{archive}/audits", tag = "audit", security(("bearer" = [])),
     params(("archive" = String, Path, description = "archive name")),
@@ -69,7 +61,7 @@ pub async fn start_audit(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Auditor, Role::Archivist])?;
-    let r: NewAudit = body_or_default(&body)?;
+    let r: NewAudit = parse_json_or_default(&body)?;
     let run = s.audits.start(
         &s.archives,
         &info,
@@ -97,7 +89,7 @@ pub async fn audit_step(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Auditor, Role::Archivist])?;
-    let r: AuditStep = body_or_default(&body)?;
+    let r: AuditStep = parse_json_or_default(&body)?;
     let max = r.max_packages.unwrap_or(10_000);
     if max == 0 || max > AUDIT_STEP_PACKAGES_MAX {
         return Err(Problem::bad_request(format!(

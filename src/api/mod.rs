@@ -235,3 +235,14 @@ pub fn bytes_response(bytes: Vec<u8>, content_type: &str, tier: &'static str) ->
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| Problem::bad_request(format!("request body: {e}")))
 }
+
+/// As [`parse_json`], for a body that is optional: an empty one gives the defaults.
+pub fn parse_json_or_default<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> ApiResult<T> {
+    if body.is_empty() {
+        Ok(T::default())
+    } else {
+        parse_json(body)
+    }
+}

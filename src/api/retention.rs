@@ -14,7 +14,7 @@ use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::read::parse_time;
-use crate::api::{ApiResult, AppState, archive_of, parse_json};
+use crate::api::{ApiResult, AppState, archive_of, parse_json, parse_json_or_default};
 use crate::archive::disposed::{self, DispositionSummary};
 use crate::retention::apply::{self, ApplyReport};
 use crate::retention::certificate;
@@ -289,11 +289,7 @@ pub async fn retention_apply(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Archivist)?;
-    let r: ApplyRequest = if body.is_empty() {
-        ApplyRequest::default()
-    } else {
-        parse_json(&body)?
-    };
+    let r: ApplyRequest = parse_json_or_default(&body)?;
     let max = r.max_packages.unwrap_or(DISPOSITION_PACKAGES_MAX as u64);
     if max == 0 || max > DISPOSITION_PACKAGES_MAX as u64 {
         return Err(Problem::bad_request(format!(
