@@ -161,15 +161,13 @@ pub struct PackageInputs<'a> {
     pub key: &'a VerifierKey,
 }
 
-/// Verifies a sealed package: decoding, object fixity, and — given the inputs — its inclusion
-/// under a signed checkpoint and its receipt. Stops after a failure that later checks depend on.
-pub fn verify_package(inputs: PackageInputs<'_>) -> Report {
-    let mut r = Report::default();
-    let package = match sealed::open(inputs.sealed) {
+/// Check `package.decode`: opens a sealed package, or reports why not.
+fn open_package(r: &mut Report, sealed_bytes: &[u8]) -> Option<OpenedPackage> {
+    let package = match sealed::open(sealed_bytes) {
         Ok(p) => p,
         Err(e) => {
             r.fail("package.decode", Outcome::DecodeError, e.to_string());
-            return r;
+            return None;
         }
     };
     let h = &package.header;
@@ -185,6 +183,17 @@ pub fn verify_package(inputs: PackageInputs<'_>) -> Report {
             package.header_bytes.len()
         ),
     );
+    Some(package)
+}
+
+/// Verifies a sealed package: decoding, object fixity, and — given the inputs — its inclusion
+/// under a signed checkpoint and its receipt. Stops after a failure that later checks depend on.
+pub fn verify_package(inputs: PackageInputs<'_>) -> Report {
+    let mut r = Report::default();
+    let Some(package) = open_package(&mut r, inputs.sealed) else {
+        return r;
+    };
+    let h = &package.header;
     check_objects(&mut r, &package, "object");
     let leaf = package.leaf_hash();
     r.pass("package.leaf-hash", leaf.to_hex());
@@ -1301,26 +1310,8 @@ fn check_bundle_package(r: &mut Report, b: &Bundle) -> Option<Option<OpenedPacka
         );
         return Some(None);
     };
-    let package = match sealed::open(bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            r.fail("package.decode", Outcome::DecodeError, e.to_string());
-            return None;
-        }
-    };
+    let package = open_package(r, bytes)?;
     let h = &package.header;
-    r.pass(
-        "package.decode",
-        format!(
-            "{} package {}/{} seq {} ({} objects, header {} bytes)",
-            h.kind.name(),
-            h.tenant,
-            h.archive,
-            h.seq,
-            h.objects.len(),
-            package.header_bytes.len()
-        ),
-    );
     if (h.tenant.as_str(), h.archive.as_str(), h.seq)
         != (b.tenant.as_str(), b.archive.as_str(), b.seq)
     {
