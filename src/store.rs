@@ -179,6 +179,27 @@ pub fn record_version_key(id: ArchiveId, record_key: &str, version: u64) -> Vec<
     k
 }
 
+/// A `records` value: the version's seq and content fingerprint.
+pub fn encode_record_version(seq: u64, fingerprint: &[u8; 32]) -> Vec<u8> {
+    let mut v = seq.to_be_bytes().to_vec();
+    v.extend_from_slice(fingerprint);
+    v
+}
+
+/// (version, seq, fingerprint) of a `records` entry found under `prefix` (the key's
+/// [`record_prefix`]).
+pub fn decode_record_version(
+    prefix: &[u8],
+    key: &[u8],
+    value: &[u8],
+) -> Option<(u64, u64, [u8; 32])> {
+    Some((
+        be_u64(key.get(prefix.len()..)?)?,
+        be_u64(value.get(..8)?)?,
+        value.get(8..40)?.try_into().ok()?,
+    ))
+}
+
 /// The prefix of every index entry of `field = value` (metadata names and values hold no
 /// 0x00, so the separators are unambiguous); the entry appends the big-endian seq.
 pub fn index_prefix(id: ArchiveId, field: &str, value: &str) -> Vec<u8> {

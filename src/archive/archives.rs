@@ -663,14 +663,7 @@ impl Archives {
             .scan_prefix(cf::RECORDS, &prefix, RECORD_VERSIONS_MAX)?
             .into_iter()
             .filter_map(|(k, v)| {
-                let version = k
-                    .get(prefix.len()..)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes)?;
-                let seq = v
-                    .get(..8)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes)?;
+                let (version, seq, _) = store::decode_record_version(&prefix, &k, &v)?;
                 Some((version, seq))
             })
             .collect())

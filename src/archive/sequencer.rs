@@ -798,23 +798,11 @@ impl Sequencer {
                 .map_err(store_err)?;
             let mut newest_left: Option<(u64, u64, [u8; 32])> = None;
             for (k, v) in &versions {
-                let version = k
-                    .get(prefix.len()..)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes)
-                    .ok_or_else(|| corrupt(format!("a version key of {key:?}")))?;
-                let seq = v
-                    .get(..8)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes)
-                    .ok_or_else(|| corrupt(format!("version {version} of {key:?}")))?;
+                let (version, seq, fp) = store::decode_record_version(&prefix, k, v)
+                    .ok_or_else(|| corrupt(format!("a version of {key:?}")))?;
                 if disposed_seqs.contains(&seq) {
                     batch.delete(cf::RECORDS, k);
                 } else {
-                    let fp: [u8; 32] = v
-                        .get(8..40)
-                        .and_then(|b| b.try_into().ok())
-                        .ok_or_else(|| corrupt(format!("version {version} of {key:?}")))?;
                     newest_left = Some((version, seq, fp));
                 }
             }
@@ -1302,12 +1290,10 @@ impl Sequencer {
             overlay.insert((level, index), h);
         });
         if let Some(key) = &sub.record_key {
-            let mut v = seq.to_be_bytes().to_vec();
-            v.extend_from_slice(&fp);
             batch.put(
                 cf::RECORDS,
                 &store::record_version_key(self.id, key, version),
-                &v,
+                &store::encode_record_version(seq, &fp),
             );
             batch.put(
                 cf::LATEST,
