@@ -12,9 +12,6 @@ use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
-/// 2026-01-01T00:00:00Z.
-const START_MS: u64 = 1_767_225_600_000;
-const DAY_MS: u64 = 86_400_000;
 const COLD_ROWS: u64 = 120;
 const HOT_ROWS: u64 = 60;
 

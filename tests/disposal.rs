@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use zegel::clock::ManualClock;
 use zegel::format::checkpoint;
-use zegel::format::disposition::{Certificate, Disposition};
 use zegel::format::layout;
 use zegel::format::note::VerifierKey;
 use zegel::format::proof::{ConsistencyProof, InclusionProof};
@@ -24,9 +23,6 @@ use zegel::tier::mover::TierConfig;
 use crate::support::*;
 
 const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
-/// 2026-01-01T00:00:00Z.
-const START_MS: u64 = 1_767_225_600_000;
-const DAY_MS: u64 = 86_400_000;
 /// 2035-01-15T00:00:00Z: the January rows (due 2035-01-04) are due, February's are not.
 const MID_JAN_2035_MS: u64 = 2_052_432_000_000;
 /// 2035-02-15T00:00:00Z: the February rows (due 2035-02-04) are due too.
@@ -70,26 +66,6 @@ fn get(base: &str, token: &str, path: &str) -> Resp {
 fn post(base: &str, token: &str, path: &str, body: &str) -> Resp {
     let body = (!body.is_empty()).then_some(body.as_bytes());
     must("POST", &format!("{base}{path}"), Some(token), body)
-}
-
-fn tier_run(base: &str, admin: &str) -> serde_json::Value {
-    let r = post(base, admin, "/v1/tier/run", "");
-    assert_eq!(r.status, 200, "{}", r.text());
-    let j = r.json();
-    assert!(j["errors"].as_array().unwrap().is_empty(), "{j}");
-    j
-}
-
-fn archive_tier(base: &str, admin: &str, archive: &str) -> serde_json::Value {
-    let r = get(base, admin, "/v1/tier");
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["archives"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["archive"] == archive)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {archive} in {}", r.text()))
 }
 
 /// A new key of `role`: (key id, token).
@@ -162,26 +138,6 @@ fn zegel_verify_certificate(key_file: &Path, cert: &Path) -> (bool, String) {
 }
 
 /// The disposition record inside a certificate.
-fn record_of(cert: &[u8]) -> Disposition {
-    let c = Certificate::decode(cert).unwrap();
-    let p = sealed::open(&c.package).unwrap();
-    Disposition::decode(p.objects[0].as_deref().unwrap()).unwrap()
-}
-
-fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            list_files(root, &p, out);
-        } else {
-            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
-        }
-    }
-}
-
 /// Every object key under the node's local cold store, sorted.
 fn cold_keys(root: &Path) -> Vec<String> {
     let mut keys = Vec::new();
@@ -315,7 +271,7 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
     ingest(&base, &producer, 0..300);
     checkpoints.push(checkpoint_now(&base, &auditor, "ebox"));
     clock.advance(184 * DAY_MS);
-    tier_run(&base, &admin);
+    tier_run_clean(&base, &admin);
     assert_eq!(archive_tier(&base, &admin, "ebox")["cold_packages"], 301);
     let z = |n: u64| format!("{n:020}");
     let jan_dir = "v2/acme/ebox/segments/2035-01/";
@@ -748,7 +704,7 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
     // same from the cold tier, and the bucket still audits clean. (The disposition packages
     // are new: they move six months after they were sealed, like any package.)
     clock.advance(184 * DAY_MS);
-    tier_run(&base, &admin);
+    tier_run_clean(&base, &admin);
     let t = archive_tier(&base, &admin, "ebox");
     assert_eq!(
         (
@@ -821,15 +777,6 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
     );
     audit_bucket(&root, "acme", "ebox", &key);
 }
-
-const DOCS: &str = r#"{
-  "version": 1,
-  "title": "Court files",
-  "metadata": {"case": {"type": "pattern", "pattern": "C-[0-9]{4}"}, "filed_on": {"type": "date", "required": true}},
-  "media_types": ["application/pdf", "text/plain"],
-  "retention": {"after": "filed_on", "years": 30},
-  "indexed": ["case"]
-}"#;
 
 #[test]
 fn shared_objects_survive_disposal_of_one_sharer() {
@@ -945,7 +892,7 @@ fn shared_objects_survive_disposal_of_one_sharer() {
     assert_eq!(r.status, 201, "{}", r.text());
     let hold = r.json()["id"].as_str().unwrap().to_string();
     clock.advance(184 * DAY_MS);
-    tier_run(&base, &admin);
+    tier_run_clean(&base, &admin);
     assert_eq!(archive_tier(&base, &admin, "files")["hot_packages"], 0);
     let r = apply_files();
     let disposed = &r["disposed"];
@@ -1557,7 +1504,7 @@ fn a_shared_object_leaves_the_hot_store_with_its_last_hot_sharer() {
     let r = post(&base, &archivist, "/v1/archives/files/retention/apply", "");
     assert_eq!(r.json()["disposed"]["packages"], 1, "{}", r.text());
     clock.advance(184 * DAY_MS);
-    tier_run(&base, &admin);
+    tier_run_clean(&base, &admin);
     assert_eq!(archive_tier(&base, &admin, "files")["hot_packages"], 0);
     let dir = node.stop();
     let store = zegel::store::Store::open(&dir.path().join("data/hot")).unwrap();
@@ -1621,7 +1568,7 @@ fn disposal_rewrites_and_deletes_segments_on_a_real_s3_server() {
         .map(|s| (s, snapshot(&base, &consumer, s).1))
         .collect();
     clock.advance(184 * DAY_MS);
-    tier_run(&base, &admin);
+    tier_run_clean(&base, &admin);
     let r = post(
         &base,
         &archivist,

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use zegel::clock::ManualClock;
 use zegel::format::checkpoint;
-use zegel::format::disposition::{Certificate, Disposition};
 use zegel::format::hash::{leaf_hash, sha256};
 use zegel::format::layout;
 use zegel::format::note::VerifierKey;
@@ -198,25 +197,6 @@ fn hold(base: &str, archivist: &str, body: &str) {
     assert_eq!(r.status, 201, "{body}: {}", r.text());
 }
 
-fn tier_run(base: &str, admin: &str) {
-    let r = must("POST", &format!("{base}/v1/tier/run"), Some(admin), None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let errors = r.json()["errors"].clone();
-    assert!(errors.as_array().unwrap().is_empty(), "{errors}");
-}
-
-fn ebox_tier(base: &str, admin: &str) -> serde_json::Value {
-    let r = must("GET", &format!("{base}/v1/tier"), Some(admin), None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["archives"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["archive"] == "ebox")
-        .unwrap()
-        .clone()
-}
-
 /// A package as read back: its sealed bytes and tier, or the disposition that removed it.
 enum Read {
     Live { sealed: Vec<u8>, cold: bool },
@@ -281,15 +261,6 @@ fn read_all(base: &str, token: &str, archive: &str, size: u64) -> Vec<Read> {
 }
 
 /// The disposition record inside a certificate.
-fn record_of(cert: &[u8]) -> Disposition {
-    let c = Certificate::decode(cert).unwrap();
-    let p = sealed::open(&c.package).unwrap();
-    let bytes = p.objects[0]
-        .as_ref()
-        .expect("the record is in the certificate");
-    Disposition::decode(bytes).unwrap()
-}
-
 /// The leaf hash of a sealed package.
 fn leaf_of(sealed_bytes: &[u8]) -> zegel::format::hash::Hash {
     leaf_hash(&sealed::open(sealed_bytes).unwrap().header_bytes)
@@ -410,7 +381,7 @@ fn check(w: &World, base: &str, m: &mut Model, dir: &Path, round: &str) -> Seen 
     }
 
     // The counts agree with the dispositions.
-    let t = ebox_tier(base, &w.admin);
+    let t = archive_tier(base, &w.admin, "ebox");
     seen.size = t["packages"].as_u64().unwrap();
     assert_eq!(seen.size, cp.size, "{round}: {t}");
     assert_eq!(
@@ -619,7 +590,7 @@ fn crash_setup(base: &str, w: &World) -> (BTreeSet<u64>, BTreeMap<String, u64>) 
     ingest(rows(0..COLD_ROWS));
     document(base, &w.producer, "DOC-cold-due", true, &pdf_b);
     let d_held_cold = document(base, &w.producer, "DOC-cold-held", true, &pdf_b);
-    tier_run(base, &w.admin);
+    tier_run_clean(base, &w.admin);
     ingest(rows(COLD_ROWS..COLD_ROWS + HOT_ROWS));
     document(base, &w.producer, "DOC-hot-due", true, &pdf_a);
     let d_kept_hot = document(base, &w.producer, "DOC-hot-not-due", false, &pdf_a);
@@ -870,7 +841,7 @@ fn kill9_during_retention_apply_leaves_nothing_half_disposed() {
         // Most rounds start by tiering what the last one archived, so that the first apply
         // steps dispose of cold packages (segments deleted whole or rewritten).
         if round % 4 != 3 {
-            tier_run(&p.base, &w.admin);
+            tier_run_clean(&p.base, &w.admin);
         }
         progress.calls.store(0, Ordering::SeqCst);
         let checkpoints = Arc::new(Mutex::new(Vec::new()));
@@ -941,7 +912,7 @@ fn kill9_during_retention_apply_leaves_nothing_half_disposed() {
     // Finish: tier what is left, apply to completion with the CLI, then check everything.
     let p = serve(&data);
     let _ = check(&w, &p.base, &mut m, dir.path(), "after the last kill");
-    tier_run(&p.base, &w.admin);
+    tier_run_clean(&p.base, &w.admin);
     let out = cli(
         &p.base,
         &w.archivist,
@@ -1018,7 +989,7 @@ fn kill9_during_retention_apply_leaves_nothing_half_disposed() {
         .keys()
         .map(|k| std::fs::metadata(root.join(k)).unwrap().len())
         .sum();
-    let t = ebox_tier(&p.base, &w.admin);
+    let t = archive_tier(&p.base, &w.admin, "ebox");
     assert_eq!(t["cold_bytes"], bytes, "{t}");
     audit_clean(&p.base, &w.auditor, "final", false);
 
@@ -1039,9 +1010,6 @@ fn kill9_during_retention_apply_leaves_nothing_half_disposed() {
 // Test 2: no path but the two disposing ones deletes archived content.
 // ---------------------------------------------------------------------------------------
 
-/// 2026-01-01T00:00:00Z.
-const START_MS: u64 = 1_767_225_600_000;
-const DAY_MS: u64 = 86_400_000;
 /// 2036-02-01T00:00:00Z: every row (sent in 2025, kept 10 years) and document is due.
 const AFTER_RETENTION_MS: u64 = 2_085_436_800_000;
 

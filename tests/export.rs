@@ -13,17 +13,6 @@ use zegel::tier::mover::TierConfig;
 use crate::support::*;
 
 const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
-/// 2026-01-01T00:00:00Z.
-const START_MS: u64 = 1_767_225_600_000;
-const DAY_MS: u64 = 86_400_000;
-
-const DOCS: &str = r#"{
-  "version": 1,
-  "metadata": {"case": {"type": "pattern", "pattern": "C-[0-9]{4}"}, "filed_on": {"type": "date", "required": true}},
-  "media_types": ["application/pdf", "text/plain"],
-  "retention": {"after": "filed_on", "years": 30},
-  "indexed": ["case"]
-}"#;
 
 fn verify(key: &Path, file: &Path) -> (bool, String) {
     let out = Command::new(VERIFY)

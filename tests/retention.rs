@@ -8,9 +8,6 @@ use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
-/// 2026-01-01T00:00:00Z.
-const START_MS: u64 = 1_767_225_600_000;
-const DAY_MS: u64 = 86_400_000;
 /// Rows sent on 2025-01-04 are kept 10 years: due on 2035-01-04, the others later.
 const AT: &str = "2035-01-15T00:00:00Z";
 

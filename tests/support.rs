@@ -430,3 +430,69 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// 2026-01-01T00:00:00Z: where the tests that move the clock start.
+pub const START_MS: u64 = 1_767_225_600_000;
+pub const DAY_MS: u64 = 86_400_000;
+
+/// An agreement for court files: documents (PDF and text) kept 30 years after `filed_on`.
+pub const DOCS: &str = r#"{
+  "version": 1,
+  "title": "Court files",
+  "metadata": {"case": {"type": "pattern", "pattern": "C-[0-9]{4}"}, "filed_on": {"type": "date", "required": true}},
+  "media_types": ["application/pdf", "text/plain"],
+  "retention": {"after": "filed_on", "years": 30},
+  "indexed": ["case"]
+}"#;
+
+/// `POST /v1/tier/run` with the admin token: the pass report (failures included).
+pub fn tier_run(base: &str, admin: &str) -> serde_json::Value {
+    let r = must("POST", &format!("{base}/v1/tier/run"), Some(admin), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// As [`tier_run`], asserting that no move failed.
+pub fn tier_run_clean(base: &str, admin: &str) -> serde_json::Value {
+    let j = tier_run(base, admin);
+    assert!(j["errors"].as_array().unwrap().is_empty(), "{j}");
+    j
+}
+
+/// One archive's row of `GET /v1/tier`.
+pub fn archive_tier(base: &str, admin: &str, archive: &str) -> serde_json::Value {
+    let r = must("GET", &format!("{base}/v1/tier"), Some(admin), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["archive"] == archive)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {archive} in {}", r.text()))
+}
+
+/// Every file below `dir` (none if it does not exist), as paths relative to `root`.
+pub fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            list_files(root, &p, out);
+        } else {
+            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+        }
+    }
+}
+
+/// The disposition record inside a certificate of destruction.
+pub fn record_of(cert: &[u8]) -> zegel::format::disposition::Disposition {
+    let c = zegel::format::disposition::Certificate::decode(cert).unwrap();
+    let p = zegel::format::sealed::open(&c.package).unwrap();
+    let bytes = p.objects[0]
+        .as_ref()
+        .expect("the record is in the certificate");
+    zegel::format::disposition::Disposition::decode(bytes).unwrap()
+}

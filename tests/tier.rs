@@ -16,10 +16,6 @@ use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
-/// 2026-01-01T00:00:00Z.
-const START_MS: u64 = 1_767_225_600_000;
-const DAY_MS: u64 = 86_400_000;
-
 fn config(dir: &Path, cold: Option<ColdConfig>, move_packages: usize) -> zegel::server::Config {
     zegel::server::Config {
         data_dir: dir.join("data"),
@@ -54,33 +50,6 @@ fn ingest(base: &str, producer: &str, rows: impl Iterator<Item = u64>) {
     );
     assert_eq!(r.status, 201, "{}", r.text());
 }
-
-fn tier_run(base: &str, admin: &str) -> serde_json::Value {
-    let r = must("POST", &format!("{base}/v1/tier/run"), Some(admin), None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
-}
-
-fn archive_tier(base: &str, admin: &str, archive: &str) -> serde_json::Value {
-    let r = must("GET", &format!("{base}/v1/tier"), Some(admin), None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["archives"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["archive"] == archive)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {archive} in {}", r.text()))
-}
-
-const DOCS: &str = r#"{
-  "version": 1,
-  "title": "Court files",
-  "metadata": {"case": {"type": "pattern", "pattern": "C-[0-9]{4}"}, "filed_on": {"type": "date", "required": true}},
-  "media_types": ["application/pdf", "text/plain"],
-  "retention": {"after": "filed_on", "years": 30},
-  "indexed": ["case"]
-}"#;
 
 /// An archivist of `acme` and its document archive `files`; returns the archivist's token.
 fn files_archive(base: &str, admin: &str) -> String {
@@ -452,17 +421,6 @@ fn cold_layout_keys_are_exactly_these() {
     }
     seqs.sort();
     assert_eq!(seqs, (0..6).collect::<Vec<_>>());
-}
-
-fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            list_files(root, &p, out);
-        } else {
-            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
-        }
-    }
 }
 
 /// A flipped bit in a cold segment is never served: the read fails and the alarm counts it.
