@@ -78,10 +78,7 @@ pub fn run(
     let data = opts.scratch.join("data");
     let server = Server::start_with(&data, &args)?;
     let base = server.base.clone();
-    let admin = std::fs::read_to_string(data.join("admin.token"))
-        .map_err(|e| e.to_string())?
-        .trim()
-        .to_string();
+    let admin = server.admin_token()?;
     let (producer, _) = bench_tenant(&server, &["audit"])?;
     let a = agent();
     let auditor = expect(

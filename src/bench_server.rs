@@ -72,10 +72,7 @@ pub fn row_sip(row: &str) -> Result<String, String> {
 /// `archives` under the benchmark agreement; returns (producer, consumer) tokens.
 pub(crate) fn bench_tenant(server: &Server, archives: &[&str]) -> Result<(String, String), String> {
     let (a, base) = (agent(), server.base.as_str());
-    let admin = std::fs::read_to_string(server.data.join("admin.token"))
-        .map_err(|e| e.to_string())?
-        .trim()
-        .to_string();
+    let admin = server.admin_token()?;
     let (a, admin) = (&a, admin.as_str());
     expect(
         a,
@@ -166,6 +163,15 @@ pub(crate) struct Server {
     child: Child,
     pub(crate) base: String,
     pub(crate) data: PathBuf,
+}
+
+impl Server {
+    /// The bootstrap admin token the server wrote into its data directory.
+    pub(crate) fn admin_token(&self) -> Result<String, String> {
+        std::fs::read_to_string(self.data.join("admin.token"))
+            .map(|t| t.trim().to_string())
+            .map_err(|e| format!("admin token: {e}"))
+    }
 }
 
 impl Drop for Server {

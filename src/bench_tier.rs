@@ -72,10 +72,7 @@ pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ve
     let data = opts.scratch.join("data");
     let server = Server::start_with(&data, &args)?;
     let base = server.base.clone();
-    let admin = std::fs::read_to_string(data.join("admin.token"))
-        .map_err(|e| e.to_string())?
-        .trim()
-        .to_string();
+    let admin = server.admin_token()?;
     let (producer, consumer) = bench_tenant(&server, &["tier"])?;
     progress("ingest");
     let addr = base.trim_start_matches("http://").to_string();
