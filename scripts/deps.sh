@@ -30,6 +30,15 @@ ZEGEL_MOTO_VERSION=5.2.5
 # The bundle tests validate BagIt bags with the Library of Congress `bagit` tool (PyPI) and
 # take a screenshot of the HTML report with headless Chromium (Debian's package).
 ZEGEL_BAGIT_VERSION=1.9.0
+# The formats tests run the independent verifier (formats/independent/zegel_verify.py): it
+# needs the `cryptography` package (Debian's python3-cryptography; from PyPI at this version
+# when python3 is not Debian's) and the `zstd` command.
+ZEGEL_CRYPTOGRAPHY_VERSION=48.0.0
+zegel_apt() {
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 zegel_pip() {
   python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
@@ -49,6 +58,18 @@ zegel_test_deps() {
     echo "installing bagit==$ZEGEL_BAGIT_VERSION (validates the BagIt bags of proof bundles)"
     zegel_pip "bagit==$ZEGEL_BAGIT_VERSION" \
       || { echo "could not install bagit==$ZEGEL_BAGIT_VERSION from PyPI" >&2; return 1; }
+  fi
+  if ! python3 -c "import cryptography.hazmat.primitives.asymmetric.ed25519" 2>/dev/null; then
+    echo "installing cryptography (Ed25519 for the independent verifier, formats/independent)"
+    zegel_apt python3-cryptography || true
+    python3 -c "import cryptography.hazmat.primitives.asymmetric.ed25519" 2>/dev/null \
+      || zegel_pip "cryptography==$ZEGEL_CRYPTOGRAPHY_VERSION" \
+      || { echo "could not install cryptography: apt-get install python3-cryptography, or pip install cryptography==$ZEGEL_CRYPTOGRAPHY_VERSION" >&2; return 1; }
+  fi
+  if ! command -v zstd >/dev/null 2>&1; then
+    echo "installing zstd (the independent verifier decompresses sealed packages with it)"
+    zegel_apt zstd \
+      || { echo "zstd is missing (the independent verifier needs it): sudo apt-get install zstd" >&2; return 1; }
   fi
   if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

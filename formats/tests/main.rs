@@ -11,6 +11,7 @@
 mod bundle;
 mod cddl;
 mod codec;
+mod independent;
 mod layout;
 mod merkle;
 mod segment;
