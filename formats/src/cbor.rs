@@ -199,13 +199,33 @@ pub fn decode_exact<T>(
     Ok(value)
 }
 
+/// Decodes a whole item without the canonical gate of [`decode_exact`]: the item must fill
+/// `bytes` exactly, but its encoding is not compared with the canonical one. Only for bytes
+/// whose hash a caller has already matched (or will match) against a trusted hash of the
+/// canonical encoding — stored headers checked against their Merkle leaf — where the
+/// re-encoding could not fail and would only cost time.
+pub fn decode_whole<T>(
+    bytes: &[u8],
+    decode: impl FnOnce(&mut Decoder<'_>) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    let mut d = Decoder::new(bytes);
+    let value = decode(&mut d)?;
+    if d.position() != bytes.len() {
+        return Err(DecodeError::TrailingBytes {
+            count: bytes.len() - d.position(),
+        });
+    }
+    Ok(value)
+}
+
 /// Runs an encoding closure into a fresh buffer. Writing to a `Vec` cannot fail.
 pub fn encode_with(
     f: impl FnOnce(
         &mut Encoder<&mut Vec<u8>>,
     ) -> Result<(), minicbor::encode::Error<std::convert::Infallible>>,
 ) -> Vec<u8> {
-    let mut buf = Vec::new();
+    // Most encodings here (headers, heads, checkpoints' parts) fit without growing.
+    let mut buf = Vec::with_capacity(256);
     let mut e = Encoder::new(&mut buf);
     // A Vec writer is infallible and every encoder call here is well-formed, so this result
     // carries no information; the decode-after-encode tests pin the bytes.

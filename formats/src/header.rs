@@ -174,7 +174,26 @@ impl PackageHeader {
             });
         }
         let header = cbor::decode_exact(bytes, decode_fields, PackageHeader::encode)?;
-        header.validate()?;
+        // The encoding is `bytes`, whose length was checked above.
+        header.validate_fields()?;
+        Ok(header)
+    }
+
+    /// Decodes header bytes whose leaf hash the caller has matched, or will match before it
+    /// trusts the result, against a trusted leaf (`leaf_hash(bytes) == leaf`): such bytes are
+    /// exactly the canonical encoding that was sealed, so the canonical re-encoding of
+    /// [`PackageHeader::decode`] is skipped. The limits and the semantic rules (§3) still
+    /// apply. Verifiers of untrusted input use [`PackageHeader::decode`].
+    pub fn decode_sealed(bytes: &[u8]) -> Result<PackageHeader, DecodeError> {
+        if bytes.len() > HEADER_BYTES_MAX {
+            return Err(DecodeError::Limit {
+                what: "header bytes".into(),
+                got: bytes.len() as u64,
+                max: HEADER_BYTES_MAX as u64,
+            });
+        }
+        let header = cbor::decode_whole(bytes, decode_fields)?;
+        header.validate_fields()?;
         Ok(header)
     }
 
@@ -184,9 +203,21 @@ impl PackageHeader {
         leaf_hash(&self.encode())
     }
 
-    /// Checks the semantic rules of formats/package-header.md §3 (the decoder calls this;
-    /// producers of headers call it before encoding).
+    /// Checks the semantic rules of formats/package-header.md §3 (producers of headers call
+    /// it before encoding).
     pub fn validate(&self) -> Result<(), DecodeError> {
+        self.validate_fields()?;
+        // What the archive writes, every verifier must be able to open (formats/package-header.md §3).
+        let encoded = self.encode().len();
+        if encoded > HEADER_BYTES_MAX {
+            return Err(limit("header bytes", encoded, HEADER_BYTES_MAX));
+        }
+        Ok(())
+    }
+
+    /// [`PackageHeader::validate`] but for the size of the encoding, for a caller that has
+    /// the encoding at hand and checks its length itself (the decoders).
+    pub fn validate_fields(&self) -> Result<(), DecodeError> {
         check_identifier("tenant", &self.tenant)?;
         check_identifier("archive", &self.archive)?;
         if (self.seq == 0) != self.prev.is_none() {
@@ -224,11 +255,13 @@ impl PackageHeader {
         for (name, value) in &self.metadata {
             check_metadata_name(name)?;
             if let MetaValue::Text(t) = value {
-                check_text_len(
-                    &format!("metadata value {name:?}"),
-                    t,
-                    METADATA_VALUE_BYTES_MAX,
-                )?;
+                if t.len() > METADATA_VALUE_BYTES_MAX {
+                    return Err(limit(
+                        &format!("metadata value {name:?}"),
+                        t.len(),
+                        METADATA_VALUE_BYTES_MAX,
+                    ));
+                }
                 if t.chars()
                     .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
                 {
@@ -261,11 +294,6 @@ impl PackageHeader {
                     OBJECT_BYTES_MAX as usize,
                 ));
             }
-        }
-        // What the archive writes, every verifier must be able to open (formats/package-header.md §3).
-        let encoded = self.encode().len();
-        if encoded > HEADER_BYTES_MAX {
-            return Err(limit("header bytes", encoded, HEADER_BYTES_MAX));
         }
         let objects: u64 = self.objects.iter().map(|o| o.size).sum();
         let budget =

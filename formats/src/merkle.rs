@@ -341,6 +341,12 @@ impl Frontier {
         Ok(Frontier { size, peaks })
     }
 
+    /// The frontier of a tree of `size` leaves from its peaks ([`Frontier::peaks`]); `None`
+    /// unless there is one peak per set bit of `size`.
+    pub fn from_peaks(size: u64, peaks: Vec<Hash>) -> Option<Frontier> {
+        (peaks.len() == size.count_ones() as usize).then_some(Frontier { size, peaks })
+    }
+
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -366,6 +372,36 @@ impl Frontier {
         }
         self.peaks.push(h);
         self.size += 1;
+    }
+
+    /// Appends a complete subtree of `2^level` leaves whose root is `hash`; the size must be a
+    /// multiple of `2^level` (else nothing changes and the result is `false`). Calls
+    /// `store(level, index, hash)` for every node that the subtree completed by merging with
+    /// the peaks before it (not for the subtree's own nodes).
+    pub fn append_subtree(
+        &mut self,
+        level: u32,
+        hash: Hash,
+        mut store: impl FnMut(u32, u64, Hash),
+    ) -> bool {
+        if level >= 63 || !self.size.is_multiple_of(1u64 << level) {
+            return false;
+        }
+        let old = self.size;
+        let new = old + (1u64 << level);
+        let mut h = hash;
+        let mut l = level;
+        // Each set bit of the old size at or above `level`, from `level` up without a gap,
+        // is a peak that the subtree completes.
+        while (old >> l) & 1 == 1 {
+            let left = self.peaks.pop().unwrap_or_default();
+            h = node_hash(&left, &h);
+            l += 1;
+            store(l, (new >> l) - 1, h);
+        }
+        self.peaks.push(h);
+        self.size = new;
+        true
     }
 
     /// The current root (RFC 9162 MTH), folding the peaks right to left.

@@ -214,12 +214,22 @@ pub fn restore_header(
     prev: Option<Hash>,
     objects: &[Vec<u8>],
 ) -> Result<Vec<u8>, DecodeError> {
-    if reduced.objects.len() != objects.len() {
+    let mut h = reduced.clone();
+    restore_fields(&mut h, prev, objects)?;
+    Ok(h.encode())
+}
+
+/// Puts `prev` and the objects' digests into a reduced header (§2).
+fn restore_fields(
+    h: &mut PackageHeader,
+    prev: Option<Hash>,
+    objects: &[Vec<u8>],
+) -> Result<(), DecodeError> {
+    if h.objects.len() != objects.len() {
         return Err(schema(
             "segment package: object count differs from its header",
         ));
     }
-    let mut h = reduced.clone();
     h.prev = if h.seq == 0 { None } else { prev };
     if h.seq > 0 && h.prev.is_none() {
         return Err(schema(
@@ -229,7 +239,7 @@ pub fn restore_header(
     for (o, bytes) in h.objects.iter_mut().zip(objects) {
         o.digest = sha256(bytes);
     }
-    Ok(h.encode())
+    Ok(())
 }
 
 /// Writes a segment of `packages` (ascending seq) at zstd `level`.
@@ -409,14 +419,60 @@ pub fn read_package(
     prev: Option<Hash>,
     expected_leaf: &Hash,
 ) -> Result<ColdPackage, DecodeError> {
-    let package = restore_package(block, entry, prev)?;
-    if leaf_hash(&package.header_bytes) != *expected_leaf {
+    let (package, leaf) = open_package(block, entry, prev)?;
+    if leaf != *expected_leaf {
         return Err(schema(format!(
             "segment: package {} does not hash to its leaf",
             entry.seq
         )));
     }
     Ok(package)
+}
+
+/// Reads the package of `entry` from an inflated block and restores its header with `prev`
+/// (§2 steps 1–4), returning it with the leaf hash of the restored header. The caller MUST
+/// compare that leaf with its trusted leaf before using the package, as [`read_package`]
+/// does: only the leaf vouches for the bytes, so the canonical re-encodings of
+/// [`restore_package`] are skipped (the restored header is encoded once, from its fields).
+pub fn open_package(
+    block: &[u8],
+    entry: &PackageRef,
+    prev: Option<Hash>,
+) -> Result<(ColdPackage, Hash), DecodeError> {
+    let cbor = block
+        .get(entry.offset as usize..(entry.offset + entry.length) as usize)
+        .ok_or_else(|| schema("segment: package out of its block"))?;
+    let (reduced_bytes, objects) = sealed::decode_package_cbor_whole(cbor)?;
+    let mut header = PackageHeader::decode_sealed(&reduced_bytes)?;
+    if header.seq != entry.seq {
+        return Err(schema(format!(
+            "segment: the index says seq {} but the header says {}",
+            entry.seq, header.seq
+        )));
+    }
+    let objects: Vec<Vec<u8>> = objects
+        .into_iter()
+        .map(|o| o.ok_or_else(|| schema("segment: a withheld object")))
+        .collect::<Result<_, _>>()?;
+    restore_fields(&mut header, prev, &objects)?;
+    header.validate_fields()?;
+    let header_bytes = header.encode();
+    if header_bytes.len() > crate::limits::HEADER_BYTES_MAX {
+        return Err(DecodeError::Limit {
+            what: "header bytes".into(),
+            got: header_bytes.len() as u64,
+            max: crate::limits::HEADER_BYTES_MAX as u64,
+        });
+    }
+    let leaf = leaf_hash(&header_bytes);
+    Ok((
+        ColdPackage {
+            header_bytes,
+            header,
+            objects,
+        },
+        leaf,
+    ))
 }
 
 /// Reads the package of `entry` from an inflated block and restores its header with `prev`

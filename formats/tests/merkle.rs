@@ -184,6 +184,47 @@ fn frontier_reloads_from_stored_nodes() {
     assert_eq!(Frontier::new().root(), empty_root());
 }
 
+#[test]
+fn frontier_appends_whole_subtrees() {
+    use merkle::NodeSource;
+    let d = leaves(300);
+    let tree = tree_of(&d);
+    // Start anywhere, then append the greedy cover of the rest: each piece is the largest
+    // aligned subtree that fits, as an audit appends a chunk's subtrees.
+    for start in [0u64, 1, 3, 64, 100, 255, 256] {
+        let mut f = Frontier::load(&tree, start).unwrap();
+        let mut at = start;
+        let mut merged = Vec::new();
+        while at < 300 {
+            let mut level = 0;
+            while level < 9 && at % (1 << (level + 1)) == 0 && at + (1 << (level + 1)) <= 300 {
+                level += 1;
+            }
+            let node = tree.node(level, at >> level).unwrap();
+            assert!(f.append_subtree(level, node, |l, i, h| merged.push((l, i, h))));
+            at += 1 << level;
+            assert_eq!(
+                f,
+                Frontier::load(&tree, at).unwrap(),
+                "from {start} at {at}"
+            );
+            assert_eq!(f.root(), mth(&d[..at as usize]));
+        }
+        for (l, i, h) in merged {
+            assert_eq!(
+                tree.node(l, i).unwrap(),
+                h,
+                "merged node ({l}, {i}) from {start}"
+            );
+        }
+    }
+    // A subtree that would not be aligned is refused and changes nothing.
+    let mut f = Frontier::load(&tree, 3).unwrap();
+    let before = f.clone();
+    assert!(!f.append_subtree(1, d[0], |_, _, _| {}));
+    assert_eq!(f, before);
+}
+
 /// One large tree shared by the random cases (2^17 + 12345 leaves: ragged at every level).
 fn big() -> &'static (MemoryTree, u64) {
     static BIG: OnceLock<(MemoryTree, u64)> = OnceLock::new();
