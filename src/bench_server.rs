@@ -166,6 +166,18 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// CPU seconds (user + system) the server process has used so far, from `/proc`: beside
+    /// wall time, a figure that other load on the machine does not inflate.
+    pub(crate) fn cpu_secs(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which may hold spaces) start at its closing ')'.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+        // Linux reports these in USER_HZ ticks, 100 per second on every architecture.
+        Some(ticks / 100.0)
+    }
+
     /// The bootstrap admin token the server wrote into its data directory.
     pub(crate) fn admin_token(&self) -> Result<String, String> {
         std::fs::read_to_string(self.data.join("admin.token"))

@@ -458,6 +458,29 @@ impl Store {
         Ok(self.db.get_cf(self.handle(name)?, key)?)
     }
 
+    /// Point reads of many keys in one batched lookup (`keys` in ascending order read
+    /// fastest); `each(i, value)` sees the value of `keys[i]` in place, without a copy.
+    pub fn multi_get<K: AsRef<[u8]>>(
+        &self,
+        name: &str,
+        keys: &[K],
+        mut each: impl FnMut(usize, Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let sorted = keys
+            .iter()
+            .zip(keys.iter().skip(1))
+            .all(|(a, b)| a.as_ref() < b.as_ref());
+        let values = self.db.batched_multi_get_cf(
+            self.handle(name)?,
+            keys.iter().map(AsRef::as_ref),
+            sorted,
+        );
+        for (i, v) in values.into_iter().enumerate() {
+            each(i, v?.as_deref())?;
+        }
+        Ok(())
+    }
+
     /// The first `n` bytes of a value and its whole length, without copying the rest.
     pub fn get_head(
         &self,
@@ -518,6 +541,29 @@ impl Store {
         for item in it {
             let (k, v) = item?;
             if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Entries with keys in `[from, to)`, in key order, up to `limit`.
+    pub fn scan_range(
+        &self,
+        name: &str,
+        from: &[u8],
+        to: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.iterable(name)?,
+            IteratorMode::From(from, Direction::Forward),
+        );
+        for item in it {
+            let (k, v) = item?;
+            if &*k >= to || out.len() >= limit {
                 break;
             }
             out.push((k.to_vec(), v.to_vec()));

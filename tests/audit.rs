@@ -210,7 +210,7 @@ fn every_injected_fault_is_found_and_named() {
     let mut seen = std::collections::BTreeSet::new();
     for round in 0..50 {
         let data = dir.path().join("data");
-        let kind = rng.below(6);
+        let kind = rng.below(8);
         // What the audit must report: a check, and the seqs one of which it must name (none
         // for checks about the log as a whole).
         let (undo, check, seqs): (Undo, &str, Vec<u64>) = match kind {
@@ -270,6 +270,38 @@ fn every_injected_fault_is_found_and_named() {
                     "cold.missing"
                 };
                 (Undo::Files(vec![(f, v)]), check, seqs)
+            }
+            6 => {
+                // A stored leaf: its package no longer matches it (hot or cold).
+                let (store, id) = open_hot(&data);
+                let seq = 1 + rng.below(COLD_ROWS + HOT_ROWS);
+                let key = zegel::store::node_key(id, 0, seq);
+                let v = store.get(cf::NODES, &key).unwrap().unwrap();
+                let mut bad = v.clone();
+                bad[rng.below(32) as usize] ^= 1 << rng.below(8);
+                let mut b = Batch::default();
+                b.put(cf::NODES, &key, &bad);
+                store.commit(b).unwrap();
+                (
+                    Undo::Hot(cf::NODES, key, v),
+                    "header.leaf|cold.leaf",
+                    vec![seq],
+                )
+            }
+            7 => {
+                // A stored inner node, which proofs are built from.
+                let (store, id) = open_hot(&data);
+                let leaves = 1 + COLD_ROWS + HOT_ROWS;
+                let level = 1 + rng.below(u64::from(leaves.ilog2())) as u32;
+                let index = rng.below(leaves >> level);
+                let key = zegel::store::node_key(id, level, index);
+                let v = store.get(cf::NODES, &key).unwrap().unwrap();
+                let mut bad = v.clone();
+                bad[rng.below(32) as usize] ^= 1 << rng.below(8);
+                let mut b = Batch::default();
+                b.put(cf::NODES, &key, &bad);
+                store.commit(b).unwrap();
+                (Undo::Hot(cf::NODES, key, v), "node.stored", vec![])
             }
             _ => {
                 let files = segment_files(&data);
@@ -333,11 +365,11 @@ fn every_injected_fault_is_found_and_named() {
             let f = found.iter().find(|f| f["check"] == check).unwrap();
             assert_eq!(f["object"], "record.json", "{f}");
         }
-        seen.insert(if round % 10 == 9 { 6 } else { kind });
+        seen.insert(if round % 10 == 9 { 8 } else { kind });
         dir = node.stop();
         put_back(&dir.path().join("data"), undo);
     }
-    assert_eq!(seen.len(), 7, "every kind of fault was injected: {seen:?}");
+    assert_eq!(seen.len(), 9, "every kind of fault was injected: {seen:?}");
     let node = start(dir, &clock);
     assert_eq!(
         findings(&audit(&node.base, &auditor)),

@@ -1,5 +1,6 @@
 //! Proof bundles (issue #6): `zegel export` of a hot row, a cold document, a redacted one and
-//! a disposed one, each verified offline by the real `zegel-verify bundle`; tampered bundles
+//! a disposed one, each verified offline by the real `zegel-verify bundle` (and by the
+//! independent verifier of formats/independent); tampered bundles
 //! fail; the BagIt bag validates with the Library of Congress `bagit` tool; the HTML report
 //! renders in headless Chromium.
 
@@ -14,6 +15,8 @@ use crate::support::*;
 
 const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
 
+/// `zegel-verify bundle`; whatever it accepts, the independent verifier written from the
+/// specs alone (formats/independent) must accept too.
 fn verify(key: &Path, file: &Path) -> (bool, String) {
     let out = Command::new(VERIFY)
         .args(["bundle", "--key"])
@@ -21,8 +24,26 @@ fn verify(key: &Path, file: &Path) -> (bool, String) {
         .arg(file)
         .output()
         .unwrap();
+    let ok = out.status.success();
+    if ok {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("formats/independent/zegel_verify.py");
+        let independent = Command::new("python3")
+            .arg(&script)
+            .args(["bundle", "--key"])
+            .arg(key)
+            .arg(file)
+            .output()
+            .expect("python3 runs the independent verifier (scripts/deps.sh installs it)");
+        assert!(
+            independent.status.success(),
+            "the independent verifier refused a bundle zegel-verify accepts: {}{}",
+            String::from_utf8_lossy(&independent.stdout),
+            String::from_utf8_lossy(&independent.stderr)
+        );
+    }
     (
-        out.status.success(),
+        ok,
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
 }

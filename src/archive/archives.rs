@@ -458,9 +458,20 @@ impl Archives {
         self.header_with(id, seq, None).await
     }
 
-    /// As [`Archives::header`], with the leaves of `seq` and `seq − 1` already read from the
-    /// hot store by the caller (an audit walking the log in order reads each leaf once).
-    pub async fn header_with(
+    /// As [`Archives::header`], for an audit: with the leaves of `seq` and `seq − 1` already
+    /// read from the hot store by the caller (an audit walking the log in order reads each
+    /// leaf once), and a cold package read from the cold store itself, never from the block
+    /// cache, so that what is checked is what is stored.
+    pub async fn header_audited(
+        &self,
+        id: ArchiveId,
+        seq: u64,
+        leaves: (Hash, Option<Hash>),
+    ) -> Result<Option<StoredPackage>, ArchiveError> {
+        self.header_with(id, seq, Some(leaves)).await
+    }
+
+    async fn header_with(
         &self,
         id: ArchiveId,
         seq: u64,
@@ -498,10 +509,14 @@ impl Archives {
             }
             return Ok(None);
         };
-        let p = self
-            .cold
-            .package_with(&self.store, id, seq, at, known)
-            .await?;
+        let p = match known {
+            Some(leaves) => {
+                self.cold
+                    .package_audited(&self.store, id, seq, at, leaves)
+                    .await?
+            }
+            None => self.cold.package(&self.store, id, seq, at).await?,
+        };
         Ok(Some(StoredPackage {
             id,
             seq,
@@ -566,16 +581,7 @@ impl Archives {
         else {
             return Ok(None);
         };
-        let (_, z) = store::decode_object(&v)
-            .ok_or_else(|| ArchiveError::Corrupt(format!("object {digest}: short value")))?;
-        let bytes =
-            decompress(z).map_err(|e| ArchiveError::Corrupt(format!("object {digest}: {e}")))?;
-        if sha256(&bytes) != *digest {
-            return Err(ArchiveError::Corrupt(format!(
-                "object {digest} does not hash to its digest"
-            )));
-        }
-        Ok(Some(bytes))
+        open_hot_object(&v, digest).map(Some)
     }
 
     /// The sealed package at `seq`, assembled from the header and objects
@@ -781,14 +787,37 @@ thread_local! {
 
 /// Inflates a hot object with this thread's reused zstd context (creating one per read cost
 /// more than the read).
+/// A hot object's stored value, decompressed and re-hashed against `digest`.
+pub fn open_hot_object(value: &[u8], digest: &Hash) -> Result<Vec<u8>, ArchiveError> {
+    let (_, z) = store::decode_object(value)
+        .ok_or_else(|| ArchiveError::Corrupt(format!("object {digest}: short value")))?;
+    let bytes =
+        decompress(z).map_err(|e| ArchiveError::Corrupt(format!("object {digest}: {e}")))?;
+    if sha256(&bytes) != *digest {
+        return Err(ArchiveError::Corrupt(format!(
+            "object {digest} does not hash to its digest"
+        )));
+    }
+    Ok(bytes)
+}
+
 fn decompress(z: &[u8]) -> std::io::Result<Vec<u8>> {
     DECOMPRESSOR.with(|d| {
         let mut d = d.borrow_mut();
         if d.is_none() {
             *d = Some(zstd::bulk::Decompressor::new()?);
         }
+        // The frame's declared size (our frames declare it), within the limit: a buffer of
+        // the limit itself would be 64 MiB per read. A frame that inflates to more than it
+        // declared fails.
+        let capacity = zstd::zstd_safe::get_frame_content_size(z)
+            .ok()
+            .flatten()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n <= HOT_OBJECT_BYTES_MAX)
+            .unwrap_or(HOT_OBJECT_BYTES_MAX);
         match d.as_mut() {
-            Some(d) => d.decompress(z, HOT_OBJECT_BYTES_MAX),
+            Some(d) => d.decompress(z, capacity),
             None => Err(std::io::Error::other("no zstd context")),
         }
     })

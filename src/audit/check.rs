@@ -2,23 +2,21 @@
 //! log checks run once per audit, over every leaf, signed head and checkpoint. Each problem
 //! is a [`Finding`] naming the package, object, check, and expected against found.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-use zegel_format::checkpoint;
 use zegel_format::disposition::Disposition;
 use zegel_format::hash::{Hash, leaf_hash};
-use zegel_format::header::Kind;
-use zegel_format::merkle::{self, Frontier, NodeSource};
-use zegel_format::note::VerifierKey;
-use zegel_format::receipt::ReceiptHead;
+use zegel_format::header::{Kind, PackageHeader};
 
 use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
-use crate::archive::state::decode_signed_head;
+use crate::audit::log::{Subtrees, check_nodes};
 use crate::retention::holds::Hold;
 use crate::store::{self, cf};
+use crate::tier::reader::BlockCache;
 
 /// One problem an audit found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -37,7 +35,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(info: &ArchiveInfo, seq: Option<u64>, check: &str, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        info: &ArchiveInfo,
+        seq: Option<u64>,
+        check: &str,
+        detail: impl Into<String>,
+    ) -> Self {
         Finding {
             archive: info.archive.clone(),
             seq,
@@ -49,7 +52,7 @@ impl Finding {
         }
     }
 
-    fn hashes(mut self, expected: &Hash, found: &Hash) -> Self {
+    pub(crate) fn hashes(mut self, expected: &Hash, found: &Hash) -> Self {
         self.expected = Some(expected.to_string());
         self.found = Some(found.to_string());
         self
@@ -88,164 +91,265 @@ pub fn sampled(seed: u64, seq: u64, percent: u8) -> bool {
     n % 100 < u64::from(percent)
 }
 
+/// What one chunk of package checks found, with the stored leaf of each of its seqs (`None`
+/// where it is missing) for the log checks.
+#[derive(Debug, Default)]
+pub struct ChunkResult {
+    pub tally: PackageTally,
+    pub findings: Vec<Finding>,
+    pub leaves: Vec<Option<Hash>>,
+    /// The complete subtrees of the chunk recomputed from its leaves, when none is missing.
+    pub subtrees: Option<Subtrees>,
+}
+
+/// What the checks of a chunk share: the archive, the sample, the holds, the time, and the
+/// cold blocks read so far in this step.
+#[derive(Debug, Clone)]
+pub struct Scope<'a> {
+    pub info: &'a ArchiveInfo,
+    pub seed: u64,
+    pub percent: u8,
+    pub holds: &'a [Hold],
+    pub now_ms: u64,
+    /// Blocks read from the cold store during this step ([`AUDIT_BLOCKS_BYTES_MAX`]).
+    pub blocks: Arc<Mutex<BlockCache>>,
+}
+
+/// Inflated cold blocks one audit step keeps: a block read once serves every chunk of the
+/// step that has packages in it.
+pub const AUDIT_BLOCKS_BYTES_MAX: usize = 64 << 20;
+
+/// An empty block cache for one audit step.
+pub fn step_blocks() -> Arc<Mutex<BlockCache>> {
+    Arc::new(Mutex::new(BlockCache::with_budget(AUDIT_BLOCKS_BYTES_MAX)))
+}
+
 /// Checks the packages `[from, end)`: each header against its leaf and its chain link, each
 /// object against its digest (hot or cold), disposed packages against their disposition, and
-/// retention (nothing overdue kept without a hold, nothing disposed of early).
-#[allow(clippy::too_many_arguments)]
+/// retention (nothing overdue kept without a hold, nothing disposed of early); and every
+/// stored inner node inside the range against the one recomputed from the leaves. Batched
+/// reads first ([`crate::audit::batch`]); a chunk where anything is amiss is checked again one
+/// package at a time, which names each problem.
 pub async fn check_packages(
+    archives: &Archives,
+    scope: &Scope<'_>,
+    from: u64,
+    end: u64,
+) -> Result<ChunkResult, ArchiveError> {
+    if let Some(done) = crate::audit::batch::check_chunk(archives, scope, from, end).await? {
+        return Ok(done);
+    }
+    metrics::counter!("zegel_audit_rechecked_chunks_total").increment(1);
+    check_each(archives, scope, from, end).await
+}
+
+/// Stored leaves of `[from, end)`, `None` where missing or not 32 bytes.
+pub fn stored_leaves(
     archives: &Archives,
     info: &ArchiveInfo,
     from: u64,
     end: u64,
-    seed: u64,
-    percent: u8,
-    holds: &[Hold],
-    now_ms: u64,
-) -> Result<(PackageTally, Vec<Finding>), ArchiveError> {
-    let mut tally = PackageTally::default();
-    let mut findings = Vec::new();
-    let id = info.id;
-    let nodes = archives.store().nodes(id);
-    // Disposition records read once per range.
-    let mut records: HashMap<u64, Option<Disposition>> = HashMap::new();
-    // The leaf of the seq checked just before, which is the next one's `prev`.
-    let mut last_leaf: Option<(u64, Hash)> = None;
-    for seq in from..end {
-        tally.examined += 1;
-        if !sampled(seed, seq, percent) {
+) -> Result<Vec<Option<Hash>>, ArchiveError> {
+    let keys: Vec<Vec<u8>> = (from..end)
+        .map(|s| store::node_key(info.id, 0, s))
+        .collect();
+    let mut leaves = vec![None; keys.len()];
+    archives.store().multi_get(cf::NODES, &keys, |i, v| {
+        if let Some(slot) = leaves.get_mut(i) {
+            *slot = v.and_then(Hash::from_slice);
+        }
+        Ok(())
+    })?;
+    Ok(leaves)
+}
+
+/// The package checks of `[from, end)` one package at a time, with the stored leaves.
+async fn check_each(
+    archives: &Archives,
+    scope: &Scope<'_>,
+    from: u64,
+    end: u64,
+) -> Result<ChunkResult, ArchiveError> {
+    let info = scope.info;
+    let mut out = ChunkResult::default();
+    let before = stored_leaves(archives, info, from.saturating_sub(1), end)?;
+    let leaves = before
+        .get(usize::from(from > 0)..)
+        .unwrap_or_default()
+        .to_vec();
+    let mut records = HashMap::new();
+    for (seq, leaf) in (from..end).zip(&leaves) {
+        out.tally.examined += 1;
+        let Some(leaf) = *leaf else {
+            out.findings.push(Finding::new(
+                info,
+                Some(seq),
+                "leaf.missing",
+                format!("the stored leaf of seq {seq} is missing or not 32 bytes"),
+            ));
+            continue;
+        };
+        if !sampled(scope.seed, seq, scope.percent) {
             continue;
         }
-        let leaf = match nodes.node(0, seq) {
-            Ok(l) => l,
-            Err(e) => {
-                findings.push(Finding::new(info, Some(seq), "leaf.missing", e.to_string()));
-                continue;
-            }
+        let prev = match seq {
+            0 => None,
+            s => before
+                .get((s - 1 - from.saturating_sub(1)) as usize)
+                .copied()
+                .flatten(),
         };
-        let prev_leaf = match (seq, last_leaf) {
-            (0, _) => None,
-            (s, Some((l, h))) if l + 1 == s => Some(h),
-            (s, _) => nodes.node(0, s - 1).ok(),
-        };
-        last_leaf = Some((seq, leaf));
-        let known = (seq == 0 || prev_leaf.is_some()).then_some((leaf, prev_leaf));
-        match archives.header_with(id, seq, known).await {
-            Ok(Some(p)) => {
-                tally.checked += 1;
-                tally.bytes += p.bytes.len() as u64;
-                let h = &p.header;
-                if h.seq != seq || h.archive != info.archive || h.tenant != info.tenant {
-                    findings.push(Finding::new(
-                        info,
-                        Some(seq),
-                        "header.place",
-                        format!("the header names {}/{} seq {}", h.tenant, h.archive, h.seq),
-                    ));
-                }
-                let prev = prev_leaf;
-                if h.prev != prev {
-                    let mut f = Finding::new(
-                        info,
-                        Some(seq),
-                        "chain.prev",
-                        "the header's prev is not the leaf before it",
-                    );
-                    f.expected = prev.map(|x| x.to_string());
-                    f.found = h.prev.map(|x| x.to_string());
-                    findings.push(f);
-                }
-                for (i, o) in h.objects.iter().enumerate() {
-                    tally.objects += 1;
-                    match archives.object(&p, i).await {
-                        Ok(bytes) => tally.bytes += bytes.len() as u64,
-                        Err(e) => {
-                            let mut f =
-                                Finding::new(info, Some(seq), "object.digest", e.to_string());
-                            f.object = Some(o.name.clone());
-                            f.expected = Some(o.digest.to_string());
-                            findings.push(f);
-                        }
+        check_one(archives, scope, seq, leaf, prev, &mut records, &mut out).await?;
+    }
+    if let Some(all) = leaves.iter().copied().collect::<Option<Vec<Hash>>>() {
+        let subtrees = Subtrees::new(from, all);
+        out.findings
+            .extend(check_nodes(info, archives.store(), &subtrees.inner()));
+        out.subtrees = Some(subtrees);
+    }
+    out.leaves = leaves;
+    Ok(out)
+}
+
+/// Disposition records read once per chunk.
+pub type Records = HashMap<u64, Option<Disposition>>;
+
+/// Checks one package against its stored `leaf` and the leaf `prev` of seq − 1.
+pub async fn check_one(
+    archives: &Archives,
+    scope: &Scope<'_>,
+    seq: u64,
+    leaf: Hash,
+    prev: Option<Hash>,
+    records: &mut Records,
+    out: &mut ChunkResult,
+) -> Result<(), ArchiveError> {
+    let info = scope.info;
+    let findings = &mut out.findings;
+    let tally = &mut out.tally;
+    match archives.header_audited(info.id, seq, (leaf, prev)).await {
+        Ok(Some(p)) => {
+            tally.checked += 1;
+            tally.bytes += p.bytes.len() as u64;
+            check_header(scope, seq, &p.header, prev, findings);
+            for (i, o) in p.header.objects.iter().enumerate() {
+                tally.objects += 1;
+                match archives.object(&p, i).await {
+                    Ok(bytes) => tally.bytes += bytes.len() as u64,
+                    Err(e) => {
+                        let mut f = Finding::new(info, Some(seq), "object.digest", e.to_string());
+                        f.object = Some(o.name.clone());
+                        f.expected = Some(o.digest.to_string());
+                        findings.push(f);
                     }
                 }
-                let due = h.retain_until_ms.is_some_and(|u| u <= now_ms);
-                if due
-                    && crate::retention::dispose::disposable(h)
-                    && !holds.iter().any(|x| x.covers(seq, h))
-                {
-                    let mut f = Finding::new(
-                        info,
-                        Some(seq),
-                        "retention.overdue",
-                        "retention has ended, no legal hold covers the package, and it is still kept",
-                    );
-                    f.expected = h.retain_until_ms.map(|u| format!("disposed of by {u} ms"));
-                    f.found = Some(format!("kept at {now_ms} ms"));
-                    findings.push(f);
-                }
             }
-            Ok(None) => findings.push(Finding::new(
-                info,
-                Some(seq),
-                "package.missing",
-                "neither hot, cold, nor disposed of",
-            )),
-            Err(ArchiveError::Gone { mark, .. }) => {
-                tally.disposed += 1;
-                if mark.cause == "retention" && mark.retain_until_ms.is_none_or(|u| u > mark.at_ms)
-                {
-                    let mut f = Finding::new(
-                        info,
-                        Some(seq),
-                        "retention.early",
-                        "disposed of for retention before its retention ended",
-                    );
-                    f.expected = Some(format!(
-                        "not before {}",
-                        mark.retain_until_ms
-                            .map_or("never".to_string(), |u| u.to_string())
-                    ));
-                    f.found = Some(format!("disposed at {}", mark.at_ms));
-                    findings.push(f);
-                }
-                if let std::collections::hash_map::Entry::Vacant(e) =
-                    records.entry(mark.disposition)
-                {
-                    e.insert(disposition_record(archives, info, mark.disposition).await);
-                }
-                let listed = records
-                    .get(&mark.disposition)
-                    .and_then(Option::as_ref)
-                    .is_some_and(|r| r.packages.iter().any(|d| d.seq == seq && d.leaf == leaf));
-                if !listed {
-                    findings.push(Finding::new(
-                        info,
-                        Some(seq),
-                        "disposition.record",
-                        format!(
-                            "disposed of, but the disposition package at seq {} does not name it with its leaf",
-                            mark.disposition
-                        ),
-                    ));
-                }
-            }
-            Err(e @ ArchiveError::Unavailable(_)) => findings.push(Finding::new(
-                info,
-                Some(seq),
-                "cold.unavailable",
-                e.to_string(),
-            )),
-            Err(ArchiveError::ColdCorrupt { check, reason }) => {
-                let mut f = Finding::new(info, Some(seq), check, reason);
-                f.expected = Some(leaf.to_string());
+        }
+        Ok(None) => findings.push(Finding::new(
+            info,
+            Some(seq),
+            "package.missing",
+            "neither hot, cold, nor disposed of",
+        )),
+        Err(ArchiveError::Gone { mark, .. }) => {
+            tally.disposed += 1;
+            if mark.cause == "retention" && mark.retain_until_ms.is_none_or(|u| u > mark.at_ms) {
+                let mut f = Finding::new(
+                    info,
+                    Some(seq),
+                    "retention.early",
+                    "disposed of for retention before its retention ended",
+                );
+                f.expected = Some(format!(
+                    "not before {}",
+                    mark.retain_until_ms
+                        .map_or("never".to_string(), |u| u.to_string())
+                ));
+                f.found = Some(format!("disposed at {}", mark.at_ms));
                 findings.push(f);
             }
-            Err(ArchiveError::Corrupt(reason)) => {
-                findings.push(corrupt_finding(archives, info, seq, &leaf, reason));
+            if let std::collections::hash_map::Entry::Vacant(e) = records.entry(mark.disposition) {
+                e.insert(disposition_record(archives, mark.disposition, info).await);
             }
-            Err(e) => return Err(e),
+            let listed = records
+                .get(&mark.disposition)
+                .and_then(Option::as_ref)
+                .is_some_and(|r| r.packages.iter().any(|d| d.seq == seq && d.leaf == leaf));
+            if !listed {
+                findings.push(Finding::new(
+                    info,
+                    Some(seq),
+                    "disposition.record",
+                    format!(
+                        "disposed of, but the disposition package at seq {} does not name it with its leaf",
+                        mark.disposition
+                    ),
+                ));
+            }
         }
+        Err(e @ ArchiveError::Unavailable(_)) => findings.push(Finding::new(
+            info,
+            Some(seq),
+            "cold.unavailable",
+            e.to_string(),
+        )),
+        Err(ArchiveError::ColdCorrupt { check, reason }) => {
+            let mut f = Finding::new(info, Some(seq), check, reason);
+            f.expected = Some(leaf.to_string());
+            findings.push(f);
+        }
+        Err(ArchiveError::Corrupt(reason)) => {
+            findings.push(corrupt_finding(archives, info, seq, &leaf, reason));
+        }
+        Err(e) => return Err(e),
     }
-    Ok((tally, findings))
+    Ok(())
+}
+
+/// The checks of a header whose bytes matched their leaf: its place in the log, its chain
+/// link to the leaf before it, and retention (overdue without a hold).
+pub fn check_header(
+    scope: &Scope<'_>,
+    seq: u64,
+    h: &PackageHeader,
+    prev: Option<Hash>,
+    findings: &mut Vec<Finding>,
+) {
+    let info = scope.info;
+    if h.seq != seq || h.archive != info.archive || h.tenant != info.tenant {
+        findings.push(Finding::new(
+            info,
+            Some(seq),
+            "header.place",
+            format!("the header names {}/{} seq {}", h.tenant, h.archive, h.seq),
+        ));
+    }
+    if h.prev != prev {
+        let mut f = Finding::new(
+            info,
+            Some(seq),
+            "chain.prev",
+            "the header's prev is not the leaf before it",
+        );
+        f.expected = prev.map(|x| x.to_string());
+        f.found = h.prev.map(|x| x.to_string());
+        findings.push(f);
+    }
+    let due = h.retain_until_ms.is_some_and(|u| u <= scope.now_ms);
+    if due
+        && crate::retention::dispose::disposable(h)
+        && !scope.holds.iter().any(|x| x.covers(seq, h))
+    {
+        let mut f = Finding::new(
+            info,
+            Some(seq),
+            "retention.overdue",
+            "retention has ended, no legal hold covers the package, and it is still kept",
+        );
+        f.expected = h.retain_until_ms.map(|u| format!("disposed of by {u} ms"));
+        f.found = Some(format!("kept at {} ms", scope.now_ms));
+        findings.push(f);
+    }
 }
 
 /// A package that failed its leaf check: for a hot header, the expected and found leaf.
@@ -280,8 +384,8 @@ fn corrupt_finding(
 
 async fn disposition_record(
     archives: &Archives,
-    info: &ArchiveInfo,
     seq: u64,
+    info: &ArchiveInfo,
 ) -> Option<Disposition> {
     let p = archives.header(info.id, seq).await.ok()??;
     if p.header.kind != Kind::Disposition {
@@ -297,144 +401,4 @@ pub struct LogTally {
     pub checkpoints: u64,
     pub signed_heads: u64,
     pub consistency_proofs: u64,
-}
-
-/// Recomputes the tree from its leaves and checks every signed checkpoint and receipt head
-/// against it (signature by the node's key, root at its size), and a consistency proof from
-/// the stored nodes between every two successive checkpoints.
-pub fn check_log(
-    archives: &Archives,
-    info: &ArchiveInfo,
-    key: &VerifierKey,
-) -> Result<(LogTally, Vec<Finding>), ArchiveError> {
-    let id = info.id;
-    let hot = archives.store();
-    let size = archives.size(info)?;
-    let mut findings = Vec::new();
-    let mut tally = LogTally::default();
-    let scan = |name: &str| hot.scan_prefix(name, &id.to_be_bytes(), usize::MAX);
-    // (size, root it claims, what claims it)
-    let mut claims: Vec<(u64, Hash, String)> = Vec::new();
-    let mut checkpoint_sizes = BTreeSet::new();
-    let origin = archives.origin(info);
-    for (k, v) in scan(cf::CHECKPOINTS)? {
-        tally.checkpoints += 1;
-        let n = k
-            .get(8..16)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes);
-        match checkpoint::open(&v, key) {
-            Ok(cp) if cp.origin == origin && Some(cp.size) == n => {
-                checkpoint_sizes.insert(cp.size);
-                claims.push((cp.size, cp.root, format!("checkpoint {}", cp.size)));
-            }
-            Ok(cp) => findings.push(Finding::new(
-                info,
-                None,
-                "checkpoint.place",
-                format!(
-                    "the checkpoint stored at size {n:?} is for {} size {}",
-                    cp.origin, cp.size
-                ),
-            )),
-            Err(e) => findings.push(Finding::new(
-                info,
-                None,
-                "checkpoint.signature",
-                format!("checkpoint stored at size {n:?}: {e}"),
-            )),
-        }
-    }
-    for (k, v) in scan(cf::HEADS)? {
-        tally.signed_heads += 1;
-        let n = k
-            .get(8..16)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes);
-        match decode_signed_head(&v) {
-            Ok(h) => {
-                let signed = h.key_name == key.name()
-                    && h.key_id == key.key_id()
-                    && key.verify(&ReceiptHead::signed_message(&h.head_bytes), &h.signature);
-                if !signed || Some(h.head.size) != n {
-                    findings.push(Finding::new(
-                        info,
-                        None,
-                        "head.signature",
-                        format!("the signed head stored at size {n:?} does not verify under the node's key"),
-                    ));
-                } else {
-                    claims.push((
-                        h.head.size,
-                        h.head.root,
-                        format!("signed head {}", h.head.size),
-                    ));
-                }
-            }
-            Err(e) => findings.push(Finding::new(info, None, "head.decode", e)),
-        }
-    }
-    claims.sort_by_key(|c| c.0);
-    let nodes = hot.nodes(id);
-    let mut frontier = Frontier::new();
-    let mut roots: HashMap<u64, Hash> = HashMap::new();
-    let mut next = claims.iter().map(|c| c.0).peekable();
-    while next.peek() == Some(&0) {
-        next.next();
-    }
-    for seq in 0..size {
-        let leaf = nodes
-            .node(0, seq)
-            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
-        frontier.append(leaf, |_, _, _| {});
-        tally.leaves += 1;
-        while next.peek() == Some(&frontier.size()) {
-            roots.insert(frontier.size(), frontier.root());
-            next.next();
-        }
-    }
-    for (n, root, what) in &claims {
-        match roots.get(n) {
-            Some(r) if r == root => {}
-            Some(r) => findings.push(
-                Finding::new(
-                    info,
-                    None,
-                    "checkpoint.root",
-                    format!("{what}: the root recomputed from the leaves differs"),
-                )
-                .hashes(root, r),
-            ),
-            None => findings.push(Finding::new(
-                info,
-                None,
-                "checkpoint.size",
-                format!("{what} is beyond the log of {size}"),
-            )),
-        }
-    }
-    let sizes: Vec<u64> = checkpoint_sizes.into_iter().collect();
-    for w in sizes.windows(2) {
-        let &[old, new] = w else {
-            continue;
-        };
-        let (Some(a), Some(b)) = (roots.get(&old), roots.get(&new)) else {
-            continue;
-        };
-        tally.consistency_proofs += 1;
-        let ok = merkle::consistency_proof(&nodes, old, new)
-            .map_err(|e| e.to_string())
-            .and_then(|p| {
-                merkle::verify_consistency(old, new, a, b, &p).map_err(|e| e.to_string())
-            });
-        if let Err(e) = ok {
-            findings.push(Finding::new(
-                info,
-                None,
-                "checkpoint.consistency",
-                format!("from {old} to {new}: {e}"),
-            ));
-        }
-    }
-    Ok((tally, findings))
 }

@@ -13,8 +13,9 @@ use zegel_format::header::Kind;
 
 use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
 use crate::archive::sequencer::{NewObject, Retention, Submission};
-use crate::audit::check::{self, Finding, LogTally, PackageTally};
-use crate::retention::holds::{Hold, Holds};
+use crate::audit::check::{self, Finding, LogTally, PackageTally, Scope};
+use crate::audit::log::{self, LogWalk};
+use crate::retention::holds::Holds;
 use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
 
 /// Findings an audit run keeps in full (every finding is counted by check).
@@ -69,6 +70,11 @@ fn run_key(id: ArchiveId, n: u64) -> Vec<u8> {
     format!("audit-run/{id:016x}/{n:016x}").into_bytes()
 }
 
+/// Where the log checks of a run stand, beside the run.
+fn walk_key(id: ArchiveId, n: u64) -> Vec<u8> {
+    format!("audit-walk/{id:016x}/{n:016x}").into_bytes()
+}
+
 fn run_prefix(id: ArchiveId) -> Vec<u8> {
     format!("audit-run/{id:016x}/").into_bytes()
 }
@@ -97,7 +103,12 @@ pub struct Audits {
     write: Mutex<()>,
 }
 
-fn save(store: &Store, id: ArchiveId, run: &AuditRun) -> Result<(), AuditError> {
+fn save(
+    store: &Store,
+    id: ArchiveId,
+    run: &AuditRun,
+    walk: Option<&mut LogWalk>,
+) -> Result<(), AuditError> {
     let n = number(&run.id).ok_or_else(|| AuditError::NotFound(run.id.clone()))?;
     let mut b = Batch::default();
     b.put(
@@ -105,6 +116,16 @@ fn save(store: &Store, id: ArchiveId, run: &AuditRun) -> Result<(), AuditError> 
         &run_key(id, n),
         &serde_json::to_vec(run).unwrap_or_default(),
     );
+    match walk {
+        // A finished run keeps no walk.
+        Some(_) if run.finished_ms.is_some() => b.delete(cf::META, &walk_key(id, n)),
+        Some(w) => b.put(
+            cf::META,
+            &walk_key(id, n),
+            &serde_json::to_vec(w.saved()).unwrap_or_default(),
+        ),
+        None => {}
+    }
     store.commit(b)?;
     Ok(())
 }
@@ -164,7 +185,7 @@ impl Audits {
             size: archives.size(info)?,
             ..Default::default()
         };
-        save(store, info.id, &run)?;
+        save(store, info.id, &run, None)?;
         Ok(run)
     }
 
@@ -193,15 +214,20 @@ impl Audits {
             run.cursor
                 .saturating_add(max.clamp(1, AUDIT_STEP_PACKAGES_MAX)),
         );
-        let (tally, found) = check_in_parallel(
-            archives,
+        let n = number(&run.id).ok_or_else(|| AuditError::NotFound(run.id.clone()))?;
+        let saved = store.get_json(cf::META, &walk_key(info.id, n), "audit walk")?;
+        let mut walk = LogWalk::resume(store, info, run.cursor, saved);
+        let key = archives.key().verifier();
+        let scope = Scope {
             info,
-            (run.cursor, end),
-            (run.seed, run.sample_percent),
-            active,
+            seed: run.seed,
+            percent: run.sample_percent,
+            holds: &active,
             now_ms,
-        )
-        .await?;
+            blocks: check::step_blocks(),
+        };
+        let (tally, found) =
+            check_range(archives, &scope, &key, (run.cursor, end), &mut walk).await?;
         run.cursor = end;
         run.packages.examined += tally.examined;
         run.packages.checked += tally.checked;
@@ -212,59 +238,109 @@ impl Audits {
         metrics::counter!("zegel_audit_findings_total").increment(found.len() as u64);
         run.add(found);
         if run.cursor >= run.size {
-            let key = archives.key().verifier();
-            let (log, found) = check::check_log(archives, info, &key)?;
+            let found = walk.finish(archives, info)?;
             metrics::counter!("zegel_audit_findings_total").increment(found.len() as u64);
             run.add(found);
-            run.log = Some(log);
+            run.log = Some(walk.tally.clone());
             run.finished_ms = Some(now_ms);
             run.recorded_seq = Some(record(archives, info, &run).await?);
         }
-        save(store, info.id, &run)?;
+        save(store, info.id, &run, Some(&mut walk))?;
         Ok(run)
     }
 }
 
 /// Seqs one audit task checks: small enough that the cores stay evenly busy when cold
-/// packages (block inflation) and hot ones (point reads) cost differently.
-const AUDIT_CHUNK_PACKAGES: u64 = 1024;
+/// packages (block inflation) and hot ones (point reads) cost differently. Chunks start at
+/// multiples of it, so that each holds whole subtrees of the log.
+const AUDIT_CHUNK_PACKAGES: u64 = 4096;
+
+/// The chunks of `[from, end)`: cut at multiples of [`AUDIT_CHUNK_PACKAGES`].
+fn chunks(from: u64, end: u64) -> impl Iterator<Item = (u64, u64)> {
+    let mut start = from;
+    std::iter::from_fn(move || {
+        if start >= end {
+            return None;
+        }
+        let stop = end.min((start / AUDIT_CHUNK_PACKAGES + 1) * AUDIT_CHUNK_PACKAGES);
+        let chunk = (start, stop);
+        start = stop;
+        Some(chunk)
+    })
+}
 
 /// The package checks of `[from, end)` in chunks, as many at once as there are cores, each
-/// on its own task: re-hashing and cold-block inflation are CPU work that one thread would
-/// cap. Findings come back in seq order.
-async fn check_in_parallel(
+/// on its own task (re-hashing and cold-block inflation are CPU work that one thread would
+/// cap), with the log checks walking the chunks' leaves in seq order as they come back.
+/// Findings come back in seq order, the log's after the packages'.
+pub async fn check_range(
     archives: &Arc<Archives>,
-    info: &ArchiveInfo,
+    scope: &Scope<'_>,
+    key: &zegel_format::note::VerifierKey,
     (from, end): (u64, u64),
-    (seed, percent): (u64, u8),
-    holds: Vec<Hold>,
-    now_ms: u64,
+    walk: &mut LogWalk,
 ) -> Result<(PackageTally, Vec<Finding>), AuditError> {
     use futures::StreamExt;
+    let info = scope.info;
+    let started = std::time::Instant::now();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let holds = Arc::new(holds);
-    let chunks = (from..end)
-        .step_by(AUDIT_CHUNK_PACKAGES as usize)
-        .map(|start| (start, end.min(start + AUDIT_CHUNK_PACKAGES)));
-    let mut results = futures::stream::iter(chunks)
+    let holds = Arc::new(scope.holds.to_vec());
+    let (seed, percent, now_ms) = (scope.seed, scope.percent, scope.now_ms);
+    // The signed roots are read and their signatures checked beside the first chunks.
+    let claims = {
+        let (a, i, k, after) = (archives.clone(), info.clone(), key.clone(), walk.size());
+        tokio::task::spawn_blocking(move || log::load_claims(&a, &i, &k, (after, end)))
+    };
+    let mut claims = Some(claims);
+    let mut log_found = Vec::new();
+    let mut results = futures::stream::iter(chunks(from, end))
         .map(|(start, stop)| {
             let (a, i, h) = (archives.clone(), info.clone(), holds.clone());
+            let blocks = scope.blocks.clone();
             tokio::spawn(async move {
-                check::check_packages(&a, &i, start, stop, seed, percent, &h, now_ms).await
+                let scope = Scope {
+                    info: &i,
+                    seed,
+                    percent,
+                    holds: &h,
+                    now_ms,
+                    blocks,
+                };
+                check::check_packages(&a, &scope, start, stop)
+                    .await
+                    .map(|r| (start, r))
             })
         })
-        .buffered(cores);
+        // Twice the cores in flight: chunks finish out of order (cold ones inflate blocks),
+        // and a core should not wait for the oldest one.
+        .buffered(2 * cores);
     let mut tally = PackageTally::default();
     let mut found = Vec::new();
     while let Some(done) = results.next().await {
-        let (t, f) = done.map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
-        tally.examined += t.examined;
-        tally.checked += t.checked;
-        tally.disposed += t.disposed;
-        tally.objects += t.objects;
-        tally.bytes += t.bytes;
-        found.extend(f);
+        let (start, r) = done.map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
+        if let Some(c) = claims.take() {
+            let loaded = c
+                .await
+                .map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
+            log_found.extend(walk.add_claims(loaded));
+        }
+        log_found.extend(walk.fold(archives, info, start, &r.leaves, r.subtrees.as_ref()));
+        tally.examined += r.tally.examined;
+        tally.checked += r.tally.checked;
+        tally.disposed += r.tally.disposed;
+        tally.objects += r.tally.objects;
+        tally.bytes += r.tally.bytes;
+        found.extend(r.findings);
     }
+    if let Some(c) = claims.take() {
+        let loaded = c
+            .await
+            .map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
+        log_found.extend(walk.add_claims(loaded));
+    }
+    log_found.extend(walk.check_spanning(info, archives.store()));
+    tracing::debug!(archive = %info.archive, from, end, elapsed = ?started.elapsed(), "audit range checked");
+    found.extend(log_found);
     Ok((tally, found))
 }
 

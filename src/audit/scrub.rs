@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::archive::archives::{ArchiveInfo, Archives};
-use crate::audit::check::{self, Finding};
+use crate::audit::check::{Finding, Scope};
+use crate::audit::log::LogWalk;
+use crate::audit::run;
 use crate::clock::Clock;
 use crate::retention::holds::Holds;
 use crate::store::{ArchiveId, Batch, StoreError, cf};
@@ -20,6 +22,11 @@ fn cursor_key(id: ArchiveId) -> Vec<u8> {
     format!("scrub/{id:016x}").into_bytes()
 }
 
+/// Where the scrub's log checks of an archive stand.
+fn walk_key(id: ArchiveId) -> Vec<u8> {
+    format!("scrub-walk/{id:016x}").into_bytes()
+}
+
 fn report(findings: &[Finding]) {
     for f in findings {
         tracing::error!(archive = %f.archive, seq = ?f.seq, object = ?f.object, check = %f.check, expected = ?f.expected, found = ?f.found, detail = %f.detail, "scrub finding");
@@ -29,7 +36,7 @@ fn report(findings: &[Finding]) {
 
 /// Scrubs up to `budget` packages of `info` from its cursor; how many it checked.
 async fn scrub_archive(
-    archives: &Archives,
+    archives: &Arc<Archives>,
     holds: &Holds,
     info: &ArchiveInfo,
     budget: u64,
@@ -45,23 +52,44 @@ async fn scrub_archive(
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let active = holds.active(hot, info.id).unwrap_or_default();
     let end = size.min(cursor.saturating_add(budget));
-    let (tally, findings) =
-        check::check_packages(archives, info, cursor, end, 0, 100, &active, now_ms)
-            .await
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let saved = hot.get_json(cf::META, &walk_key(info.id), "scrub walk")?;
+    let mut walk = LogWalk::resume(hot, info, cursor, saved);
+    let scope = Scope {
+        info,
+        seed: 0,
+        percent: 100,
+        holds: &active,
+        now_ms,
+        blocks: crate::audit::check::step_blocks(),
+    };
+    let key = archives.key().verifier();
+    let (tally, mut findings) = run::check_range(archives, &scope, &key, (cursor, end), &mut walk)
+        .await
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let wrapped = end >= size;
+    if wrapped {
+        findings.extend(
+            walk.finish(archives, info)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        );
+    }
     report(&findings);
     metrics::counter!("zegel_scrub_packages_total").increment(tally.checked);
-    let next = if end >= size {
-        let key = archives.key().verifier();
-        if let Ok((_, found)) = check::check_log(archives, info, &key) {
-            report(&found);
-        }
-        0
-    } else {
-        end
-    };
     let mut b = Batch::default();
-    b.put(cf::META, &cursor_key(info.id), &next.to_be_bytes());
+    b.put(
+        cf::META,
+        &cursor_key(info.id),
+        &(if wrapped { 0 } else { end }).to_be_bytes(),
+    );
+    if wrapped {
+        b.delete(cf::META, &walk_key(info.id));
+    } else {
+        b.put(
+            cf::META,
+            &walk_key(info.id),
+            &serde_json::to_vec(walk.saved()).unwrap_or_default(),
+        );
+    }
     hot.commit(b)?;
     Ok(tally.examined.max(1))
 }

@@ -4,7 +4,6 @@
 //! `zegel_cold_corrupt_total` counts it.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use zegel_format::hash::Hash;
@@ -39,17 +38,38 @@ pub enum ColdReadError {
     Store(#[from] StoreError),
 }
 
-type BlockKey = (ArchiveId, u64, u64);
+/// A block: (archive, segment record, offset of the block in the segment).
+pub type BlockKey = (ArchiveId, u64, u64);
 
 /// Inflated blocks, first in first out within a byte budget.
-#[derive(Debug, Default)]
-struct BlockCache {
+#[derive(Debug)]
+pub struct BlockCache {
     map: HashMap<BlockKey, Arc<Vec<u8>>>,
     order: VecDeque<BlockKey>,
     bytes: usize,
+    budget: usize,
+}
+
+impl Default for BlockCache {
+    fn default() -> Self {
+        BlockCache::with_budget(BLOCK_CACHE_BYTES_MAX)
+    }
 }
 
 impl BlockCache {
+    pub fn with_budget(budget: usize) -> BlockCache {
+        BlockCache {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            budget,
+        }
+    }
+
+    pub fn get(&self, k: &BlockKey) -> Option<Arc<Vec<u8>>> {
+        self.map.get(k).cloned()
+    }
+
     fn remove(&mut self, k: &BlockKey) {
         if let Some(v) = self.map.remove(k) {
             self.bytes -= v.len();
@@ -57,14 +77,14 @@ impl BlockCache {
         }
     }
 
-    fn insert(&mut self, k: BlockKey, v: Arc<Vec<u8>>) {
-        if self.map.contains_key(&k) || v.len() > BLOCK_CACHE_BYTES_MAX {
+    pub fn insert(&mut self, k: BlockKey, v: Arc<Vec<u8>>) {
+        if self.map.contains_key(&k) || v.len() > self.budget {
             return;
         }
         self.bytes += v.len();
         self.map.insert(k, v);
         self.order.push_back(k);
-        while self.bytes > BLOCK_CACHE_BYTES_MAX {
+        while self.bytes > self.budget {
             let Some(old) = self.order.pop_front() else {
                 break;
             };
@@ -129,88 +149,136 @@ impl ColdReader {
         seq: u64,
         at: Location,
     ) -> Result<ColdPackage, ColdReadError> {
-        self.package_with(hot, id, seq, at, None).await
-    }
-
-    /// As [`ColdReader::package`], with the leaf of `seq` and of `seq − 1` when the caller
-    /// has already read them from the hot store (an audit walking the log in order).
-    pub async fn package_with(
-        &self,
-        hot: &Store,
-        id: ArchiveId,
-        seq: u64,
-        at: Location,
-        known: Option<(Hash, Option<Hash>)>,
-    ) -> Result<ColdPackage, ColdReadError> {
-        let corrupt = |check: &'static str, reason: String| {
-            metrics::counter!("zegel_cold_corrupt_total").increment(1);
-            tracing::error!(archive = id, seq, %reason, "cold package failed its check");
-            ColdReadError::Corrupt {
-                id,
-                seq,
-                check,
-                reason,
-            }
-        };
-        let (leaf, prev) = match known {
-            Some(k) => k,
-            None => leaves(hot, id, seq)?,
-        };
+        let (leaf, prev) = leaves(hot, id, seq)?;
         let cache_key = (id, at.segment, at.block_offset);
         let cached = guard(&self.blocks).map.get(&cache_key).cloned();
         let block = match cached {
             Some(b) => b,
             None => {
-                let key = self.segment_key(hot, id, at.segment)?;
-                let started = std::time::Instant::now();
-                // The location is committed, so the object must be there in full: a missing
-                // object or a short read is lost data (the alarm), not an outage.
-                let frame = match self
-                    .cold
-                    .get_range(&key, at.block_offset, at.block_offset + at.block_length)
-                    .await
-                {
-                    Ok(f) => f,
-                    Err(e @ (ColdError::NotFound(_) | ColdError::Io(_))) => {
-                        return Err(corrupt("cold.missing", format!("segment {key}: {e}")));
-                    }
-                    Err(ColdError::Backend { source, .. })
-                        if source.to_string().contains("416")
-                            || source.to_string().contains("Range Not Satisfiable") =>
-                    {
-                        return Err(corrupt(
-                            "cold.missing",
-                            format!("segment {key} is shorter than its index"),
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                metrics::histogram!("zegel_cold_get_seconds")
-                    .record(started.elapsed().as_secs_f64());
-                let raw_length = at.raw_length;
-                let raw = tokio::task::spawn_blocking(move || inflate(&frame, raw_length))
-                    .await
-                    .map_err(|e| StoreError::Corrupt(format!("inflate task: {e}")))?
-                    .map_err(|e| corrupt("cold.block", format!("block of {key}: {e}")))?;
-                let raw = Arc::new(raw);
+                let raw = Arc::new(self.fetch_block(hot, id, seq, &at).await?);
                 guard(&self.blocks).insert(cache_key, raw.clone());
                 raw
             }
         };
-        let entry = PackageRef {
-            seq,
-            // The block is the one inflated above; `read_package` does not look it up.
-            block: 0,
-            offset: at.offset,
-            length: at.length,
-            record_key: None,
-        };
-        metrics::counter!("zegel_cold_reads_total").increment(1);
-        segment::read_package(&block, &entry, prev, &leaf).map_err(|e| {
+        read_at(&block, id, seq, &at, prev, &leaf).inspect_err(|_| {
             // A cached block that fails is dropped, so a repaired object is read afresh.
             guard(&self.blocks).remove(&cache_key);
-            corrupt("cold.leaf", e.to_string())
         })
+    }
+
+    /// As [`ColdReader::package`] for an audit: with the leaves of `seq` and `seq − 1` the
+    /// caller has read, and the block read from the cold store itself, not the cache.
+    pub async fn package_audited(
+        &self,
+        hot: &Store,
+        id: ArchiveId,
+        seq: u64,
+        at: Location,
+        (leaf, prev): (Hash, Option<Hash>),
+    ) -> Result<ColdPackage, ColdReadError> {
+        let block = self.fetch_block(hot, id, seq, &at).await?;
+        read_at(&block, id, seq, &at, prev, &leaf)
+    }
+
+    /// The inflated block holding the package at `seq`, read from the cold store itself (not
+    /// the block cache).
+    pub async fn fetch_block(
+        &self,
+        hot: &Store,
+        id: ArchiveId,
+        seq: u64,
+        at: &Location,
+    ) -> Result<Vec<u8>, ColdReadError> {
+        let frame = self
+            .fetch_span(
+                hot,
+                id,
+                seq,
+                at.segment,
+                (at.block_offset, at.block_offset + at.block_length),
+            )
+            .await?;
+        let raw_length = at.raw_length;
+        let key = self.segment_key(hot, id, at.segment)?;
+        tokio::task::spawn_blocking(move || inflate(&frame, raw_length))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("inflate task: {e}")))?
+            .map_err(|e| corrupt(id, seq, "cold.block", format!("block of {key}: {e}")))
+    }
+
+    /// Bytes `[start, end)` of segment record `segment`, in one ranged read from the cold
+    /// store. The location is committed, so the range must be there in full: a missing object
+    /// or a short read is lost data (`cold.missing`, the alarm), not an outage; `seq` names
+    /// the package that needed it.
+    pub async fn fetch_span(
+        &self,
+        hot: &Store,
+        id: ArchiveId,
+        seq: u64,
+        segment: u64,
+        (start, end): (u64, u64),
+    ) -> Result<bytes::Bytes, ColdReadError> {
+        let key = self.segment_key(hot, id, segment)?;
+        let started = std::time::Instant::now();
+        let bytes = match self.cold.get_range(&key, start, end).await {
+            Ok(f) => f,
+            Err(e @ (ColdError::NotFound(_) | ColdError::Io(_))) => {
+                return Err(corrupt(
+                    id,
+                    seq,
+                    "cold.missing",
+                    format!("segment {key}: {e}"),
+                ));
+            }
+            Err(ColdError::Backend { source, .. })
+                if source.to_string().contains("416")
+                    || source.to_string().contains("Range Not Satisfiable") =>
+            {
+                return Err(corrupt(
+                    id,
+                    seq,
+                    "cold.missing",
+                    format!("segment {key} is shorter than its index"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        metrics::histogram!("zegel_cold_get_seconds").record(started.elapsed().as_secs_f64());
+        Ok(bytes)
+    }
+}
+
+/// The package at `at` in its inflated block, checked against its leaf and chain.
+fn read_at(
+    block: &[u8],
+    id: ArchiveId,
+    seq: u64,
+    at: &Location,
+    prev: Option<Hash>,
+    leaf: &Hash,
+) -> Result<ColdPackage, ColdReadError> {
+    let entry = PackageRef {
+        seq,
+        // The block is the one given; `read_package` does not look it up.
+        block: 0,
+        offset: at.offset,
+        length: at.length,
+        record_key: None,
+    };
+    metrics::counter!("zegel_cold_reads_total").increment(1);
+    segment::read_package(block, &entry, prev, leaf)
+        .map_err(|e| corrupt(id, seq, "cold.leaf", e.to_string()))
+}
+
+/// A cold read that failed its check: counted by the alarm metric and logged.
+pub fn corrupt(id: ArchiveId, seq: u64, check: &'static str, reason: String) -> ColdReadError {
+    metrics::counter!("zegel_cold_corrupt_total").increment(1);
+    tracing::error!(archive = id, seq, %reason, "cold package failed its check");
+    ColdReadError::Corrupt {
+        id,
+        seq,
+        check,
+        reason,
     }
 }
 
@@ -233,17 +301,63 @@ fn leaves(hot: &Store, id: ArchiveId, seq: u64) -> Result<(Hash, Option<Hash>), 
 
 /// Inflates one zstd frame that must hold exactly `raw_length` bytes.
 pub fn inflate(frame: &[u8], raw_length: u64) -> Result<Vec<u8>, String> {
+    let mut raw = Vec::new();
+    inflate_into(frame, raw_length, &mut raw)?;
+    Ok(raw)
+}
+
+/// As [`inflate`], into `raw` (cleared first), so that one buffer serves block after block.
+pub fn inflate_into(frame: &[u8], raw_length: u64, raw: &mut Vec<u8>) -> Result<(), String> {
+    thread_local! {
+        static INFLATER: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
     if raw_length > zegel_format::segment::SEGMENT_BLOCK_RAW_BYTES_MAX as u64 {
         return Err(format!("block of {raw_length} bytes is over the limit"));
     }
-    let mut raw = Vec::with_capacity(raw_length as usize);
-    zstd::stream::read::Decoder::with_buffer(frame)
-        .map_err(|e| e.to_string())?
-        .take(raw_length + 1)
-        .read_to_end(&mut raw)
-        .map_err(|e| e.to_string())?;
+    raw.clear();
+    // One pass into a buffer of the indexed length: a block that inflates to more fails.
+    raw.reserve_exact(raw_length as usize);
+    INFLATER.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
+        }
+        match d.as_mut() {
+            Some(d) => d
+                .decompress_to_buffer(frame, raw)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            None => Err("no zstd context".to_string()),
+        }
+    })?;
     if raw.len() as u64 != raw_length {
         return Err(format!("inflates to {} bytes, not {raw_length}", raw.len()));
     }
-    Ok(raw)
+    Ok(())
+}
+
+#[cfg(test)]
+mod inflate_tests {
+    use super::*;
+
+    #[test]
+    fn inflates_into_one_reused_buffer_and_refuses_the_wrong_length() {
+        let a: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_be_bytes())
+            .collect();
+        let b = vec![7u8; 5000];
+        let (za, zb) = (
+            zstd::bulk::compress(&a, 19).unwrap(),
+            zstd::bulk::compress(&b, 19).unwrap(),
+        );
+        let mut buf = Vec::new();
+        inflate_into(&za, a.len() as u64, &mut buf).unwrap();
+        assert_eq!(buf, a);
+        inflate_into(&zb, b.len() as u64, &mut buf).unwrap();
+        assert_eq!(buf, b);
+        assert!(inflate_into(&za, a.len() as u64 - 1, &mut buf).is_err());
+        assert!(inflate_into(&za, a.len() as u64 + 1, &mut buf).is_err());
+        assert_eq!(inflate(&za, a.len() as u64).unwrap(), a);
+    }
 }

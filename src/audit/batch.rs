@@ -1,0 +1,250 @@
+//! The package checks of one chunk with batched reads: the stored leaves, hot headers, cold
+//! locations and hot objects of the whole chunk each in one batched lookup, each cold block
+//! read once from the cold store (never from the block cache) and inflated once. Headers
+//! are decoded once, after their bytes matched the stored leaf (the sealed bytes are the
+//! canonical ones, so the canonical re-encoding is skipped). Anything amiss — a leaf, a
+//! header, an object or a cold package that does not check out, or one that moved tier in
+//! the meantime — hands the chunk back (`None`) to the per-package checks, which name the
+//! problem precisely.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use zegel_format::hash::{Hash, leaf_hash};
+use zegel_format::header::PackageHeader;
+use zegel_format::segment::{self, PackageRef};
+
+use crate::archive::archives::{ArchiveError, Archives, open_hot_object};
+use crate::audit::check::{
+    ChunkResult, Records, Scope, check_header, check_one, sampled, stored_leaves,
+};
+use crate::audit::log::{Subtrees, check_nodes};
+use crate::store::{self, cf};
+use crate::tier::reader::inflate;
+use crate::tier::state::{Location, TierState};
+
+/// The checks of `[from, end)` with batched reads; `None` when the chunk needs the
+/// per-package checks.
+pub async fn check_chunk(
+    archives: &Archives,
+    scope: &Scope<'_>,
+    from: u64,
+    end: u64,
+) -> Result<Option<ChunkResult>, ArchiveError> {
+    let info = scope.info;
+    let id = info.id;
+    let hot = archives.store();
+    let Some(before) = stored_leaves(archives, info, from.saturating_sub(1), end)?
+        .into_iter()
+        .collect::<Option<Vec<Hash>>>()
+    else {
+        return Ok(None);
+    };
+    let offset = usize::from(from > 0);
+    let leaves = before.get(offset..).unwrap_or_default();
+    // One slot per sampled seq: its stored leaf and that of seq − 1, and where it was found.
+    let mut slots: Vec<Slot> = (from..end)
+        .zip(leaves)
+        .zip(
+            std::iter::once(None)
+                .chain(before.iter().copied().map(Some))
+                .skip(offset),
+        )
+        .filter(|((seq, _), _)| sampled(scope.seed, *seq, scope.percent))
+        .map(|((seq, leaf), prev)| Slot {
+            seq,
+            leaf: *leaf,
+            prev: if seq == 0 { None } else { prev },
+            hot: None,
+            cold: None,
+        })
+        .collect();
+
+    // Below `cold_upto` every package is cold (or disposed of), at or above it hot: each is
+    // looked for where it should be, then where it may have moved since.
+    let cold_upto = TierState::load(hot, id)?.cold_upto;
+    let split = slots.partition_point(|s| s.seq < cold_upto);
+    let (below, above) = slots.split_at_mut(split);
+    let mut intact = read_locations(hot, id, &mut below.iter_mut().collect::<Vec<_>>())?;
+    intact &= read_headers(hot, id, &mut above.iter_mut().collect::<Vec<_>>())?;
+    let mut not_cold: Vec<&mut Slot> = below.iter_mut().filter(|s| s.cold.is_none()).collect();
+    intact &= read_headers(hot, id, &mut not_cold)?;
+    let mut not_hot: Vec<&mut Slot> = above.iter_mut().filter(|s| s.hot.is_none()).collect();
+    intact &= read_locations(hot, id, &mut not_hot)?;
+    if !intact {
+        return Ok(None);
+    }
+
+    let mut out = ChunkResult {
+        leaves: leaves.iter().copied().map(Some).collect(),
+        ..Default::default()
+    };
+    out.tally.examined = end - from;
+    let mut records = Records::new();
+    // (digest) of every hot object reference, in package order.
+    let mut references: Vec<Hash> = Vec::new();
+    for slot in &slots {
+        let (seq, leaf, prev) = (slot.seq, slot.leaf, slot.prev);
+        if let Some((h, len)) = &slot.hot {
+            out.tally.checked += 1;
+            out.tally.bytes += *len as u64;
+            check_header(scope, seq, h, prev, &mut out.findings);
+            references.extend(h.objects.iter().map(|o| o.digest));
+        } else if let Some(at) = &slot.cold {
+            let Some(block) = audit_block(archives, scope, seq, at).await else {
+                return Ok(None);
+            };
+            let entry = PackageRef {
+                seq,
+                block: 0,
+                offset: at.offset,
+                length: at.length,
+                record_key: None,
+            };
+            let Ok((p, restored)) = segment::open_package(&block, &entry, prev) else {
+                return Ok(None);
+            };
+            if restored != leaf {
+                return Ok(None);
+            }
+            out.tally.checked += 1;
+            out.tally.objects += p.objects.len() as u64;
+            out.tally.bytes +=
+                (p.header_bytes.len() + p.objects.iter().map(Vec::len).sum::<usize>()) as u64;
+            check_header(scope, seq, &p.header, prev, &mut out.findings);
+        } else {
+            // Disposed of (or missing): the per-package check, which reads its mark.
+            check_one(archives, scope, seq, leaf, prev, &mut records, &mut out).await?;
+        }
+    }
+
+    // Every hot object once, decompressed and re-hashed.
+    let mut digests = references.clone();
+    digests.sort();
+    digests.dedup();
+    let keys: Vec<Vec<u8>> = digests.iter().map(|d| store::object_key(id, d)).collect();
+    let mut sizes: HashMap<Hash, u64> = HashMap::with_capacity(digests.len());
+    let mut intact = true;
+    hot.multi_get(cf::OBJECTS, &keys, |i, v| {
+        match (v, digests.get(i)) {
+            (Some(v), Some(d)) => match open_hot_object(v, d) {
+                Ok(bytes) => {
+                    sizes.insert(*d, bytes.len() as u64);
+                }
+                Err(_) => intact = false,
+            },
+            _ => intact = false,
+        }
+        Ok(())
+    })?;
+    if !intact {
+        return Ok(None);
+    }
+    out.tally.objects += references.len() as u64;
+    out.tally.bytes += references
+        .iter()
+        .map(|d| sizes.get(d).copied().unwrap_or(0))
+        .sum::<u64>();
+
+    let subtrees = Subtrees::new(from, leaves.to_vec());
+    out.findings
+        .extend(check_nodes(info, hot, &subtrees.inner()));
+    out.subtrees = Some(subtrees);
+    Ok(Some(out))
+}
+
+/// One sampled seq of a chunk: its stored leaf, the stored leaf of seq − 1, and the package
+/// where it was found: a hot header (decoded, with its length) or a cold location.
+struct Slot {
+    seq: u64,
+    leaf: Hash,
+    prev: Option<Hash>,
+    hot: Option<(PackageHeader, usize)>,
+    cold: Option<Location>,
+}
+
+/// Reads the hot headers of `slots` in one batch; each found is decoded in place once its
+/// bytes matched the slot's stored leaf. `false` when one did not (or did not decode).
+fn read_headers(
+    hot: &crate::store::Store,
+    id: crate::store::ArchiveId,
+    slots: &mut [&mut Slot],
+) -> Result<bool, ArchiveError> {
+    let keys: Vec<[u8; 16]> = slots.iter().map(|s| store::header_key(id, s.seq)).collect();
+    let mut intact = true;
+    hot.multi_get(cf::HEADERS, &keys, |j, v| {
+        if let (Some(v), Some(slot)) = (v, slots.get_mut(j)) {
+            if leaf_hash(v) != slot.leaf {
+                intact = false;
+            } else {
+                match PackageHeader::decode_sealed(v) {
+                    Ok(h) => slot.hot = Some((h, v.len())),
+                    Err(_) => intact = false,
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(intact)
+}
+
+/// Reads the cold locations of `slots` in one batch. `false` when one does not decode.
+fn read_locations(
+    hot: &crate::store::Store,
+    id: crate::store::ArchiveId,
+    slots: &mut [&mut Slot],
+) -> Result<bool, ArchiveError> {
+    let keys: Vec<[u8; 16]> = slots.iter().map(|s| store::header_key(id, s.seq)).collect();
+    let mut intact = true;
+    hot.multi_get(cf::COLD, &keys, |j, v| {
+        if let (Some(v), Some(slot)) = (v, slots.get_mut(j)) {
+            match Location::decode(v) {
+                Some(at) => slot.cold = Some(at),
+                None => intact = false,
+            }
+        }
+        Ok(())
+    })?;
+    Ok(intact)
+}
+
+/// The inflated block holding the cold package `seq` at `at`, read from the cold store
+/// during this audit step: from the step's own block cache ([`Scope::blocks`]) when another
+/// chunk already read it (consecutive packages lie in different segments, one per retention
+/// month, so one block serves many chunks), never from the server's read cache. `None` when
+/// the read or the inflation fails.
+async fn audit_block(
+    archives: &Archives,
+    scope: &Scope<'_>,
+    seq: u64,
+    at: &Location,
+) -> Option<Arc<Vec<u8>>> {
+    let id = scope.info.id;
+    let key = (id, at.segment, at.block_offset);
+    let cached = scope
+        .blocks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key);
+    if let Some(b) = cached {
+        return Some(b);
+    }
+    let frame = archives
+        .cold()
+        .fetch_span(
+            archives.store(),
+            id,
+            seq,
+            at.segment,
+            (at.block_offset, at.block_offset + at.block_length),
+        )
+        .await
+        .ok()?;
+    let raw = Arc::new(inflate(&frame, at.raw_length).ok()?);
+    scope
+        .blocks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key, raw.clone());
+    Some(raw)
+}
