@@ -299,7 +299,7 @@ fn audit(a: &ureq::Agent, base: &str, auditor: &str) -> Result<serde_json::Value
 }
 
 /// Full audits measured (alternating with the baseline); `ZEGEL_BENCH_AUDIT_RUNS` overrides.
-const AUDIT_RUNS: usize = 5;
+const AUDIT_RUNS: usize = 9;
 
 /// Bundles exported in the benchmark, and runs of the verifier.
 const BUNDLES: u64 = 200;

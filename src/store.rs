@@ -23,7 +23,8 @@ pub mod cf {
     /// archive; `last seq` is the newest package that references it, so tiering knows when
     /// the last hot reference has gone).
     pub const OBJECTS: &str = "objects";
-    /// `id ‖ level ‖ index` → hash of a complete Merkle subtree.
+    /// `id ‖ level ‖ index` → hash of a complete Merkle subtree. Read by key (proofs) and in
+    /// key order (audits read a level's run of nodes with one iterator).
     pub const NODES: &str = "nodes";
     /// `id ‖ record key ‖ 0x00 ‖ version` → `seq ‖ fingerprint`.
     pub const RECORDS: &str = "records";
@@ -39,13 +40,14 @@ pub mod cf {
     /// one point read instead of an iterator per ingested or read row.
     pub const LATEST: &str = "latest";
     /// `id ‖ seq` → where a tiered package lives in the cold tier (see `tier::location`).
+    /// Read by key (cold reads) and in key order (audits).
     pub const COLD: &str = "cold";
     /// `id ‖ sha256 ‖ seq` → empty: the hot packages that reference an object, so that
     /// disposing of one package deletes a shared object only with its last hot reference.
     pub const REFS: &str = "refs";
 
     /// Families never iterated, only read by key.
-    pub const POINT_ONLY: [&str; 5] = [HEADERS, NODES, OBJECTS, LATEST, COLD];
+    pub const POINT_ONLY: [&str; 3] = [HEADERS, OBJECTS, LATEST];
 
     pub const ALL: [&str; 12] = [
         META,
@@ -548,6 +550,26 @@ impl Store {
         Ok(out)
     }
 
+    /// Every entry with a key in `[from, to)`, in key order, seen in place by `each`.
+    pub fn for_each_in(
+        &self,
+        name: &str,
+        from: &[u8],
+        to: &[u8],
+        mut each: impl FnMut(&[u8], &[u8]),
+    ) -> Result<(), StoreError> {
+        let mut opts = rocksdb::ReadOptions::default();
+        opts.set_iterate_upper_bound(to.to_vec());
+        let mut it = self.db.raw_iterator_cf_opt(self.iterable(name)?, opts);
+        it.seek(from);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            each(k, v);
+            it.next();
+        }
+        it.status()?;
+        Ok(())
+    }
+
     /// Entries with keys in `[from, to)`, in key order, up to `limit`.
     pub fn scan_range(
         &self,
@@ -679,5 +701,56 @@ mod tests {
         b.delete(cf::HEADERS, &header_key(1, 7));
         s.commit(b).unwrap();
         assert_eq!(s.get(cf::HEADERS, &header_key(1, 7)).unwrap(), None);
+    }
+
+    #[test]
+    fn nodes_and_cold_written_under_hash_memtables_read_back_in_order() {
+        // A store written when `nodes` and `cold` had hash memtables and a whole-key prefix
+        // extractor (before the audit iterated them), flushed to files and reopened.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut opts = Options::default();
+            opts.create_if_missing(true);
+            opts.create_missing_column_families(true);
+            opts.set_allow_concurrent_memtable_write(false);
+            let cfs = cf::ALL.iter().map(|name| {
+                let mut o = Options::default();
+                if [cf::HEADERS, cf::NODES, cf::OBJECTS, cf::LATEST, cf::COLD].contains(name) {
+                    o.set_prefix_extractor(rocksdb::SliceTransform::create_noop());
+                    o.set_memtable_factory(rocksdb::MemtableFactory::HashLinkList {
+                        bucket_count: 1024,
+                    });
+                }
+                ColumnFamilyDescriptor::new(*name, o)
+            });
+            let db = DB::open_cf_descriptors(&opts, dir.path(), cfs).unwrap();
+            let nodes = db.cf_handle(cf::NODES).unwrap();
+            for i in 0..300u64 {
+                db.put_cf(nodes, node_key(1, 0, i), [i as u8; 32]).unwrap();
+            }
+            db.flush_cf(nodes).unwrap();
+            // Some in the log only, as after a crash.
+            for i in 300..400u64 {
+                db.put_cf(nodes, node_key(1, 0, i), [i as u8; 32]).unwrap();
+            }
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let mut seen = Vec::new();
+        s.for_each_in(
+            cf::NODES,
+            &node_key(1, 0, 10),
+            &node_key(1, 0, 390),
+            |k, v| {
+                seen.push((k.to_vec(), v.to_vec()));
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.len(), 380);
+        for (n, (k, v)) in (10u64..).zip(&seen) {
+            assert_eq!(*k, node_key(1, 0, n));
+            assert_eq!(*v, vec![n as u8; 32]);
+        }
+        assert_eq!(s.nodes(1).node(0, 5).unwrap(), Hash([5; 32]));
+        assert_eq!(s.nodes(1).node(0, 399).unwrap(), Hash([143; 32]));
     }
 }

@@ -1,7 +1,8 @@
-//! The package checks of one chunk with batched reads: the stored leaves, hot headers, cold
-//! locations and hot objects of the whole chunk each in one batched lookup, each cold block
-//! read once from the cold store (never from the block cache) and inflated once. Headers
-//! are decoded once, after their bytes matched the stored leaf (the sealed bytes are the
+//! The package checks of one chunk with batched reads: the stored leaves and the cold
+//! locations of the whole chunk each with one iterator (runs of consecutive keys), the hot
+//! headers and hot objects each in one batched lookup, each cold block read from the cold
+//! store (never from the read cache) once per audit step and inflated once. Headers are
+//! decoded once, after their bytes matched the stored leaf (the sealed bytes are the
 //! canonical ones, so the canonical re-encoding is skipped). Anything amiss — a leaf, a
 //! header, an object or a cold package that does not check out, or one that moved tier in
 //! the meantime — hands the chunk back (`None`) to the per-package checks, which name the
@@ -163,8 +164,44 @@ struct Slot {
     cold: Option<Location>,
 }
 
-/// Reads the hot headers of `slots` in one batch; each found is decoded in place once its
-/// bytes matched the slot's stored leaf. `false` when one did not (or did not decode).
+/// Calls `each(slot, value)` for every slot whose `id ‖ seq` key has a value in `name`: one
+/// iterator over the slots' range of seqs (slots in ascending seq order).
+fn read_run(
+    hot: &crate::store::Store,
+    name: &str,
+    id: crate::store::ArchiveId,
+    slots: &mut [&mut Slot],
+    mut each: impl FnMut(&mut Slot, &[u8]),
+) -> Result<(), ArchiveError> {
+    let (Some(first), Some(last)) = (slots.first().map(|s| s.seq), slots.last().map(|s| s.seq))
+    else {
+        return Ok(());
+    };
+    hot.for_each_in(
+        name,
+        &store::header_key(id, first),
+        &store::header_key(id, last.saturating_add(1)),
+        |k, v| {
+            let Some(seq) = k
+                .get(8..16)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            else {
+                return;
+            };
+            if let Ok(i) = slots.binary_search_by_key(&seq, |s| s.seq)
+                && let Some(slot) = slots.get_mut(i)
+            {
+                each(slot, v);
+            }
+        },
+    )?;
+    Ok(())
+}
+
+/// Reads the hot headers of `slots` in one batch (the family is read by key only, for the
+/// reads' sake); each found is decoded in place once its bytes matched the slot's stored
+/// leaf. `false` when one did not (or did not decode).
 fn read_headers(
     hot: &crate::store::Store,
     id: crate::store::ArchiveId,
@@ -188,22 +225,18 @@ fn read_headers(
     Ok(intact)
 }
 
-/// Reads the cold locations of `slots` in one batch. `false` when one does not decode.
+/// Reads the cold locations of `slots` with one iterator. `false` when one does not decode.
 fn read_locations(
     hot: &crate::store::Store,
     id: crate::store::ArchiveId,
     slots: &mut [&mut Slot],
 ) -> Result<bool, ArchiveError> {
-    let keys: Vec<[u8; 16]> = slots.iter().map(|s| store::header_key(id, s.seq)).collect();
     let mut intact = true;
-    hot.multi_get(cf::COLD, &keys, |j, v| {
-        if let (Some(v), Some(slot)) = (v, slots.get_mut(j)) {
-            match Location::decode(v) {
-                Some(at) => slot.cold = Some(at),
-                None => intact = false,
-            }
+    read_run(hot, cf::COLD, id, slots, |slot, v| {
+        match Location::decode(v) {
+            Some(at) => slot.cold = Some(at),
+            None => intact = false,
         }
-        Ok(())
     })?;
     Ok(intact)
 }

@@ -143,23 +143,32 @@ pub async fn check_packages(
     check_each(archives, scope, from, end).await
 }
 
-/// Stored leaves of `[from, end)`, `None` where missing or not 32 bytes.
+/// Stored leaves of `[from, end)`, `None` where missing or not 32 bytes: one iterator over
+/// the run of level-0 nodes.
 pub fn stored_leaves(
     archives: &Archives,
     info: &ArchiveInfo,
     from: u64,
     end: u64,
 ) -> Result<Vec<Option<Hash>>, ArchiveError> {
-    let keys: Vec<Vec<u8>> = (from..end)
-        .map(|s| store::node_key(info.id, 0, s))
-        .collect();
-    let mut leaves = vec![None; keys.len()];
-    archives.store().multi_get(cf::NODES, &keys, |i, v| {
-        if let Some(slot) = leaves.get_mut(i) {
-            *slot = v.and_then(Hash::from_slice);
-        }
-        Ok(())
-    })?;
+    let mut leaves = vec![None; usize::try_from(end.saturating_sub(from)).unwrap_or(0)];
+    archives.store().for_each_in(
+        cf::NODES,
+        &store::node_key(info.id, 0, from),
+        &store::node_key(info.id, 0, end),
+        |k, v| {
+            let seq = k
+                .get(9..17)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes);
+            if let Some(slot) = seq
+                .and_then(|s| usize::try_from(s.checked_sub(from)?).ok())
+                .and_then(|i| leaves.get_mut(i))
+            {
+                *slot = Hash::from_slice(v);
+            }
+        },
+    )?;
     Ok(leaves)
 }
 

@@ -478,40 +478,65 @@ impl Subtrees {
     }
 }
 
-/// Compares stored nodes with recomputed ones: `node.stored` for a node that differs,
-/// `node.missing` for one that is not there.
+/// Compares stored nodes with recomputed ones, each run of consecutive nodes of a level read
+/// with one iterator: `node.stored` for a node that differs, `node.missing` for one that is
+/// not there.
 pub fn check_nodes(info: &ArchiveInfo, hot: &Store, nodes: &[Node]) -> Vec<Finding> {
-    let keys: Vec<Vec<u8>> = nodes
-        .iter()
-        .map(|(l, i, _)| store::node_key(info.id, *l, *i))
-        .collect();
     let mut findings = Vec::new();
-    let read = hot.multi_get(cf::NODES, &keys, |i, v| {
-        let Some((level, index, expected)) = nodes.get(i) else {
-            return Ok(());
-        };
-        match v.and_then(Hash::from_slice) {
-            Some(found) if found == *expected => {}
-            Some(found) => findings.push(
-                Finding::new(
+    // Runs of consecutive nodes of one level, each read with one iterator.
+    let mut rest = nodes;
+    while let Some(&(level, first, _)) = rest.first() {
+        let run = rest
+            .iter()
+            .zip(first..)
+            .take_while(|((l, i, _), want)| *l == level && i == want)
+            .count();
+        let (this, next) = rest.split_at(run);
+        rest = next;
+        let mut found: Vec<Option<Hash>> = vec![None; run];
+        let read = hot.for_each_in(
+            cf::NODES,
+            &store::node_key(info.id, level, first),
+            &store::node_key(info.id, level, first + run as u64),
+            |k, v| {
+                let index = k
+                    .get(9..17)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+                if let Some(slot) = index
+                    .and_then(|i| usize::try_from(i.checked_sub(first)?).ok())
+                    .and_then(|i| found.get_mut(i))
+                {
+                    *slot = Hash::from_slice(v);
+                }
+            },
+        );
+        if let Err(e) = read {
+            findings.push(Finding::new(info, None, "node.missing", e.to_string()));
+            continue;
+        }
+        for ((level, index, expected), stored) in this.iter().zip(found) {
+            match stored {
+                Some(h) if h == *expected => {}
+                Some(h) => findings.push(
+                    Finding::new(
+                        info,
+                        None,
+                        "node.stored",
+                        format!(
+                            "the stored node ({level}, {index}) differs from the one recomputed from its leaves"
+                        ),
+                    )
+                    .hashes(expected, &h),
+                ),
+                None => findings.push(Finding::new(
                     info,
                     None,
-                    "node.stored",
-                    format!("the stored node ({level}, {index}) differs from the one recomputed from its leaves"),
-                )
-                .hashes(expected, &found),
-            ),
-            None => findings.push(Finding::new(
-                info,
-                None,
-                "node.missing",
-                format!("the stored node ({level}, {index}) is missing or not 32 bytes"),
-            )),
+                    "node.missing",
+                    format!("the stored node ({level}, {index}) is missing or not 32 bytes"),
+                )),
+            }
         }
-        Ok(())
-    });
-    if let Err(e) = read {
-        findings.push(Finding::new(info, None, "node.missing", e.to_string()));
     }
     findings
 }
