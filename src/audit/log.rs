@@ -468,14 +468,6 @@ impl Subtrees {
             })
             .collect()
     }
-
-    /// The nodes above the leaves that cover the whole range.
-    pub fn tops(&self) -> Vec<Node> {
-        self.cover(self.from, self.end)
-            .into_iter()
-            .filter(|(level, _, _)| *level > 0)
-            .collect()
-    }
 }
 
 /// Compares stored nodes with recomputed ones, each run of consecutive nodes of a level read
@@ -567,10 +559,15 @@ mod tests {
                 assert_eq!(tree.node(*level, *index).unwrap(), *hash);
                 at += 1 << level;
             }
-            assert!(st.tops().iter().all(|(l, _, _)| *l > 0));
+            for (level, index, hash) in st.inner() {
+                assert!(level > 0 && index << level >= from && (index + 1) << level <= to);
+                assert_eq!(tree.node(level, index).unwrap(), hash);
+            }
         }
-        // A full aligned chunk has one top.
+        // A full aligned chunk of 32 leaves has 31 inner nodes, its top last.
         let st = Subtrees::new(64, leaves[64..96].to_vec());
-        assert_eq!(st.tops(), vec![(5, 2, tree.node(5, 2).unwrap())]);
+        let inner = st.inner();
+        assert_eq!(inner.len(), 31);
+        assert_eq!(inner.last(), Some(&(5, 2, tree.node(5, 2).unwrap())));
     }
 }

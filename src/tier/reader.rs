@@ -301,13 +301,6 @@ fn leaves(hot: &Store, id: ArchiveId, seq: u64) -> Result<(Hash, Option<Hash>), 
 
 /// Inflates one zstd frame that must hold exactly `raw_length` bytes.
 pub fn inflate(frame: &[u8], raw_length: u64) -> Result<Vec<u8>, String> {
-    let mut raw = Vec::new();
-    inflate_into(frame, raw_length, &mut raw)?;
-    Ok(raw)
-}
-
-/// As [`inflate`], into `raw` (cleared first), so that one buffer serves block after block.
-pub fn inflate_into(frame: &[u8], raw_length: u64, raw: &mut Vec<u8>) -> Result<(), String> {
     thread_local! {
         static INFLATER: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             const { std::cell::RefCell::new(None) };
@@ -315,18 +308,15 @@ pub fn inflate_into(frame: &[u8], raw_length: u64, raw: &mut Vec<u8>) -> Result<
     if raw_length > zegel_format::segment::SEGMENT_BLOCK_RAW_BYTES_MAX as u64 {
         return Err(format!("block of {raw_length} bytes is over the limit"));
     }
-    raw.clear();
     // One pass into a buffer of the indexed length: a block that inflates to more fails.
-    raw.reserve_exact(raw_length as usize);
-    INFLATER.with(|d| {
+    let raw = INFLATER.with(|d| {
         let mut d = d.borrow_mut();
         if d.is_none() {
             *d = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
         }
         match d.as_mut() {
             Some(d) => d
-                .decompress_to_buffer(frame, raw)
-                .map(|_| ())
+                .decompress(frame, raw_length as usize)
                 .map_err(|e| e.to_string()),
             None => Err("no zstd context".to_string()),
         }
@@ -334,7 +324,7 @@ pub fn inflate_into(frame: &[u8], raw_length: u64, raw: &mut Vec<u8>) -> Result<
     if raw.len() as u64 != raw_length {
         return Err(format!("inflates to {} bytes, not {raw_length}", raw.len()));
     }
-    Ok(())
+    Ok(raw)
 }
 
 #[cfg(test)]
@@ -342,22 +332,14 @@ mod inflate_tests {
     use super::*;
 
     #[test]
-    fn inflates_into_one_reused_buffer_and_refuses_the_wrong_length() {
+    fn inflates_to_the_indexed_length_and_refuses_any_other() {
         let a: Vec<u8> = (0..100_000u32)
             .flat_map(|i| (i % 251).to_be_bytes())
             .collect();
-        let b = vec![7u8; 5000];
-        let (za, zb) = (
-            zstd::bulk::compress(&a, 19).unwrap(),
-            zstd::bulk::compress(&b, 19).unwrap(),
-        );
-        let mut buf = Vec::new();
-        inflate_into(&za, a.len() as u64, &mut buf).unwrap();
-        assert_eq!(buf, a);
-        inflate_into(&zb, b.len() as u64, &mut buf).unwrap();
-        assert_eq!(buf, b);
-        assert!(inflate_into(&za, a.len() as u64 - 1, &mut buf).is_err());
-        assert!(inflate_into(&za, a.len() as u64 + 1, &mut buf).is_err());
+        let za = zstd::bulk::compress(&a, 19).unwrap();
         assert_eq!(inflate(&za, a.len() as u64).unwrap(), a);
+        assert!(inflate(&za, a.len() as u64 - 1).is_err());
+        assert!(inflate(&za, a.len() as u64 + 1).is_err());
+        assert!(inflate(&za[..za.len() - 1], a.len() as u64).is_err());
     }
 }
