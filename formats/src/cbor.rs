@@ -204,9 +204,9 @@ pub fn decode_exact<T>(
 /// whose hash a caller has already matched (or will match) against a trusted hash of the
 /// canonical encoding — stored headers checked against their Merkle leaf — where the
 /// re-encoding could not fail and would only cost time.
-pub fn decode_whole<T>(
-    bytes: &[u8],
-    decode: impl FnOnce(&mut Decoder<'_>) -> Result<T, DecodeError>,
+pub fn decode_whole<'b, T>(
+    bytes: &'b [u8],
+    decode: impl FnOnce(&mut Decoder<'b>) -> Result<T, DecodeError>,
 ) -> Result<T, DecodeError> {
     let mut d = Decoder::new(bytes);
     let value = decode(&mut d)?;

@@ -188,13 +188,25 @@ pub fn decode_package_cbor(raw: &[u8]) -> Result<Envelope, DecodeError> {
     })
 }
 
-/// As [`decode_package_cbor`] without the canonical gate, for a package whose restored header
-/// the caller checks against a trusted leaf (the objects through their digests in it).
-pub(crate) fn decode_package_cbor_whole(raw: &[u8]) -> Result<Envelope, DecodeError> {
-    cbor::decode_whole(raw, decode_envelope)
+/// As [`decode_package_cbor`] without the canonical gate and without copies: the header
+/// bytes and objects borrowed from `raw`, for a package whose restored header the caller
+/// checks against a trusted leaf (the objects through their digests in it).
+pub(crate) fn decode_package_cbor_whole(raw: &[u8]) -> Result<EnvelopeRef<'_>, DecodeError> {
+    cbor::decode_whole(raw, decode_envelope_ref)
 }
 
+/// Header bytes and objects (`None`: withheld), borrowed from the package CBOR.
+type EnvelopeRef<'b> = (&'b [u8], Vec<Option<&'b [u8]>>);
+
 fn decode_envelope(d: &mut Decoder<'_>) -> Result<Envelope, DecodeError> {
+    let (header, objects) = decode_envelope_ref(d)?;
+    Ok((
+        header.to_vec(),
+        objects.into_iter().map(|o| o.map(<[u8]>::to_vec)).collect(),
+    ))
+}
+
+fn decode_envelope_ref<'b>(d: &mut Decoder<'b>) -> Result<EnvelopeRef<'b>, DecodeError> {
     if cbor::array_len(d, "sealed package", 3)? != 3 {
         return Err(schema(
             "sealed package: expected [version, header, objects]",
@@ -215,10 +227,10 @@ fn decode_envelope(d: &mut Decoder<'_>) -> Result<Envelope, DecodeError> {
         objects.push(if cbor::null(d, "object")? {
             None
         } else {
-            Some(cbor::bytes(d, "object")?.to_vec())
+            Some(cbor::bytes(d, "object")?)
         });
     }
-    Ok((header.to_vec(), objects))
+    Ok((header, objects))
 }
 
 /// Exactly one zstd frame, decompressed with a hard output limit (no trust in the frame's

@@ -223,7 +223,7 @@ pub fn restore_header(
 fn restore_fields(
     h: &mut PackageHeader,
     prev: Option<Hash>,
-    objects: &[Vec<u8>],
+    objects: &[impl AsRef<[u8]>],
 ) -> Result<(), DecodeError> {
     if h.objects.len() != objects.len() {
         return Err(schema(
@@ -237,7 +237,7 @@ fn restore_fields(
         ));
     }
     for (o, bytes) in h.objects.iter_mut().zip(objects) {
-        o.digest = sha256(bytes);
+        o.digest = sha256(bytes.as_ref());
     }
     Ok(())
 }
@@ -439,18 +439,44 @@ pub fn open_package(
     entry: &PackageRef,
     prev: Option<Hash>,
 ) -> Result<(ColdPackage, Hash), DecodeError> {
+    let (p, leaf) = open_package_ref(block, entry, prev)?;
+    Ok((
+        ColdPackage {
+            header_bytes: p.header_bytes,
+            header: p.header,
+            objects: p.objects.into_iter().map(<[u8]>::to_vec).collect(),
+        },
+        leaf,
+    ))
+}
+
+/// A package restored from an inflated block, its objects borrowed from the block.
+#[derive(Debug, Clone)]
+pub struct ColdPackageRef<'a> {
+    pub header_bytes: Vec<u8>,
+    pub header: PackageHeader,
+    pub objects: Vec<&'a [u8]>,
+}
+
+/// As [`open_package`], without copying the objects out of the block (an audit only hashes
+/// them). The same rule holds: compare the leaf before trusting anything.
+pub fn open_package_ref<'a>(
+    block: &'a [u8],
+    entry: &PackageRef,
+    prev: Option<Hash>,
+) -> Result<(ColdPackageRef<'a>, Hash), DecodeError> {
     let cbor = block
         .get(entry.offset as usize..(entry.offset + entry.length) as usize)
         .ok_or_else(|| schema("segment: package out of its block"))?;
     let (reduced_bytes, objects) = sealed::decode_package_cbor_whole(cbor)?;
-    let mut header = PackageHeader::decode_sealed(&reduced_bytes)?;
+    let mut header = PackageHeader::decode_sealed(reduced_bytes)?;
     if header.seq != entry.seq {
         return Err(schema(format!(
             "segment: the index says seq {} but the header says {}",
             entry.seq, header.seq
         )));
     }
-    let objects: Vec<Vec<u8>> = objects
+    let objects: Vec<&[u8]> = objects
         .into_iter()
         .map(|o| o.ok_or_else(|| schema("segment: a withheld object")))
         .collect::<Result<_, _>>()?;
@@ -466,7 +492,7 @@ pub fn open_package(
     }
     let leaf = leaf_hash(&header_bytes);
     Ok((
-        ColdPackage {
+        ColdPackageRef {
             header_bytes,
             header,
             objects,

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use zegel_format::hash::{Hash, leaf_hash, sha256};
 use zegel_format::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
 use zegel_format::segment::{
-    SegmentPackage, encode_segment, open_package, open_segment, read_block, read_package,
-    restore_package,
+    SegmentPackage, encode_segment, open_package, open_package_ref, open_segment, read_block,
+    read_package, restore_package,
 };
 
 /// A chained log of `n` record packages: (header bytes, record bytes).
@@ -96,6 +96,10 @@ fn every_package_reads_back_exactly() {
         assert_eq!(fast.header_bytes, strict.header_bytes);
         assert_eq!(fast.header, strict.header);
         assert_eq!(fast.objects, strict.objects);
+        let (borrowed, leaf_ref) = open_package_ref(&block, entry, Some(leaves[seq - 1])).unwrap();
+        assert_eq!(leaf_ref, leaf);
+        assert_eq!(borrowed.header_bytes, strict.header_bytes);
+        assert!(borrowed.objects.iter().eq(strict.objects.iter()));
         assert_eq!(
             PackageHeader::decode_sealed(&log[seq].0).unwrap(),
             PackageHeader::decode(&log[seq].0).unwrap()

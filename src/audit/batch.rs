@@ -102,7 +102,7 @@ pub async fn check_chunk(
                 length: at.length,
                 record_key: None,
             };
-            let Ok((p, restored)) = segment::open_package(&block, &entry, prev) else {
+            let Ok((p, restored)) = segment::open_package_ref(&block, &entry, prev) else {
                 return Ok(None);
             };
             if restored != leaf {
@@ -111,7 +111,7 @@ pub async fn check_chunk(
             out.tally.checked += 1;
             out.tally.objects += p.objects.len() as u64;
             out.tally.bytes +=
-                (p.header_bytes.len() + p.objects.iter().map(Vec::len).sum::<usize>()) as u64;
+                (p.header_bytes.len() + p.objects.iter().map(|o| o.len()).sum::<usize>()) as u64;
             check_header(scope, seq, &p.header, prev, &mut out.findings);
         } else {
             // Disposed of (or missing): the per-package check, which reads its mark.
