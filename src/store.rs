@@ -663,6 +663,33 @@ pub struct StoredNodes<'a> {
     id: ArchiveId,
 }
 
+impl StoredNodes<'_> {
+    /// The stored nodes `(level, first)` to `(level, end − 1)`, read with one iterator;
+    /// `None` where a node is missing or not 32 bytes.
+    pub fn run(&self, level: u32, first: u64, end: u64) -> Result<Vec<Option<Hash>>, StoreError> {
+        let mut out = vec![None; usize::try_from(end.saturating_sub(first)).unwrap_or(0)];
+        self.store.for_each_in(
+            cf::NODES,
+            &node_key(self.id, level, first),
+            &node_key(self.id, level, end),
+            |k, v| {
+                // `id ‖ level ‖ index`: the index is the last 8 bytes.
+                let index = k
+                    .get(9..17)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+                if let Some(slot) = index
+                    .and_then(|i| usize::try_from(i.checked_sub(first)?).ok())
+                    .and_then(|i| out.get_mut(i))
+                {
+                    *slot = Hash::from_slice(v);
+                }
+            },
+        )?;
+        Ok(out)
+    }
+}
+
 impl NodeSource for StoredNodes<'_> {
     fn node(&self, level: u32, index: u64) -> Result<Hash, ProofError> {
         let v = self

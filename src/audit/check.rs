@@ -143,33 +143,14 @@ pub async fn check_packages(
     check_each(archives, scope, from, end).await
 }
 
-/// Stored leaves of `[from, end)`, `None` where missing or not 32 bytes: one iterator over
-/// the run of level-0 nodes.
+/// Stored leaves of `[from, end)`, `None` where missing or not 32 bytes.
 pub fn stored_leaves(
     archives: &Archives,
     info: &ArchiveInfo,
     from: u64,
     end: u64,
 ) -> Result<Vec<Option<Hash>>, ArchiveError> {
-    let mut leaves = vec![None; usize::try_from(end.saturating_sub(from)).unwrap_or(0)];
-    archives.store().for_each_in(
-        cf::NODES,
-        &store::node_key(info.id, 0, from),
-        &store::node_key(info.id, 0, end),
-        |k, v| {
-            let seq = k
-                .get(9..17)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes);
-            if let Some(slot) = seq
-                .and_then(|s| usize::try_from(s.checked_sub(from)?).ok())
-                .and_then(|i| leaves.get_mut(i))
-            {
-                *slot = Hash::from_slice(v);
-            }
-        },
-    )?;
-    Ok(leaves)
+    Ok(archives.store().nodes(info.id).run(0, from, end)?)
 }
 
 /// The package checks of `[from, end)` one package at a time, with the stored leaves.

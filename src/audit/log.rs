@@ -485,28 +485,14 @@ pub fn check_nodes(info: &ArchiveInfo, hot: &Store, nodes: &[Node]) -> Vec<Findi
             .count();
         let (this, next) = rest.split_at(run);
         rest = next;
-        let mut found: Vec<Option<Hash>> = vec![None; run];
-        let read = hot.for_each_in(
-            cf::NODES,
-            &store::node_key(info.id, level, first),
-            &store::node_key(info.id, level, first + run as u64),
-            |k, v| {
-                let index = k
-                    .get(9..17)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes);
-                if let Some(slot) = index
-                    .and_then(|i| usize::try_from(i.checked_sub(first)?).ok())
-                    .and_then(|i| found.get_mut(i))
-                {
-                    *slot = Hash::from_slice(v);
-                }
-            },
-        );
-        if let Err(e) = read {
-            findings.push(Finding::new(info, None, "node.missing", e.to_string()));
-            continue;
-        }
+        let read = hot.nodes(info.id).run(level, first, first + run as u64);
+        let found = match read {
+            Ok(found) => found,
+            Err(e) => {
+                findings.push(Finding::new(info, None, "node.missing", e.to_string()));
+                continue;
+            }
+        };
         for ((level, index, expected), stored) in this.iter().zip(found) {
             match stored {
                 Some(h) if h == *expected => {}

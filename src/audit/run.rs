@@ -318,12 +318,7 @@ pub async fn check_range(
     let mut found = Vec::new();
     while let Some(done) = results.next().await {
         let (start, r) = done.map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
-        if let Some(c) = claims.take() {
-            let loaded = c
-                .await
-                .map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
-            log_found.extend(walk.add_claims(loaded));
-        }
+        log_found.extend(take_claims(&mut claims, walk).await?);
         log_found.extend(walk.fold(archives, info, start, &r.leaves, r.subtrees.as_ref()));
         tally.examined += r.tally.examined;
         tally.checked += r.tally.checked;
@@ -332,16 +327,26 @@ pub async fn check_range(
         tally.bytes += r.tally.bytes;
         found.extend(r.findings);
     }
-    if let Some(c) = claims.take() {
-        let loaded = c
-            .await
-            .map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
-        log_found.extend(walk.add_claims(loaded));
-    }
+    // A range without chunks still counts its claims.
+    log_found.extend(take_claims(&mut claims, walk).await?);
     log_found.extend(walk.check_spanning(info, archives.store()));
     tracing::debug!(archive = %info.archive, from, end, elapsed = ?started.elapsed(), "audit range checked");
     found.extend(log_found);
     Ok((tally, found))
+}
+
+/// Hands the signed roots loaded beside the first chunks to the walk, the first time only.
+async fn take_claims(
+    claims: &mut Option<tokio::task::JoinHandle<Result<log::Claims, ArchiveError>>>,
+    walk: &mut LogWalk,
+) -> Result<Vec<Finding>, AuditError> {
+    let Some(c) = claims.take() else {
+        return Ok(Vec::new());
+    };
+    let loaded = c
+        .await
+        .map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
+    Ok(walk.add_claims(loaded))
 }
 
 /// Seals the finished audit as an `audit` package of the archive's log; its seq.
