@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use zegel::clock::ManualClock;
 use zegel::store::{Batch, Store, cf};
-use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
@@ -16,16 +15,8 @@ const COLD_ROWS: u64 = 120;
 const HOT_ROWS: u64 = 60;
 
 fn start(dir: tempfile::TempDir, clock: &ManualClock) -> InProcess {
-    let cfg = zegel::server::Config {
-        data_dir: dir.path().join("data"),
-        checkpoint_interval_ms: 100,
-        tier: TierConfig {
-            interval_secs: 0,
-            move_packages: 50,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let mut cfg = manual_tier_config(dir.path());
+    cfg.tier.move_packages = 50;
     InProcess::start_config(dir, cfg, Arc::new(clock.clone()))
 }
 

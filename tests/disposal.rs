@@ -18,7 +18,6 @@ use zegel::format::sealed;
 use zegel::format::verify::{
     CertificateInputs, SegmentInputs, TileInputs, verify_certificate, verify_segment, verify_tiles,
 };
-use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
@@ -35,16 +34,8 @@ fn start(clock: &ManualClock) -> InProcess {
 
 /// As [`start`], over the data directory inside `dir` (e.g. again, after a stop).
 fn start_in(dir: tempfile::TempDir, clock: &ManualClock) -> InProcess {
-    let cfg = zegel::server::Config {
-        data_dir: dir.path().join("data"),
-        checkpoint_interval_ms: 100,
-        tier: TierConfig {
-            interval_secs: 0,
-            move_packages: 1000,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let mut cfg = manual_tier_config(dir.path());
+    cfg.tier.move_packages = 1000;
     InProcess::start_config(dir, cfg, Arc::new(clock.clone()))
 }
 
@@ -1546,17 +1537,9 @@ fn disposal_rewrites_and_deletes_segments_on_a_real_s3_server() {
     };
     let clock = ManualClock::new(START_MS);
     let dir = tempfile::tempdir().unwrap();
-    let cfg = zegel::server::Config {
-        data_dir: dir.path().join("data"),
-        checkpoint_interval_ms: 100,
-        cold: Some(cold.clone()),
-        tier: TierConfig {
-            interval_secs: 0,
-            move_packages: 1000,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let mut cfg = manual_tier_config(dir.path());
+    cfg.cold = Some(cold.clone());
+    cfg.tier.move_packages = 1000;
     let node = InProcess::start_config(dir, cfg, Arc::new(clock.clone()));
     let base = node.base.clone();
     let admin = node.admin_token();

@@ -23,7 +23,6 @@ use zegel::format::proof::ConsistencyProof;
 use zegel::format::sealed;
 use zegel::format::segment;
 use zegel::format::verify::{CertificateInputs, verify_certificate};
-use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
@@ -1410,17 +1409,7 @@ impl Fixture {
 #[test]
 fn no_other_path_deletes_archived_data() {
     let clock = ManualClock::new(START_MS);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = zegel::server::Config {
-        data_dir: dir.path().join("data"),
-        checkpoint_interval_ms: 100,
-        tier: TierConfig {
-            interval_secs: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let node = InProcess::start_config(dir, cfg, Arc::new(clock.clone()));
+    let node = InProcess::start_manual(tempfile::tempdir().unwrap(), &clock);
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");

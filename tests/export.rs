@@ -6,10 +6,8 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
 use zegel::clock::ManualClock;
-use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
@@ -68,17 +66,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 #[test]
 fn bundles_verify_offline_and_tampering_fails() {
     let clock = ManualClock::new(START_MS);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = zegel::server::Config {
-        data_dir: dir.path().join("data"),
-        checkpoint_interval_ms: 100,
-        tier: TierConfig {
-            interval_secs: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let node = InProcess::start_config(dir, cfg, Arc::new(clock.clone()));
+    let node = InProcess::start_manual(tempfile::tempdir().unwrap(), &clock);
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");

@@ -1,10 +1,7 @@
 //! Retention, first part (issue #5): legal holds by package, record key and metadata value,
 //! and the retention plan over hot and cold packages. Nothing here deletes anything.
 
-use std::sync::Arc;
-
 use zegel::clock::ManualClock;
-use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
@@ -32,17 +29,7 @@ fn due_held(p: &serde_json::Value) -> (u64, u64) {
 #[test]
 fn holds_take_packages_out_of_the_retention_plan() {
     let clock = ManualClock::new(START_MS);
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = zegel::server::Config {
-        data_dir: dir.path().join("data"),
-        checkpoint_interval_ms: 100,
-        tier: TierConfig {
-            interval_secs: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let node = InProcess::start_config(dir, cfg, Arc::new(clock.clone()));
+    let node = InProcess::start_manual(tempfile::tempdir().unwrap(), &clock);
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");

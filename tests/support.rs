@@ -109,6 +109,21 @@ pub struct InProcess {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A test node's configuration, its data inside `dir`: checkpoints every 100 ms, and tiering
+/// only when asked (`POST /v1/tier/run`), in moves of the default size unless the caller
+/// sets `tier.move_packages`.
+pub fn manual_tier_config(dir: &Path) -> zegel::server::Config {
+    zegel::server::Config {
+        data_dir: dir.join("data"),
+        checkpoint_interval_ms: 100,
+        tier: zegel::tier::mover::TierConfig {
+            interval_secs: 0,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 impl InProcess {
     pub fn start() -> InProcess {
         InProcess::start_with(512)
@@ -124,6 +139,12 @@ impl InProcess {
             ..Default::default()
         };
         InProcess::start_config(dir, cfg, Arc::new(SystemClock))
+    }
+
+    /// A node over [`manual_tier_config`] (its data directory inside `dir`) on `clock`.
+    pub fn start_manual(dir: tempfile::TempDir, clock: &zegel::clock::ManualClock) -> InProcess {
+        let cfg = manual_tier_config(dir.path());
+        InProcess::start_config(dir, cfg, Arc::new(clock.clone()))
     }
 
     /// A node over `cfg` (its data directory inside `dir`) on `clock`.

@@ -12,22 +12,14 @@ use zegel::clock::ManualClock;
 use zegel::cold::ColdConfig;
 use zegel::format::layout;
 use zegel::format::segment;
-use zegel::tier::mover::TierConfig;
 
 use crate::support::*;
 
 fn config(dir: &Path, cold: Option<ColdConfig>, move_packages: usize) -> zegel::server::Config {
-    zegel::server::Config {
-        data_dir: dir.join("data"),
-        checkpoint_interval_ms: 100,
-        cold,
-        tier: TierConfig {
-            interval_secs: 0,
-            move_packages,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    let mut cfg = manual_tier_config(dir);
+    cfg.cold = cold;
+    cfg.tier.move_packages = move_packages;
+    cfg
 }
 
 fn start(
