@@ -20,28 +20,9 @@ fn start(dir: tempfile::TempDir, clock: &ManualClock) -> InProcess {
     InProcess::start_config(dir, cfg, Arc::new(clock.clone()))
 }
 
-/// Runs one whole audit of `ebox` through the API; the finished run.
+/// Runs one whole audit of `ebox` through the API, in steps of 64; the finished run.
 fn audit(base: &str, token: &str) -> serde_json::Value {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/audits"),
-        Some(token),
-        None,
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let mut run = r.json();
-    let id = run["id"].as_str().unwrap().to_string();
-    while run["finished_ms"].is_null() {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/archives/ebox/audits/{id}/step"),
-            Some(token),
-            Some(br#"{"max_packages":64}"#),
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-        run = r.json();
-    }
-    run
+    run_audit(base, token, "ebox", 64)
 }
 
 fn findings(run: &serde_json::Value) -> Vec<serde_json::Value> {

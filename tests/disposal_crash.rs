@@ -486,25 +486,7 @@ fn leftovers(objects: &BTreeMap<String, Vec<u64>>, disposed: &BTreeMap<u64, u64>
 /// package it seals, after asserting that it found nothing (but due packages not yet
 /// disposed of, if `overdue` allows them).
 fn audit_clean(base: &str, auditor: &str, round: &str, overdue: bool) -> u64 {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/audits"),
-        Some(auditor),
-        None,
-    );
-    assert_eq!(r.status, 201, "{round}: {}", r.text());
-    let mut run = r.json();
-    let id = run["id"].as_str().unwrap().to_string();
-    while run["finished_ms"].is_null() {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/archives/ebox/audits/{id}/step"),
-            Some(auditor),
-            Some(br#"{"max_packages":2000}"#),
-        );
-        assert_eq!(r.status, 200, "{round}: {}", r.text());
-        run = r.json();
-    }
+    let run = run_audit(base, auditor, "ebox", 2000);
     let mut counts = run["counts"].as_object().unwrap().clone();
     if overdue {
         counts.remove("retention.overdue");

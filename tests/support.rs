@@ -517,3 +517,29 @@ pub fn record_of(cert: &[u8]) -> zegel::format::disposition::Disposition {
         .expect("the record is in the certificate");
     zegel::format::disposition::Disposition::decode(bytes).unwrap()
 }
+
+/// One whole integrity audit of `archive` through the API (start, then steps of
+/// `max_packages` until it is finished, each answered 201 or 200); the finished run.
+pub fn run_audit(base: &str, token: &str, archive: &str, max_packages: u64) -> serde_json::Value {
+    let r = must(
+        "POST",
+        &format!("{base}/v1/archives/{archive}/audits"),
+        Some(token),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mut run = r.json();
+    let id = run["id"].as_str().unwrap().to_string();
+    let step = format!(r#"{{"max_packages":{max_packages}}}"#);
+    while run["finished_ms"].is_null() {
+        let r = must(
+            "POST",
+            &format!("{base}/v1/archives/{archive}/audits/{id}/step"),
+            Some(token),
+            Some(step.as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        run = r.json();
+    }
+    run
+}
