@@ -335,22 +335,172 @@ fn encode_metadata(
 }
 
 fn decode_fields(d: &mut Decoder<'_>) -> Result<PackageHeader, DecodeError> {
+    view_fields(d)?.to_header()
+}
+
+/// A header read in place from its encoding: the text borrowed, the metadata map left
+/// encoded, and the positions of the 32-byte strings a reduced header zeroes
+/// (formats/cold-segment.md §2). It checks the structure of formats/package-header.md §2
+/// (keys, types, lengths) but not the rules of §3: use it only on bytes a trusted leaf
+/// vouches for, as [`HeaderView::decode_sealed`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderView<'a> {
+    pub tenant: &'a str,
+    pub archive: &'a str,
+    pub seq: u64,
+    pub prev: Option<Hash>,
+    pub time_ms: u64,
+    pub kind: Kind,
+    pub agreement: Option<AgreementRef>,
+    pub record_key: Option<&'a str>,
+    /// The metadata map (key 10) as encoded; [`HeaderView::to_header`] decodes it.
+    pub metadata: &'a [u8],
+    pub objects: Vec<ObjectView<'a>>,
+    pub retain_until_ms: Option<u64>,
+    /// Offset of prev's 32 bytes in the encoding (`None` when prev is null).
+    prev_at: Option<usize>,
+}
+
+/// One content object of a [`HeaderView`], with the offset of its digest's 32 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectView<'a> {
+    pub name: &'a str,
+    pub media_type: &'a str,
+    pub size: u64,
+    pub digest: Hash,
+    digest_at: usize,
+}
+
+impl<'a> HeaderView<'a> {
+    /// Reads header bytes whose leaf hash the caller has matched against a trusted leaf
+    /// (`leaf_hash(bytes) == leaf`), or will match before it trusts the result: such bytes
+    /// are the ones that were validated and sealed, so neither the canonical re-encoding nor
+    /// the rules of §3 are checked again, and nothing is copied. Verifiers of untrusted
+    /// input use [`PackageHeader::decode`].
+    pub fn decode_sealed(bytes: &'a [u8]) -> Result<HeaderView<'a>, DecodeError> {
+        if bytes.len() > HEADER_BYTES_MAX {
+            return Err(limit("header bytes", bytes.len(), HEADER_BYTES_MAX));
+        }
+        cbor::decode_whole(bytes, view_fields)
+    }
+
+    /// The header with its fields owned and its metadata decoded (the rules of §3 are not
+    /// checked here; [`PackageHeader::validate_fields`] does).
+    pub fn to_header(&self) -> Result<PackageHeader, DecodeError> {
+        let mut metadata = BTreeMap::new();
+        cbor::decode_whole(self.metadata, |d| {
+            walk_metadata(d, |name, value| {
+                metadata.insert(name.to_string(), value.to_owned());
+            })
+        })?;
+        Ok(PackageHeader {
+            tenant: self.tenant.to_string(),
+            archive: self.archive.to_string(),
+            seq: self.seq,
+            prev: self.prev,
+            time_ms: self.time_ms,
+            kind: self.kind,
+            agreement: self.agreement,
+            record_key: self.record_key.map(str::to_string),
+            metadata,
+            objects: self
+                .objects
+                .iter()
+                .map(|o| ObjectRef {
+                    name: o.name.to_string(),
+                    media_type: o.media_type.to_string(),
+                    size: o.size,
+                    digest: o.digest,
+                })
+                .collect(),
+            retain_until_ms: self.retain_until_ms,
+        })
+    }
+
+    /// The value of metadata field `name`, read from the encoded map.
+    pub fn metadata_value(&self, name: &str) -> Option<MetaRef<'a>> {
+        let mut found = None;
+        let mut d = Decoder::new(self.metadata);
+        walk_metadata(&mut d, |n, v| {
+            if n == name {
+                found = Some(v);
+            }
+        })
+        .ok()?;
+        found
+    }
+
+    /// Restores, in `bytes` (the encoding this view was read from, or a copy of it), the
+    /// fields a reduced header zeroes (formats/cold-segment.md §2): prev, and each object's
+    /// digest from `digests` (in object order). The encoding keeps its length and layout,
+    /// so the result is the original header exactly when the stored content is intact; the
+    /// caller compares its leaf with the trusted one. The view takes the restored values.
+    pub fn restore_into(
+        &mut self,
+        bytes: &mut [u8],
+        prev: Option<Hash>,
+        digests: impl ExactSizeIterator<Item = Hash>,
+    ) -> Result<(), DecodeError> {
+        if digests.len() != self.objects.len() {
+            return Err(schema(
+                "segment package: object count differs from its header",
+            ));
+        }
+        match (self.prev_at, prev) {
+            (Some(at), Some(p)) if self.seq > 0 => {
+                write_hash(bytes, at, &p)?;
+                self.prev = Some(p);
+            }
+            (None, _) if self.seq == 0 => {}
+            (Some(_), _) if self.seq == 0 => {
+                return Err(schema("prev (key 5) must be null at seq 0"));
+            }
+            _ => {
+                return Err(schema(
+                    "segment package: prev is needed to restore the header",
+                ));
+            }
+        }
+        for (o, digest) in self.objects.iter_mut().zip(digests) {
+            write_hash(bytes, o.digest_at, &digest)?;
+            o.digest = digest;
+        }
+        Ok(())
+    }
+}
+
+fn write_hash(bytes: &mut [u8], at: usize, h: &Hash) -> Result<(), DecodeError> {
+    bytes
+        .get_mut(at..at + h.0.len())
+        .ok_or_else(|| schema("restored field outside the header bytes"))?
+        .copy_from_slice(&h.0);
+    Ok(())
+}
+
+/// A 32-byte string, with its offset in the input.
+fn hash_at(d: &mut Decoder<'_>, what: &str) -> Result<(Hash, usize), DecodeError> {
+    let h = cbor::hash(d, what)?;
+    Ok((h, d.position() - h.0.len()))
+}
+
+fn view_fields<'a>(d: &mut Decoder<'a>) -> Result<HeaderView<'a>, DecodeError> {
     cbor::map_of(d, "header", HEADER_FIELDS)?;
     cbor::key(d, "header", 0)?;
     cbor::expect_value(d, "header version", HEADER_VERSION)?;
     cbor::key(d, "header", 1)?;
     cbor::expect_value(d, "hash algorithm", HASH_ALG_SHA256)?;
     cbor::key(d, "header", 2)?;
-    let tenant = cbor::text(d, "tenant", IDENTIFIER_BYTES_MAX)?.to_string();
+    let tenant = cbor::text(d, "tenant", IDENTIFIER_BYTES_MAX)?;
     cbor::key(d, "header", 3)?;
-    let archive = cbor::text(d, "archive", IDENTIFIER_BYTES_MAX)?.to_string();
+    let archive = cbor::text(d, "archive", IDENTIFIER_BYTES_MAX)?;
     cbor::key(d, "header", 4)?;
     let seq = cbor::uint(d, "seq")?;
     cbor::key(d, "header", 5)?;
-    let prev = if cbor::null(d, "prev")? {
-        None
+    let (prev, prev_at) = if cbor::null(d, "prev")? {
+        (None, None)
     } else {
-        Some(cbor::hash(d, "prev")?)
+        let (h, at) = hash_at(d, "prev")?;
+        (Some(h), Some(at))
     };
     cbor::key(d, "header", 6)?;
     let time_ms = cbor::uint(d, "time")?;
@@ -376,10 +526,15 @@ fn decode_fields(d: &mut Decoder<'_>) -> Result<PackageHeader, DecodeError> {
     let record_key = if cbor::null(d, "record key")? {
         None
     } else {
-        Some(cbor::text(d, "record key", RECORD_KEY_BYTES_MAX)?.to_string())
+        Some(cbor::text(d, "record key", RECORD_KEY_BYTES_MAX)?)
     };
     cbor::key(d, "header", 10)?;
-    let metadata = decode_metadata(d)?;
+    let start = d.position();
+    walk_metadata(d, |_, _| {})?;
+    let metadata = d
+        .input()
+        .get(start..d.position())
+        .ok_or_else(|| schema("metadata: outside the header bytes"))?;
     cbor::key(d, "header", 11)?;
     let count = cbor::array_len(d, "objects", OBJECTS_MAX)?;
     let mut objects = Vec::with_capacity(count);
@@ -387,11 +542,16 @@ fn decode_fields(d: &mut Decoder<'_>) -> Result<PackageHeader, DecodeError> {
         if cbor::array_len(d, "object", 4)? != 4 {
             return Err(schema("object: expected [name, media type, size, digest]"));
         }
-        objects.push(ObjectRef {
-            name: cbor::text(d, "object name", OBJECT_NAME_BYTES_MAX)?.to_string(),
-            media_type: cbor::text(d, "media type", MEDIA_TYPE_BYTES_MAX)?.to_string(),
-            size: cbor::uint(d, "object size")?,
-            digest: cbor::hash(d, "object digest")?,
+        let name = cbor::text(d, "object name", OBJECT_NAME_BYTES_MAX)?;
+        let media_type = cbor::text(d, "media type", MEDIA_TYPE_BYTES_MAX)?;
+        let size = cbor::uint(d, "object size")?;
+        let (digest, digest_at) = hash_at(d, "object digest")?;
+        objects.push(ObjectView {
+            name,
+            media_type,
+            size,
+            digest,
+            digest_at,
         });
     }
     cbor::key(d, "header", 12)?;
@@ -400,7 +560,7 @@ fn decode_fields(d: &mut Decoder<'_>) -> Result<PackageHeader, DecodeError> {
     } else {
         Some(cbor::uint(d, "retain until")?)
     };
-    Ok(PackageHeader {
+    Ok(HeaderView {
         tenant,
         archive,
         seq,
@@ -412,10 +572,33 @@ fn decode_fields(d: &mut Decoder<'_>) -> Result<PackageHeader, DecodeError> {
         metadata,
         objects,
         retain_until_ms,
+        prev_at,
     })
 }
 
-fn decode_metadata(d: &mut Decoder<'_>) -> Result<BTreeMap<String, MetaValue>, DecodeError> {
+/// One metadata value as read, borrowed from the encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaRef<'a> {
+    Text(&'a str),
+    Int(i64),
+    Bool(bool),
+}
+
+impl MetaRef<'_> {
+    pub fn to_owned(self) -> MetaValue {
+        match self {
+            MetaRef::Text(t) => MetaValue::Text(t.to_string()),
+            MetaRef::Int(i) => MetaValue::Int(i),
+            MetaRef::Bool(b) => MetaValue::Bool(b),
+        }
+    }
+}
+
+/// Reads the metadata map (key 10), handing each entry to `each` in encoded order.
+fn walk_metadata<'a>(
+    d: &mut Decoder<'a>,
+    mut each: impl FnMut(&'a str, MetaRef<'a>),
+) -> Result<(), DecodeError> {
     let len = d
         .map()
         .map_err(|e| schema(format!("metadata: {e}")))?
@@ -423,18 +606,17 @@ fn decode_metadata(d: &mut Decoder<'_>) -> Result<BTreeMap<String, MetaValue>, D
     if len > METADATA_FIELDS_MAX as u64 {
         return Err(limit("metadata fields", len as usize, METADATA_FIELDS_MAX));
     }
-    let mut out = BTreeMap::new();
     for _ in 0..len {
-        let name = cbor::text(d, "metadata name", METADATA_NAME_BYTES_MAX)?.to_string();
+        let name = cbor::text(d, "metadata name", METADATA_NAME_BYTES_MAX)?;
         use minicbor::data::Type;
         let ty = d
             .datatype()
             .map_err(|e| schema(format!("metadata {name:?}: {e}")))?;
         let value = match ty {
-            Type::String => MetaValue::Text(
-                cbor::text(d, "metadata value", METADATA_VALUE_BYTES_MAX)?.to_string(),
-            ),
-            Type::Bool => MetaValue::Bool(d.bool().map_err(|e| schema(e.to_string()))?),
+            Type::String => {
+                MetaRef::Text(cbor::text(d, "metadata value", METADATA_VALUE_BYTES_MAX)?)
+            }
+            Type::Bool => MetaRef::Bool(d.bool().map_err(|e| schema(e.to_string()))?),
             Type::U8
             | Type::U16
             | Type::U32
@@ -443,7 +625,7 @@ fn decode_metadata(d: &mut Decoder<'_>) -> Result<BTreeMap<String, MetaValue>, D
             | Type::I16
             | Type::I32
             | Type::I64
-            | Type::Int => MetaValue::Int(d.i64().map_err(|_| {
+            | Type::Int => MetaRef::Int(d.i64().map_err(|_| {
                 schema(format!(
                     "metadata {name:?}: integer outside the 64-bit signed range"
                 ))
@@ -454,9 +636,9 @@ fn decode_metadata(d: &mut Decoder<'_>) -> Result<BTreeMap<String, MetaValue>, D
                 )));
             }
         };
-        out.insert(name, value);
+        each(name, value);
     }
-    Ok(out)
+    Ok(())
 }
 
 fn limit(what: &str, got: usize, max: usize) -> DecodeError {

@@ -9,7 +9,7 @@ use minicbor::Decoder;
 use crate::cbor::{self, schema};
 use crate::error::DecodeError;
 use crate::hash::{HASH_LEN, Hash, leaf_hash, sha256};
-use crate::header::PackageHeader;
+use crate::header::{HeaderView, PackageHeader};
 use crate::limits::{IDENTIFIER_BYTES_MAX, RECORD_KEY_BYTES_MAX};
 use crate::sealed;
 
@@ -419,47 +419,57 @@ pub fn read_package(
     prev: Option<Hash>,
     expected_leaf: &Hash,
 ) -> Result<ColdPackage, DecodeError> {
-    let (package, leaf) = open_package(block, entry, prev)?;
+    let (package, leaf) = open_package_ref(block, entry, prev)?;
     if leaf != *expected_leaf {
         return Err(schema(format!(
             "segment: package {} does not hash to its leaf",
             entry.seq
         )));
     }
-    Ok(package)
+    package.into_owned()
 }
 
 /// Reads the package of `entry` from an inflated block and restores its header with `prev`
-/// (§2 steps 1–4), returning it with the leaf hash of the restored header. The caller MUST
-/// compare that leaf with its trusted leaf before using the package, as [`read_package`]
-/// does: only the leaf vouches for the bytes, so the canonical re-encodings of
-/// [`restore_package`] are skipped (the restored header is encoded once, from its fields).
+/// (§2), returning it with the leaf hash of the restored header. The caller MUST compare
+/// that leaf with its trusted leaf before using the package, as [`read_package`] does.
 pub fn open_package(
     block: &[u8],
     entry: &PackageRef,
     prev: Option<Hash>,
 ) -> Result<(ColdPackage, Hash), DecodeError> {
     let (p, leaf) = open_package_ref(block, entry, prev)?;
-    Ok((
-        ColdPackage {
-            header_bytes: p.header_bytes,
-            header: p.header,
-            objects: p.objects.into_iter().map(<[u8]>::to_vec).collect(),
-        },
-        leaf,
-    ))
+    Ok((p.into_owned()?, leaf))
 }
 
-/// A package restored from an inflated block, its objects borrowed from the block.
+/// A package restored from an inflated block: its header read in place (text borrowed from
+/// the block), its objects borrowed from the block.
 #[derive(Debug, Clone)]
 pub struct ColdPackageRef<'a> {
     pub header_bytes: Vec<u8>,
-    pub header: PackageHeader,
+    pub header: HeaderView<'a>,
     pub objects: Vec<&'a [u8]>,
 }
 
-/// As [`open_package`], without copying the objects out of the block (an audit only hashes
-/// them). The same rule holds: compare the leaf before trusting anything.
+impl ColdPackageRef<'_> {
+    /// The package with its header decoded and checked against the rules of
+    /// formats/package-header.md §3, and its objects copied.
+    pub fn into_owned(self) -> Result<ColdPackage, DecodeError> {
+        let header = self.header.to_header()?;
+        header.validate_fields()?;
+        Ok(ColdPackage {
+            header_bytes: self.header_bytes,
+            header,
+            objects: self.objects.into_iter().map(<[u8]>::to_vec).collect(),
+        })
+    }
+}
+
+/// As [`open_package`], without decoding the header into owned fields or copying the
+/// objects (an audit only hashes them). The reduced header keeps the layout of the original
+/// (§2), so it is restored in place: prev and each object's SHA-256 are written over their
+/// zeroed 32-byte strings, and nothing is re-encoded. The result is the sealed encoding
+/// exactly when the stored content is intact, which the leaf, compared by the caller before
+/// it trusts anything, tells.
 pub fn open_package_ref<'a>(
     block: &'a [u8],
     entry: &PackageRef,
@@ -469,7 +479,7 @@ pub fn open_package_ref<'a>(
         .get(entry.offset as usize..(entry.offset + entry.length) as usize)
         .ok_or_else(|| schema("segment: package out of its block"))?;
     let (reduced_bytes, objects) = sealed::decode_package_cbor_whole(cbor)?;
-    let mut header = PackageHeader::decode_sealed(reduced_bytes)?;
+    let mut header = HeaderView::decode_sealed(reduced_bytes)?;
     if header.seq != entry.seq {
         return Err(schema(format!(
             "segment: the index says seq {} but the header says {}",
@@ -480,16 +490,8 @@ pub fn open_package_ref<'a>(
         .into_iter()
         .map(|o| o.ok_or_else(|| schema("segment: a withheld object")))
         .collect::<Result<_, _>>()?;
-    restore_fields(&mut header, prev, &objects)?;
-    header.validate_fields()?;
-    let header_bytes = header.encode();
-    if header_bytes.len() > crate::limits::HEADER_BYTES_MAX {
-        return Err(DecodeError::Limit {
-            what: "header bytes".into(),
-            got: header_bytes.len() as u64,
-            max: crate::limits::HEADER_BYTES_MAX as u64,
-        });
-    }
+    let mut header_bytes = reduced_bytes.to_vec();
+    header.restore_into(&mut header_bytes, prev, objects.iter().map(|o| sha256(o)))?;
     let leaf = leaf_hash(&header_bytes);
     Ok((
         ColdPackageRef {

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use zegel_format::cbor::check_deterministic;
 use zegel_format::checkpoint::{self, Checkpoint};
 use zegel_format::hash::{Hash, sha256};
-use zegel_format::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
+use zegel_format::header::{AgreementRef, HeaderView, Kind, MetaValue, ObjectRef, PackageHeader};
 use zegel_format::note::{self, SigningKey, VerifierKey};
 use zegel_format::proof::{ConsistencyProof, InclusionProof};
 use zegel_format::receipt::{Receipt, ReceiptHead, SignedHead};
@@ -66,6 +66,51 @@ proptest! {
         if let Ok(decoded) = PackageHeader::decode(&bytes) {
             // Whatever decodes is canonical: the hash is over the one encoding of this value.
             prop_assert_eq!(decoded.encode(), bytes);
+        }
+    }
+
+    #[test]
+    fn header_views_read_what_the_decoder_reads(h in header()) {
+        let bytes = h.encode();
+        let view = HeaderView::decode_sealed(&bytes).unwrap();
+        prop_assert_eq!(view.to_header(), Ok(h.clone()));
+        prop_assert_eq!(view.objects.len(), h.objects.len());
+        prop_assert_eq!(view.prev, h.prev);
+    }
+
+    #[test]
+    fn restoring_in_place_gives_the_encoding_of_the_restored_fields(h in header(), prev in any::<[u8; 32]>(), digests in prop::collection::vec(any::<[u8; 32]>(), 6)) {
+        // A reduced header (formats/cold-segment.md §2): prev and the digests zeroed.
+        let mut reduced = h.clone();
+        reduced.prev = Some(Hash::ZERO);
+        reduced.objects.iter_mut().for_each(|o| o.digest = Hash::ZERO);
+        let reduced_bytes = reduced.encode();
+        let mut view = HeaderView::decode_sealed(&reduced_bytes).unwrap();
+        let mut restored = reduced_bytes.clone();
+        let digests: Vec<Hash> = digests.into_iter().map(Hash).take(h.objects.len()).collect();
+        view.restore_into(&mut restored, Some(Hash(prev)), digests.iter().copied()).unwrap();
+        let mut expected = h.clone();
+        expected.prev = Some(Hash(prev));
+        expected.objects.iter_mut().zip(&digests).for_each(|(o, d)| o.digest = *d);
+        prop_assert_eq!(&restored, &expected.encode());
+        prop_assert_eq!(view.to_header(), Ok(expected));
+        // A digest too few or too many is refused, as is a missing prev.
+        let mut v = HeaderView::decode_sealed(&reduced_bytes).unwrap();
+        prop_assert!(v.restore_into(&mut reduced_bytes.clone(), Some(Hash(prev)), digests.iter().copied().chain([Hash::ZERO]).collect::<Vec<_>>().into_iter()).is_err());
+        prop_assert!(v.restore_into(&mut reduced_bytes.clone(), None, digests.iter().copied()).is_err());
+    }
+
+    #[test]
+    fn mutated_header_views_never_panic(h in header(), at in any::<prop::sample::Index>(), xor in 1u8..=255, prev in any::<[u8; 32]>()) {
+        let mut bytes = h.encode();
+        let i = at.index(bytes.len());
+        bytes[i] ^= xor;
+        if let Ok(mut view) = HeaderView::decode_sealed(&bytes) {
+            let _ = view.to_header();
+            let n = view.objects.len();
+            let mut copy = bytes.clone();
+            let _ = view.restore_into(&mut copy, Some(Hash(prev)), std::iter::repeat_n(Hash::ZERO, n));
+            prop_assert_eq!(copy.len(), bytes.len());
         }
     }
 

@@ -2,8 +2,9 @@
 //! locations of the whole chunk each with one iterator (runs of consecutive keys), the hot
 //! headers and hot objects each in one batched lookup, each cold block read from the cold
 //! store (never from the read cache) once per audit step and inflated once. Headers are
-//! decoded once, after their bytes matched the stored leaf (the sealed bytes are the
-//! canonical ones, so the canonical re-encoding is skipped). Anything amiss — a leaf, a
+//! read in place ([`HeaderView`]), after their bytes matched the stored leaf: those are the
+//! bytes that were validated and sealed, so nothing is copied, re-encoded or re-validated;
+//! a cold header is restored in place, over its zeroed fields. Anything amiss — a leaf, a
 //! header, an object or a cold package that does not check out, or one that moved tier in
 //! the meantime — hands the chunk back (`None`) to the per-package checks, which name the
 //! problem precisely.
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use zegel_format::hash::{Hash, leaf_hash};
-use zegel_format::header::PackageHeader;
+use zegel_format::header::HeaderView;
 use zegel_format::segment::{self, PackageRef};
 
 use crate::archive::archives::{ArchiveError, Archives, open_hot_object};
@@ -66,10 +67,17 @@ pub async fn check_chunk(
     let cold_upto = TierState::load(hot, id)?.cold_upto;
     let split = slots.partition_point(|s| s.seq < cold_upto);
     let (below, above) = slots.split_at_mut(split);
+    // The hot headers' bytes, one after another; each slot holds its range.
+    let mut arena = Vec::new();
     let mut intact = read_locations(hot, id, &mut below.iter_mut().collect::<Vec<_>>())?;
-    intact &= read_headers(hot, id, &mut above.iter_mut().collect::<Vec<_>>())?;
+    intact &= read_headers(
+        hot,
+        id,
+        &mut above.iter_mut().collect::<Vec<_>>(),
+        &mut arena,
+    )?;
     let mut not_cold: Vec<&mut Slot> = below.iter_mut().filter(|s| s.cold.is_none()).collect();
-    intact &= read_headers(hot, id, &mut not_cold)?;
+    intact &= read_headers(hot, id, &mut not_cold, &mut arena)?;
     let mut not_hot: Vec<&mut Slot> = above.iter_mut().filter(|s| s.hot.is_none()).collect();
     intact &= read_locations(hot, id, &mut not_hot)?;
     if !intact {
@@ -86,10 +94,17 @@ pub async fn check_chunk(
     let mut references: Vec<Hash> = Vec::new();
     for slot in &slots {
         let (seq, leaf, prev) = (slot.seq, slot.leaf, slot.prev);
-        if let Some((h, len)) = &slot.hot {
+        if let Some(range) = &slot.hot {
+            // The bytes matched the stored leaf: read in place.
+            let Some(h) = arena
+                .get(range.clone())
+                .and_then(|b| HeaderView::decode_sealed(b).ok())
+            else {
+                return Ok(None);
+            };
             out.tally.checked += 1;
-            out.tally.bytes += *len as u64;
-            check_header(scope, seq, h, prev, &mut out.findings);
+            out.tally.bytes += range.len() as u64;
+            check_header(scope, seq, &h, prev, &mut out.findings);
             references.extend(h.objects.iter().map(|o| o.digest));
         } else if let Some(at) = &slot.cold {
             let Some(block) = audit_block(archives, scope, seq, at).await else {
@@ -155,12 +170,13 @@ pub async fn check_chunk(
 }
 
 /// One sampled seq of a chunk: its stored leaf, the stored leaf of seq − 1, and the package
-/// where it was found: a hot header (decoded, with its length) or a cold location.
+/// where it was found: a hot header (its bytes' range in the chunk's arena) or a cold
+/// location.
 struct Slot {
     seq: u64,
     leaf: Hash,
     prev: Option<Hash>,
-    hot: Option<(PackageHeader, usize)>,
+    hot: Option<std::ops::Range<usize>>,
     cold: Option<Location>,
 }
 
@@ -200,12 +216,13 @@ fn read_run(
 }
 
 /// Reads the hot headers of `slots` in one batch (the family is read by key only, for the
-/// reads' sake); each found is decoded in place once its bytes matched the slot's stored
-/// leaf. `false` when one did not (or did not decode).
+/// reads' sake); each found is appended to `arena` once its bytes matched the slot's stored
+/// leaf. `false` when one did not.
 fn read_headers(
     hot: &crate::store::Store,
     id: crate::store::ArchiveId,
     slots: &mut [&mut Slot],
+    arena: &mut Vec<u8>,
 ) -> Result<bool, ArchiveError> {
     let keys: Vec<[u8; 16]> = slots.iter().map(|s| store::header_key(id, s.seq)).collect();
     let mut intact = true;
@@ -214,10 +231,9 @@ fn read_headers(
             if leaf_hash(v) != slot.leaf {
                 intact = false;
             } else {
-                match PackageHeader::decode_sealed(v) {
-                    Ok(h) => slot.hot = Some((h, v.len())),
-                    Err(_) => intact = false,
-                }
+                let at = arena.len();
+                arena.extend_from_slice(v);
+                slot.hot = Some(at..arena.len());
             }
         }
         Ok(())

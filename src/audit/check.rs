@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use zegel_format::disposition::Disposition;
 use zegel_format::hash::{Hash, leaf_hash};
-use zegel_format::header::{Kind, PackageHeader};
+use zegel_format::header::{HeaderView, Kind};
 
 use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
 use crate::audit::log::{Subtrees, check_nodes};
@@ -221,7 +221,16 @@ pub async fn check_one(
         Ok(Some(p)) => {
             tally.checked += 1;
             tally.bytes += p.bytes.len() as u64;
-            check_header(scope, seq, &p.header, prev, findings);
+            // The bytes matched their leaf, and decoded into `p.header`.
+            match HeaderView::decode_sealed(&p.bytes) {
+                Ok(view) => check_header(scope, seq, &view, prev, findings),
+                Err(e) => findings.push(Finding::new(
+                    info,
+                    Some(seq),
+                    "header.decode",
+                    e.to_string(),
+                )),
+            }
             for (i, o) in p.header.objects.iter().enumerate() {
                 tally.objects += 1;
                 match archives.object(&p, i).await {
@@ -301,7 +310,7 @@ pub async fn check_one(
 pub fn check_header(
     scope: &Scope<'_>,
     seq: u64,
-    h: &PackageHeader,
+    h: &HeaderView<'_>,
     prev: Option<Hash>,
     findings: &mut Vec<Finding>,
 ) {
@@ -327,7 +336,7 @@ pub fn check_header(
     }
     let due = h.retain_until_ms.is_some_and(|u| u <= scope.now_ms);
     if due
-        && crate::retention::dispose::disposable(h)
+        && crate::retention::dispose::disposable(h.kind)
         && !scope.holds.iter().any(|x| x.covers(seq, h))
     {
         let mut f = Finding::new(

@@ -78,7 +78,7 @@ pub async fn apply(
             continue;
         };
         let due = p.header.retain_until_ms.is_some_and(|u| u <= at);
-        if !due || !disposable(&p.header) {
+        if !due || !disposable(p.header.kind) {
             continue;
         }
         if active.iter().any(|h| h.covers(s, &p.header)) {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use zegel_format::disposition::{Cause, DisposedPackage as RecordEntry, Disposition};
-use zegel_format::header::{Kind, PackageHeader};
+use zegel_format::header::Kind;
 use zegel_format::layout::{self, RetentionMonth};
 use zegel_format::merkle::NodeSource;
 use zegel_format::segment::{self, SegmentPackage};
@@ -142,8 +142,8 @@ pub struct Disposed {
 
 /// Whether a package may be disposed of at all: only archived content, never the log's own
 /// agreements, dispositions, audits or access entries.
-pub fn disposable(h: &PackageHeader) -> bool {
-    matches!(h.kind, Kind::Record | Kind::Document)
+pub fn disposable(kind: Kind) -> bool {
+    matches!(kind, Kind::Record | Kind::Document)
 }
 
 /// A segment the disposal changes: its record, the live packages it keeps, and for a

@@ -348,7 +348,7 @@ async fn covered(
     for seq in seqs {
         match archives.header(info.id, seq).await {
             Ok(Some(p)) => {
-                if !disposable(&p.header) {
+                if !disposable(p.header.kind) {
                     return Err(ErasureError::Invalid(format!(
                         "package {seq} is a {} entry of the log itself, not archived content",
                         p.header.kind.name()

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use zegel_format::header::PackageHeader;
+use zegel_format::header::{HeaderView, MetaValue, PackageHeader};
 
 use crate::archive::agreement::index_value;
 use crate::archive::sequencer::HoldGate;
@@ -56,16 +56,41 @@ impl Hold {
     }
 
     /// Whether this hold covers the package at `seq` with `header`.
-    pub fn covers(&self, seq: u64, header: &PackageHeader) -> bool {
+    pub fn covers(&self, seq: u64, header: &impl HoldSubject) -> bool {
         self.active()
             && match &self.scope {
                 HoldScope::Package(s) => *s == seq,
-                HoldScope::Record(k) => header.record_key.as_deref() == Some(k.as_str()),
+                HoldScope::Record(k) => header.record_key() == Some(k.as_str()),
                 HoldScope::Query { field, value } => header
-                    .metadata
-                    .get(field)
-                    .is_some_and(|v| index_value(v) == *value),
+                    .metadata_value(field)
+                    .is_some_and(|v| index_value(&v) == *value),
             }
+    }
+}
+
+/// What a hold looks at in a package header, decoded or read in place.
+pub trait HoldSubject {
+    fn record_key(&self) -> Option<&str>;
+    fn metadata_value(&self, field: &str) -> Option<MetaValue>;
+}
+
+impl HoldSubject for PackageHeader {
+    fn record_key(&self) -> Option<&str> {
+        self.record_key.as_deref()
+    }
+
+    fn metadata_value(&self, field: &str) -> Option<MetaValue> {
+        self.metadata.get(field).cloned()
+    }
+}
+
+impl HoldSubject for HeaderView<'_> {
+    fn record_key(&self) -> Option<&str> {
+        self.record_key
+    }
+
+    fn metadata_value(&self, field: &str) -> Option<MetaValue> {
+        HeaderView::metadata_value(self, field).map(|v| v.to_owned())
     }
 }
 
