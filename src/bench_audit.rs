@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::bench::Figure;
 use crate::bench_server::{
-    Server, agent, bench_tenant, expect, ingest_batches, percentile, row_sip,
+    Server, agent, bench_tenant, expect, ingest_batches, message_ids, percentile, row_sip,
 };
 
 #[derive(Debug, Clone)]
@@ -79,7 +79,7 @@ pub fn run(
     let server = Server::start_with(&data, &args)?;
     let base = server.base.clone();
     let admin = server.admin_token()?;
-    let (producer, _) = bench_tenant(&server, &["audit"])?;
+    let (producer, consumer) = bench_tenant(&server, &["audit"])?;
     let a = agent();
     let auditor = expect(
         &a,
@@ -144,6 +144,10 @@ pub fn run(
     pipe_secs.sort_by(f64::total_cmp);
     let secs = percentile(&audit_secs, 0.5);
     let pipe_secs = percentile(&pipe_secs, 0.5);
+
+    progress("reads by key while audits run, then the same reads without");
+    let keys = message_ids(&rows);
+    let beside = reads_beside_audits(&base, &consumer, &auditor, &keys)?;
 
     progress("bundle exports and zegel-verify bundle");
     let size = sips.len() as u64 + 1;
@@ -223,6 +227,7 @@ pub fn run(
     let audit_mbs = mb(rows_bytes) / secs;
     let pipe_mbs = mb(rows_bytes) / pipe_secs;
     let bundle_figures = [
+        beside,
         Figure {
             what: format!(
                 "proof bundle export (`GET .../packages/{{seq}}/bundle`), {BUNDLES} packages spread over the log, one client, each read access-logged durably"
@@ -270,6 +275,80 @@ pub fn run(
     .collect())
 }
 
+/// Audits run beside reads (`READ_AUDITS` of them); then latency of one client reading rows by
+/// key while they run, against the same reads with no audit running.
+fn reads_beside_audits(
+    base: &str,
+    reader: &str,
+    auditor: &str,
+    keys: &[String],
+) -> Result<Figure, String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if keys.is_empty() {
+        return Err("no message ids in the rows".into());
+    }
+    // Every read a different row, spread over the log (hot and cold).
+    let read = |a: &ureq::Agent, i: usize| -> Result<f64, String> {
+        let k = keys.get((i * 7919) % keys.len()).map_or("", String::as_str);
+        let t = Instant::now();
+        get_bytes(a, &format!("{base}/v1/archives/audit/records/{k}"), reader)?;
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (beside, audits) = std::thread::scope(|s| {
+        let stop_reads = stop.clone();
+        let reads = s.spawn(move || {
+            let a = agent();
+            let mut lat = Vec::new();
+            while !stop_reads.load(Ordering::Relaxed) {
+                lat.push(read(&a, lat.len())?);
+            }
+            Ok::<Vec<f64>, String>(lat)
+        });
+        let a = agent();
+        let audits: Result<Vec<f64>, String> = (0..READ_AUDITS)
+            .map(|_| {
+                let t = Instant::now();
+                audit(&a, base, auditor)?;
+                Ok(t.elapsed().as_secs_f64())
+            })
+            .collect();
+        stop.store(true, Ordering::Relaxed);
+        let beside = reads
+            .join()
+            .map_err(|_| "the reading thread panicked".to_string());
+        (beside, audits)
+    });
+    let (mut beside, audits) = (beside??, audits?);
+    let a = agent();
+    let mut alone = (0..beside.len())
+        .map(|i| read(&a, i))
+        .collect::<Result<Vec<f64>, String>>()?;
+    beside.sort_by(f64::total_cmp);
+    alone.sort_by(f64::total_cmp);
+    let stat = |v: &[f64]| {
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            percentile(v, 0.5),
+            percentile(v, 0.99),
+            v.last().copied().unwrap_or(0.0)
+        )
+    };
+    Ok(Figure {
+        what: format!(
+            "reads by key (one client, each access-logged durably) while {READ_AUDITS} full audits run ({})",
+            audits
+                .iter()
+                .map(|s| format!("{s:.2} s"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        ),
+        value: format!("{} reads: **{}**", beside.len(), stat(&beside)),
+        baseline: format!("the same reads, no audit running: {}", stat(&alone)),
+    })
+}
+
 /// One full audit through the API: start, then steps until it is finished; the finished run.
 fn audit(a: &ureq::Agent, base: &str, auditor: &str) -> Result<serde_json::Value, String> {
     let mut run = expect(
@@ -300,6 +379,9 @@ fn audit(a: &ureq::Agent, base: &str, auditor: &str) -> Result<serde_json::Value
 
 /// Full audits measured (alternating with the baseline); `ZEGEL_BENCH_AUDIT_RUNS` overrides.
 const AUDIT_RUNS: usize = 9;
+
+/// Audits run while one client reads rows by key.
+const READ_AUDITS: usize = 5;
 
 /// Bundles exported in the benchmark, and runs of the verifier.
 const BUNDLES: u64 = 200;

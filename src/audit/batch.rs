@@ -70,12 +70,14 @@ pub async fn check_chunk(
     // The hot headers' bytes, one after another; each slot holds its range.
     let mut arena = Vec::new();
     let mut intact = read_locations(hot, id, &mut below.iter_mut().collect::<Vec<_>>())?;
-    intact &= read_headers(
-        hot,
-        id,
-        &mut above.iter_mut().collect::<Vec<_>>(),
-        &mut arena,
-    )?;
+    for part in above
+        .iter_mut()
+        .collect::<Vec<_>>()
+        .chunks_mut(AUDIT_SLICE_PACKAGES)
+    {
+        intact &= read_headers(hot, id, part, &mut arena)?;
+        tokio::task::yield_now().await;
+    }
     let mut not_cold: Vec<&mut Slot> = below.iter_mut().filter(|s| s.cold.is_none()).collect();
     intact &= read_headers(hot, id, &mut not_cold, &mut arena)?;
     let mut not_hot: Vec<&mut Slot> = above.iter_mut().filter(|s| s.hot.is_none()).collect();
@@ -92,7 +94,10 @@ pub async fn check_chunk(
     let mut records = Records::new();
     // (digest) of every hot object reference, in package order.
     let mut references: Vec<Hash> = Vec::new();
-    for slot in &slots {
+    for (i, slot) in slots.iter().enumerate() {
+        if i % AUDIT_SLICE_PACKAGES == AUDIT_SLICE_PACKAGES - 1 {
+            tokio::task::yield_now().await;
+        }
         let (seq, leaf, prev) = (slot.seq, slot.leaf, slot.prev);
         if let Some(range) = &slot.hot {
             // The bytes matched the stored leaf: read in place.
@@ -141,18 +146,24 @@ pub async fn check_chunk(
     let keys: Vec<Vec<u8>> = digests.iter().map(|d| store::object_key(id, d)).collect();
     let mut sizes: HashMap<Hash, u64> = HashMap::with_capacity(digests.len());
     let mut intact = true;
-    hot.multi_get(cf::OBJECTS, &keys, |i, v| {
-        match (v, digests.get(i)) {
-            (Some(v), Some(d)) => match open_hot_object(v, d) {
-                Ok(bytes) => {
-                    sizes.insert(*d, bytes.len() as u64);
-                }
-                Err(_) => intact = false,
-            },
-            _ => intact = false,
-        }
-        Ok(())
-    })?;
+    for (keys, digests) in keys
+        .chunks(AUDIT_SLICE_PACKAGES)
+        .zip(digests.chunks(AUDIT_SLICE_PACKAGES))
+    {
+        hot.multi_get(cf::OBJECTS, keys, |i, v| {
+            match (v, digests.get(i)) {
+                (Some(v), Some(d)) => match open_hot_object(v, d) {
+                    Ok(bytes) => {
+                        sizes.insert(*d, bytes.len() as u64);
+                    }
+                    Err(_) => intact = false,
+                },
+                _ => intact = false,
+            }
+            Ok(())
+        })?;
+        tokio::task::yield_now().await;
+    }
     if !intact {
         return Ok(None);
     }
@@ -163,11 +174,17 @@ pub async fn check_chunk(
         .sum::<u64>();
 
     let subtrees = Subtrees::new(from, leaves.to_vec());
+    tokio::task::yield_now().await;
     out.findings
         .extend(check_nodes(info, hot, &subtrees.inner()));
     out.subtrees = Some(subtrees);
     Ok(Some(out))
 }
+
+/// Packages a chunk checks between two yields to the runtime: the chunk runs on the async
+/// workers, and a request on the same worker waits for at most this many (about a
+/// millisecond of CPU) instead of the whole chunk.
+const AUDIT_SLICE_PACKAGES: usize = 256;
 
 /// One sampled seq of a chunk: its stored leaf, the stored leaf of seq − 1, and the package
 /// where it was found: a hot header (its bytes' range in the chunk's arena) or a cold
