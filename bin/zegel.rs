@@ -71,13 +71,14 @@ enum Command {
         #[arg(long)]
         archive: Vec<String>,
         /// Check this percentage of packages (1 to 100; the log checks always cover all).
-        #[arg(long, default_value_t = 100)]
+        /// A resumed audit keeps the sample it was started with.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100), conflicts_with = "resume")]
         sample: u8,
         /// Resume an interrupted audit (with one --archive): its id, e.g. audit-3.
         #[arg(long, requires = "archive")]
         resume: Option<String>,
         /// Packages per request (1 to 100000).
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=zegel::audit::run::AUDIT_STEP_PACKAGES_MAX))]
         step: u64,
         #[command(flatten)]
         remote: Remote,
@@ -677,6 +678,17 @@ fn run(cli: Cli) -> Result<()> {
             bagit,
             remote,
         } => {
+            // Nothing is fetched unless everything can be written, and nothing is overwritten.
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{archive}-{seq}.zbundle")));
+            if out.exists() {
+                anyhow::bail!(
+                    "{} exists: remove it or name another file with --out",
+                    out.display()
+                );
+            }
+            if let Some(dir) = &bagit {
+                zegel::bagit::check_bag_dir(dir).map_err(anyhow::Error::msg)?;
+            }
             let q = if redact {
                 format!("?objects={}", objects.join(","))
             } else {
@@ -684,23 +696,36 @@ fn run(cli: Cli) -> Result<()> {
             };
             let bytes = client(&remote)?
                 .get_bytes(&format!("/v1/archives/{archive}/packages/{seq}/bundle{q}"))?;
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("{archive}-{seq}.zbundle")));
-            std::fs::write(&out, &bytes).with_context(|| format!("write {}", out.display()))?;
-            println!(
-                "proof bundle written to {} ({} bytes); verify it with: zegel-verify bundle --key KEY {}",
-                out.display(),
-                bytes.len(),
-                out.display()
-            );
+            write_new(&out, &bytes).with_context(|| format!("write {}", out.display()))?;
+            if !remote.json {
+                println!(
+                    "proof bundle written to {} ({} bytes); verify it with: zegel-verify bundle --key KEY {}",
+                    out.display(),
+                    bytes.len(),
+                    out.display()
+                );
+            }
+            let mut bag = serde_json::Value::Null;
             if let Some(dir) = bagit {
                 let today = time::OffsetDateTime::now_utc().date().to_string();
                 let files =
                     zegel::bagit::write_bag(&dir, &bytes, &today).map_err(anyhow::Error::msg)?;
-                println!(
-                    "BagIt bag written to {} ({} payload files)",
-                    dir.display(),
-                    files.len()
-                );
+                if !remote.json {
+                    println!(
+                        "BagIt bag written to {} ({} payload files)",
+                        dir.display(),
+                        files.len()
+                    );
+                }
+                bag = serde_json::json!({ "dir": dir.display().to_string(), "payload": files });
+            }
+            if remote.json {
+                let written = serde_json::json!({
+                    "bundle": out.display().to_string(),
+                    "bytes": bytes.len(),
+                    "bag": bag,
+                });
+                println!("{written}");
             }
         }
         Command::Audit { .. } => unreachable!("handled in main"),
@@ -952,6 +977,18 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Writes a new file (never over an existing one) and syncs it: evidence handed on should
+/// be on disk when the command says it is written.
+fn write_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 /// The named archives, or every archive the token can see.
 fn archives_or_all(c: &zegel::client::Client, named: Vec<String>) -> anyhow::Result<Vec<String>> {
     if !named.is_empty() {
@@ -1040,6 +1077,11 @@ fn audit(
 ) -> anyhow::Result<bool> {
     let c = client(remote)?;
     let archives = archives_or_all(&c, archive)?;
+    if archives.is_empty() {
+        anyhow::bail!(
+            "this key sees no archives: audit with an auditor or archivist key of a tenant (an admin key manages tenants and keys only)"
+        );
+    }
     if resume.is_some() && archives.len() != 1 {
         anyhow::bail!("--resume names one audit: give exactly one --archive");
     }

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 zegel_deps
 cargo build --release --locked --bin zegel
-exec ./target/release/zegel serve "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/zegel" serve "$@"

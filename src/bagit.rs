@@ -38,16 +38,25 @@ fn hex_sha256(bytes: &[u8]) -> String {
 }
 
 /// Writes the bag of `bundle_bytes` into `dir` (created; must not exist or be empty).
-pub fn write_bag(dir: &Path, bundle_bytes: &[u8], today: &str) -> Result<Vec<String>, String> {
-    let b = Bundle::decode(bundle_bytes).map_err(|e| format!("not a proof bundle: {e}"))?;
+/// Whether a bag can be written into `dir`: absent, or an empty directory.
+pub fn check_bag_dir(dir: &Path) -> Result<(), String> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .map_err(|e| format!("{}: {e}", dir.display()))?
             .next()
             .is_some()
     {
-        return Err(format!("{} exists and is not empty", dir.display()));
+        return Err(format!(
+            "{} exists and is not empty: a bag goes into a new or empty directory",
+            dir.display()
+        ));
     }
+    Ok(())
+}
+
+pub fn write_bag(dir: &Path, bundle_bytes: &[u8], today: &str) -> Result<Vec<String>, String> {
+    let b = Bundle::decode(bundle_bytes).map_err(|e| format!("not a proof bundle: {e}"))?;
+    check_bag_dir(dir)?;
     let data = dir.join("data");
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     let write = |p: &Path, bytes: &[u8]| {

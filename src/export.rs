@@ -41,8 +41,19 @@ pub async fn bundle(
                 .ok_or_else(|| ArchiveError::NotFound(format!("package {seq}")))?;
             let sealed = match objects {
                 Objects::All => sealed,
-                Objects::Only(names) => redact(&sealed, |_, o| names.contains(&o.name))
-                    .map_err(|e| ArchiveError::Corrupt(format!("package {seq}: {e}")))?,
+                Objects::Only(names) => {
+                    let has = |n: &String| p.header.objects.iter().any(|o| o.name == *n);
+                    if let Some(missing) = names.iter().find(|n| !has(n)) {
+                        let listed: Vec<&str> =
+                            p.header.objects.iter().map(|o| o.name.as_str()).collect();
+                        return Err(ArchiveError::Invalid(format!(
+                            "package {seq} has no object named {missing:?}; its objects: {}",
+                            listed.join(", ")
+                        )));
+                    }
+                    redact(&sealed, |_, o| names.contains(&o.name))
+                        .map_err(|e| ArchiveError::Corrupt(format!("package {seq}: {e}")))?
+                }
             };
             (Some(sealed), p.header.agreement, None)
         }

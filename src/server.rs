@@ -288,6 +288,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal, never into a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let (state, opened) = open(&cfg, Arc::new(SystemClock))?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)

@@ -116,6 +116,60 @@ fn a_clean_archive_audits_clean_and_the_audit_is_sealed_in_its_log() {
     let (ok, out, err) = cli_run(&base, &auditor, &["audit", "--sample", "30"]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("ebox"), "{out}");
+    // The CLI refuses what it cannot do before it starts an audit: exit status 2, a message.
+    let audits_before = cli(&base, &auditor, &["audit", "--archive", "ebox", "--json"]);
+    let count = |v: &str| {
+        serde_json::from_str::<serde_json::Value>(v).unwrap()["audits"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let last = count(&audits_before);
+    for (args, says) in [
+        (vec!["audit", "--step", "0"], "--step"),
+        (vec!["audit", "--sample", "0"], "--sample"),
+        (
+            vec![
+                "audit",
+                "--archive",
+                "ebox",
+                "--resume",
+                &last,
+                "--sample",
+                "10",
+            ],
+            "--sample",
+        ),
+    ] {
+        let out = std::process::Command::new(ZEGEL)
+            .args(&args)
+            .args(["--server", &base])
+            .env("ZEGEL_TOKEN", &auditor)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let out = std::process::Command::new(ZEGEL)
+        .args(["audit", "--server", &base])
+        .env("ZEGEL_TOKEN", &admin)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sees no archives"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No audit was started by the refused commands: the next one follows the last.
+    let next = count(&cli(
+        &base,
+        &auditor,
+        &["audit", "--archive", "ebox", "--json"],
+    ));
+    let n = |id: &str| id.trim_start_matches("audit-").parse::<u64>().unwrap();
+    assert_eq!(n(&next), n(&last) + 1, "{last} then {next}");
     // Unknown runs and bad samples are refused by name.
     let r = must(
         "POST",
@@ -185,6 +239,8 @@ fn every_injected_fault_is_found_and_named() {
         let kind = rng.below(8);
         // What the audit must report: a check, and the seqs one of which it must name (none
         // for checks about the log as a whole).
+        // For an altered stored leaf: the leaf the package really hashes to.
+        let mut true_leaf = None;
         let (undo, check, seqs): (Undo, &str, Vec<u64>) = match kind {
             0 | 1 => {
                 let (store, id) = open_hot(&data);
@@ -249,6 +305,11 @@ fn every_injected_fault_is_found_and_named() {
                 let seq = 1 + rng.below(COLD_ROWS + HOT_ROWS);
                 let key = zegel::store::node_key(id, 0, seq);
                 let v = store.get(cf::NODES, &key).unwrap().unwrap();
+                true_leaf = Some(
+                    zegel::format::hash::Hash::from_slice(&v)
+                        .unwrap()
+                        .to_string(),
+                );
                 let mut bad = v.clone();
                 bad[rng.below(32) as usize] ^= 1 << rng.below(8);
                 let mut b = Batch::default();
@@ -332,6 +393,20 @@ fn every_injected_fault_is_found_and_named() {
             let f = found.iter().find(|f| f["check"] == check).unwrap();
             assert!(f["expected"].is_string() && f["found"].is_string(), "{f}");
             assert_ne!(f["expected"], f["found"], "{f}");
+        }
+        for f in found.iter().filter(|f| f["check"] == "cold.leaf") {
+            // Named by the archive's name, and a found leaf (when the package restores)
+            // differs from the expected one.
+            assert!(!f["detail"].as_str().unwrap().contains("of archive"), "{f}");
+            assert_ne!(f["expected"], f["found"], "{f}");
+        }
+        if let (Some(leaf), false) = (&true_leaf, round % 10 == 9) {
+            // The package itself is intact: what it hashes to is the true leaf.
+            let f = found
+                .iter()
+                .find(|f| f["seq"].as_u64() == seqs.first().copied() && f["check"] != "node.stored")
+                .unwrap();
+            assert_eq!(f["found"].as_str(), Some(leaf.as_str()), "{f}");
         }
         if check == "object.digest" {
             let f = found.iter().find(|f| f["check"] == check).unwrap();

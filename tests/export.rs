@@ -190,6 +190,89 @@ fn bundles_verify_offline_and_tampering_fails() {
         !String::from_utf8_lossy(&std::fs::read(&redacted).unwrap()).contains("a private note"),
         "a withheld object is not in the file"
     );
+    // What cannot be done as asked is refused before anything is written: an object the
+    // package does not have (a typo would otherwise withhold everything), an existing
+    // output file, a bag directory that is not empty.
+    let typo = work.path().join("typo.zbundle");
+    let (ok, _, err) = cli_run(
+        &base,
+        &auditor,
+        &[
+            "export",
+            "files",
+            &kept.to_string(),
+            "--redact",
+            "--object",
+            "rulling.pdf",
+            "--out",
+            typo.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !ok && err.contains("no object named \"rulling.pdf\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("ruling.pdf, note.txt"),
+        "the package's objects are listed: {err}"
+    );
+    assert!(!typo.exists());
+    let (ok, _, err) = cli_run(
+        &base,
+        &auditor,
+        &[
+            "export",
+            "files",
+            &kept.to_string(),
+            "--out",
+            doc.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok && err.contains("exists"), "{err}");
+    let fresh = work.path().join("fresh.zbundle");
+    let (ok, _, err) = cli_run(
+        &base,
+        &auditor,
+        &[
+            "export",
+            "files",
+            &kept.to_string(),
+            "--out",
+            fresh.to_str().unwrap(),
+            "--bagit",
+            work.path().to_str().unwrap(),
+        ],
+    );
+    assert!(!ok && err.contains("not empty"), "{err}");
+    assert!(!fresh.exists(), "nothing written when the bag cannot be");
+    // --json: what was written, for scripts.
+    let (ok, out, err) = cli_run(
+        &base,
+        &auditor,
+        &[
+            "export",
+            "files",
+            &kept.to_string(),
+            "--out",
+            fresh.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["bundle"], fresh.to_str().unwrap());
+    assert_eq!(v["bytes"], std::fs::metadata(&fresh).unwrap().len());
+    // The API says the same for the object, as problem+json.
+    let r = call(
+        "GET",
+        &format!("{base}/v1/archives/files/packages/{kept}/bundle?objects=nope.pdf"),
+        Some(&auditor),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("no object named"), "{}", r.text());
+
     // A disposed document: the bundle proves the disposal.
     let gone = export(
         &base,

@@ -457,14 +457,7 @@ pub const START_MS: u64 = 1_767_225_600_000;
 pub const DAY_MS: u64 = 86_400_000;
 
 /// An agreement for court files: documents (PDF and text) kept 30 years after `filed_on`.
-pub const DOCS: &str = r#"{
-  "version": 1,
-  "title": "Court files",
-  "metadata": {"case": {"type": "pattern", "pattern": "C-[0-9]{4}"}, "filed_on": {"type": "date", "required": true}},
-  "media_types": ["application/pdf", "text/plain"],
-  "retention": {"after": "filed_on", "years": 30},
-  "indexed": ["case"]
-}"#;
+pub const DOCS: &str = include_str!("../examples/files-agreement.json");
 
 /// `POST /v1/tier/run` with the admin token: the pass report (failures included).
 pub fn tier_run(base: &str, admin: &str) -> serde_json::Value {

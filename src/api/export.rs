@@ -27,6 +27,7 @@ pub struct BundleQuery {
     params(("archive" = String, Path, description = "archive name"), ("seq" = u64, Path, description = "position in the log"), BundleQuery),
     responses(
         (status = 200, description = "the bundle, CBOR", body = Vec<u8>, content_type = "application/vnd.zegel.bundle+cbor"),
+        (status = 400, description = "an object named in `objects` that the package does not have", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "no such package or archive", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn package_bundle(

@@ -160,6 +160,7 @@ impl From<ArchiveError> for Problem {
                 "conflict",
                 format!("already exists: {m}"),
             ),
+            ArchiveError::Invalid(m) => Problem::bad_request(m),
             ArchiveError::Sequencer(s) => s.into(),
             ArchiveError::Store(s) => Problem::internal(s.to_string()),
             ArchiveError::Corrupt(m) | ArchiveError::ColdCorrupt { reason: m, .. } => {

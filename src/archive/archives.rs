@@ -46,6 +46,9 @@ pub enum ArchiveError {
     NotFound(String),
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// The request cannot be met as asked (e.g. an object the package does not have).
+    #[error("{0}")]
+    Invalid(String),
     #[error("{0}")]
     Sequencer(#[from] SequencerError),
     #[error("{0}")]
@@ -54,7 +57,12 @@ pub enum ArchiveError {
     Corrupt(String),
     /// A cold package failed a named check (see `ColdReadError::Corrupt`).
     #[error("corrupt: {reason}")]
-    ColdCorrupt { check: &'static str, reason: String },
+    ColdCorrupt {
+        check: &'static str,
+        reason: String,
+        /// The leaf the stored package restores to, when it restores (`cold.leaf`).
+        found: Option<Hash>,
+    },
     /// The cold tier could not be reached; the package is intact but cannot be read now.
     #[error("the cold tier is unavailable: {0}")]
     Unavailable(String),
@@ -67,8 +75,9 @@ impl From<ColdReadError> for ArchiveError {
     fn from(e: ColdReadError) -> ArchiveError {
         match e {
             ColdReadError::Unavailable(c) => ArchiveError::Unavailable(c.to_string()),
-            e @ ColdReadError::Corrupt { check, .. } => ArchiveError::ColdCorrupt {
+            e @ ColdReadError::Corrupt { check, found, .. } => ArchiveError::ColdCorrupt {
                 check,
+                found,
                 reason: e.to_string(),
             },
             ColdReadError::Store(s) => ArchiveError::Store(s),

@@ -292,9 +292,14 @@ pub async fn check_one(
             "cold.unavailable",
             e.to_string(),
         )),
-        Err(ArchiveError::ColdCorrupt { check, reason }) => {
+        Err(ArchiveError::ColdCorrupt {
+            check,
+            reason,
+            found,
+        }) => {
             let mut f = Finding::new(info, Some(seq), check, reason);
             f.expected = Some(leaf.to_string());
+            f.found = found.map(|h| h.to_string());
             findings.push(f);
         }
         Err(ArchiveError::Corrupt(reason)) => {

@@ -24,10 +24,12 @@ pub enum ColdReadError {
     #[error("{0}")]
     Unavailable(#[from] ColdError),
     /// Stored bytes are not what was written (the alarm).
-    #[error("cold package {seq} of archive {id} failed its check: {reason}")]
+    #[error("cold package {seq} failed its check: {reason}")]
     Corrupt {
         id: ArchiveId,
         seq: u64,
+        /// For `cold.leaf`, the leaf the stored package restores to, when it restores.
+        found: Option<Hash>,
         /// Which check: `cold.missing` (the object or its block is not there in full),
         /// `cold.block` (the block does not inflate) or `cold.leaf` (the package does not
         /// restore to its Merkle leaf).
@@ -266,7 +268,22 @@ fn read_at(
         record_key: None,
     };
     metrics::counter!("zegel_cold_reads_total").increment(1);
-    segment::read_package(block, &entry, prev, leaf)
+    let (package, found) = segment::open_package_ref(block, &entry, prev)
+        .map_err(|e| corrupt(id, seq, "cold.leaf", e.to_string()))?;
+    if found != *leaf {
+        let mut e = corrupt(
+            id,
+            seq,
+            "cold.leaf",
+            format!("the stored package restores to leaf {found}, not to its Merkle leaf"),
+        );
+        if let ColdReadError::Corrupt { found: f, .. } = &mut e {
+            *f = Some(found);
+        }
+        return Err(e);
+    }
+    package
+        .into_owned()
         .map_err(|e| corrupt(id, seq, "cold.leaf", e.to_string()))
 }
 
@@ -277,6 +294,7 @@ pub fn corrupt(id: ArchiveId, seq: u64, check: &'static str, reason: String) -> 
     ColdReadError::Corrupt {
         id,
         seq,
+        found: None,
         check,
         reason,
     }
