@@ -291,10 +291,10 @@ fn s(v: &serde_json::Value) -> String {
     }
 }
 
-/// One hold as a table row; its scope in words.
-fn hold_row(h: &serde_json::Value) -> Vec<String> {
-    let scope = field(h, "scope");
-    let scope = if let Some(p) = scope.get("package") {
+/// A hold's or an erasure's scope as people write it: `package 7`, `record EBX-1`,
+/// `sender=RSZ`.
+fn scope_text(scope: &serde_json::Value) -> String {
+    if let Some(p) = scope.get("package") {
         format!("package {p}")
     } else if let Some(r) = scope.get("record") {
         format!("record {}", s(r))
@@ -302,12 +302,28 @@ fn hold_row(h: &serde_json::Value) -> Vec<String> {
         format!("{}={}", s(field(q, "field")), s(field(q, "value")))
     } else {
         s(scope)
-    };
+    }
+}
+
+/// Milliseconds since the epoch as an RFC 3339 UTC time (`-` when absent).
+fn when(ms: &serde_json::Value) -> String {
+    ms.as_u64()
+        .and_then(|ms| i128::from(ms).checked_mul(1_000_000))
+        .and_then(|ns| time::OffsetDateTime::from_unix_timestamp_nanos(ns).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| s(ms))
+}
+
+/// One hold as a table row; its scope in words.
+fn hold_row(h: &serde_json::Value) -> Vec<String> {
     let lifted = field(h, "lifted");
     vec![
         s(field(h, "id")),
         s(field(h, "archive")),
-        scope,
+        scope_text(field(h, "scope")),
         s(field(h, "reason")),
         s(field(h, "placed_by")),
         if lifted.is_null() {
@@ -327,7 +343,7 @@ fn erasure_row(e: &serde_json::Value) -> Vec<String> {
     vec![
         s(&e["id"]),
         s(&e["archive"]),
-        s(&e["scope"]),
+        scope_text(&e["scope"]),
         s(&e["state"]),
         s(&e["requested_by"]),
         s(&e["decided_by"]),
@@ -575,7 +591,7 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
                 "packages",
                 "hot",
                 "cold",
-                "decided_ms",
+                "decided",
                 "authorized by",
                 "erasure",
             ],
@@ -588,7 +604,7 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
                         s(&d["packages"]),
                         s(&d["hot"]),
                         s(&d["cold"]),
-                        s(&d["decided_ms"]),
+                        when(&d["decided_ms"]),
                         s(&d["authorized_by"]),
                         s(&d["erasure"]),
                     ]
@@ -648,7 +664,7 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
                 "cold",
                 "held",
                 "held bytes",
-                "next due ms",
+                "next due",
             ],
             &arr("plans")
                 .iter()
@@ -661,7 +677,7 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
                         s(field(p, "due_cold")),
                         s(field(p, "held_packages")),
                         s(field(p, "held_raw_bytes")),
-                        s(field(p, "next_due_ms")),
+                        when(field(p, "next_due_ms")),
                     ]
                 })
                 .collect::<Vec<_>>(),
@@ -694,5 +710,24 @@ pub fn render(kind: &str, v: &serde_json::Value, json: bool) -> String {
                 .collect::<Vec<_>>(),
         ),
         _ => format!("{v}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tables_say_times_and_scopes_as_people_write_them() {
+        assert_eq!(when(&json!(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(when(&json!(2_661_638_400_000u64)), "2054-05-06T00:00:00Z");
+        assert_eq!(when(&serde_json::Value::Null), "-");
+        assert_eq!(scope_text(&json!({"record": "EBX-7"})), "record EBX-7");
+        assert_eq!(scope_text(&json!({"package": 7})), "package 7");
+        assert_eq!(
+            scope_text(&json!({"query": {"field": "sender", "value": "RSZ"}})),
+            "sender=RSZ"
+        );
     }
 }
