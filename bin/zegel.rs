@@ -101,6 +101,9 @@ enum Command {
         /// Also write the bundle as a BagIt bag (RFC 8493) into this new directory.
         #[arg(long)]
         bagit: Option<PathBuf>,
+        /// Replace an existing --out file (a bag directory must still be new or empty).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         remote: Remote,
     },
@@ -676,13 +679,15 @@ fn run(cli: Cli) -> Result<()> {
             objects,
             out,
             bagit,
+            force,
             remote,
         } => {
-            // Nothing is fetched unless everything can be written, and nothing is overwritten.
+            // Nothing is fetched unless everything can be written, and nothing is overwritten
+            // unless asked.
             let out = out.unwrap_or_else(|| PathBuf::from(format!("{archive}-{seq}.zbundle")));
-            if out.exists() {
+            if out.exists() && !force {
                 anyhow::bail!(
-                    "{} exists: remove it or name another file with --out",
+                    "{} exists: name another file with --out, or replace it with --force",
                     out.display()
                 );
             }
@@ -696,7 +701,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let bytes = client(&remote)?
                 .get_bytes(&format!("/v1/archives/{archive}/packages/{seq}/bundle{q}"))?;
-            write_new(&out, &bytes).with_context(|| format!("write {}", out.display()))?;
+            write_new(&out, &bytes, force).with_context(|| format!("write {}", out.display()))?;
             if !remote.json {
                 println!(
                     "proof bundle written to {} ({} bytes); verify it with: zegel-verify bundle --key KEY {}",
@@ -977,13 +982,15 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// Writes a new file (never over an existing one) and syncs it: evidence handed on should
-/// be on disk when the command says it is written.
-fn write_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a new file (over an existing one only when `replace`) and syncs it: evidence
+/// handed on should be on disk when the command says it is written.
+fn write_new(path: &std::path::Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create_new(!replace)
+        .create(replace)
+        .truncate(replace)
         .open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
@@ -1079,7 +1086,7 @@ fn audit(
     let archives = archives_or_all(&c, archive)?;
     if archives.is_empty() {
         anyhow::bail!(
-            "this key sees no archives: audit with an auditor or archivist key of a tenant (an admin key manages tenants and keys only)"
+            "this key sees no archives, so nothing was audited: a tenant's auditor or archivist key sees the tenant's archives (an admin key sees none)"
         );
     }
     if resume.is_some() && archives.len() != 1 {

@@ -228,7 +228,26 @@ fn bundles_verify_offline_and_tampering_fails() {
             doc.to_str().unwrap(),
         ],
     );
-    assert!(!ok && err.contains("exists"), "{err}");
+    assert!(
+        !ok && err.contains("exists") && err.contains("--force"),
+        "{err}"
+    );
+    // --force replaces it.
+    let (ok, _, err) = cli_run(
+        &base,
+        &auditor,
+        &[
+            "export",
+            "files",
+            &kept.to_string(),
+            "--out",
+            doc.to_str().unwrap(),
+            "--force",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, out) = verify(&key, &doc);
+    assert!(ok, "{out}");
     let fresh = work.path().join("fresh.zbundle");
     let (ok, _, err) = cli_run(
         &base,

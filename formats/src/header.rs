@@ -164,35 +164,12 @@ impl PackageHeader {
     }
 
     /// Decodes untrusted header bytes through the strict gate and checks every rule of
-    /// formats/package-header.md §3.
+    /// formats/package-header.md §3. Bytes a trusted leaf vouches for can be read in place
+    /// instead ([`HeaderView::decode_sealed`]).
     pub fn decode(bytes: &[u8]) -> Result<PackageHeader, DecodeError> {
-        if bytes.len() > HEADER_BYTES_MAX {
-            return Err(DecodeError::Limit {
-                what: "header bytes".into(),
-                got: bytes.len() as u64,
-                max: HEADER_BYTES_MAX as u64,
-            });
-        }
+        check_header_len(bytes)?;
         let header = cbor::decode_exact(bytes, decode_fields, PackageHeader::encode)?;
         // The encoding is `bytes`, whose length was checked above.
-        header.validate_fields()?;
-        Ok(header)
-    }
-
-    /// Decodes header bytes whose leaf hash the caller has matched, or will match before it
-    /// trusts the result, against a trusted leaf (`leaf_hash(bytes) == leaf`): such bytes are
-    /// exactly the canonical encoding that was sealed, so the canonical re-encoding of
-    /// [`PackageHeader::decode`] is skipped. The limits and the semantic rules (§3) still
-    /// apply. Verifiers of untrusted input use [`PackageHeader::decode`].
-    pub fn decode_sealed(bytes: &[u8]) -> Result<PackageHeader, DecodeError> {
-        if bytes.len() > HEADER_BYTES_MAX {
-            return Err(DecodeError::Limit {
-                what: "header bytes".into(),
-                got: bytes.len() as u64,
-                max: HEADER_BYTES_MAX as u64,
-            });
-        }
-        let header = cbor::decode_whole(bytes, decode_fields)?;
         header.validate_fields()?;
         Ok(header)
     }
@@ -378,9 +355,7 @@ impl<'a> HeaderView<'a> {
     /// the rules of §3 are checked again, and nothing is copied. Verifiers of untrusted
     /// input use [`PackageHeader::decode`].
     pub fn decode_sealed(bytes: &'a [u8]) -> Result<HeaderView<'a>, DecodeError> {
-        if bytes.len() > HEADER_BYTES_MAX {
-            return Err(limit("header bytes", bytes.len(), HEADER_BYTES_MAX));
-        }
+        check_header_len(bytes)?;
         cbor::decode_whole(bytes, view_fields)
     }
 
@@ -446,19 +421,24 @@ impl<'a> HeaderView<'a> {
                 "segment package: object count differs from its header",
             ));
         }
-        match (self.prev_at, prev) {
-            (Some(at), Some(p)) if self.seq > 0 => {
-                write_hash(bytes, at, &p)?;
-                self.prev = Some(p);
+        match (self.seq, self.prev_at, prev) {
+            (0, None, _) => {}
+            (0, Some(_), _) => {
+                return Err(schema("reduced header: prev (key 5) must be null at seq 0"));
             }
-            (None, _) if self.seq == 0 => {}
-            (Some(_), _) if self.seq == 0 => {
-                return Err(schema("prev (key 5) must be null at seq 0"));
+            (seq, None, _) => {
+                return Err(schema(format!(
+                    "reduced header: prev (key 5) is null at seq {seq}; it must be 32 zero bytes"
+                )));
             }
-            _ => {
+            (_, Some(_), None) => {
                 return Err(schema(
                     "segment package: prev is needed to restore the header",
                 ));
+            }
+            (_, Some(at), Some(p)) => {
+                write_hash(bytes, at, &p)?;
+                self.prev = Some(p);
             }
         }
         for (o, digest) in self.objects.iter_mut().zip(digests) {
@@ -467,6 +447,13 @@ impl<'a> HeaderView<'a> {
         }
         Ok(())
     }
+}
+
+fn check_header_len(bytes: &[u8]) -> Result<(), DecodeError> {
+    if bytes.len() > HEADER_BYTES_MAX {
+        return Err(limit("header bytes", bytes.len(), HEADER_BYTES_MAX));
+    }
+    Ok(())
 }
 
 fn write_hash(bytes: &mut [u8], at: usize, h: &Hash) -> Result<(), DecodeError> {

@@ -282,6 +282,55 @@ fn receipts_cover_one_commit_and_each_leaf() {
 }
 
 #[test]
+fn restoring_in_place_at_seq_0_keeps_prev_null_and_refuses_misshapen_prevs() {
+    let h = PackageHeader {
+        tenant: "t".into(),
+        archive: "a".into(),
+        seq: 0,
+        prev: None,
+        time_ms: 1,
+        kind: Kind::Agreement,
+        agreement: None,
+        record_key: None,
+        metadata: BTreeMap::new(),
+        objects: vec![ObjectRef {
+            name: "agreement.json".into(),
+            media_type: "application/json".into(),
+            size: 2,
+            digest: Hash::ZERO,
+        }],
+        retain_until_ms: None,
+    };
+    let bytes = h.encode();
+    let d = sha256(b"{}");
+    let mut view = HeaderView::decode_sealed(&bytes).unwrap();
+    let mut restored = bytes.clone();
+    view.restore_into(&mut restored, Some(Hash([9; 32])), [d].into_iter())
+        .unwrap();
+    let mut expected = h.clone();
+    expected.objects[0].digest = d;
+    assert_eq!(restored, expected.encode());
+    assert_eq!(view.prev, None);
+    // A prev at seq 0, or a null one at seq > 0, is not a reduced header.
+    let mut bad = h.clone();
+    bad.prev = Some(Hash::ZERO);
+    let b = bad.encode();
+    let mut v = HeaderView::decode_sealed(&b).unwrap();
+    assert!(
+        v.restore_into(&mut b.clone(), None, [d].into_iter())
+            .is_err()
+    );
+    let mut bad = h.clone();
+    bad.seq = 5;
+    let b = bad.encode();
+    let mut v = HeaderView::decode_sealed(&b).unwrap();
+    let e = v
+        .restore_into(&mut b.clone(), Some(Hash::ZERO), [d].into_iter())
+        .unwrap_err();
+    assert!(e.to_string().contains("null at seq 5"), "{e}");
+}
+
+#[test]
 fn header_rules_are_enforced() {
     let log = SampleLog::build();
     let good = log.headers[3].clone();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use zegel_format::hash::{Hash, leaf_hash, sha256};
-use zegel_format::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
+use zegel_format::header::{AgreementRef, HeaderView, Kind, MetaValue, ObjectRef, PackageHeader};
 use zegel_format::segment::{
     SegmentPackage, encode_segment, open_package, open_package_ref, open_segment, read_block,
     read_package, restore_package,
@@ -102,7 +102,10 @@ fn every_package_reads_back_exactly() {
         assert_eq!(borrowed.header.to_header().unwrap(), strict.header);
         assert!(borrowed.objects.iter().eq(strict.objects.iter()));
         assert_eq!(
-            PackageHeader::decode_sealed(&log[seq].0).unwrap(),
+            HeaderView::decode_sealed(&log[seq].0)
+                .unwrap()
+                .to_header()
+                .unwrap(),
             PackageHeader::decode(&log[seq].0).unwrap()
         );
         // With a wrong prev, the leaf it returns is not the trusted one.

@@ -1,13 +1,15 @@
 //! The package checks of one chunk with batched reads: the stored leaves and the cold
 //! locations of the whole chunk each with one iterator (runs of consecutive keys), the hot
-//! headers and hot objects each in one batched lookup, each cold block read from the cold
-//! store (never from the read cache) once per audit step and inflated once. Headers are
-//! read in place ([`HeaderView`]), after their bytes matched the stored leaf: those are the
-//! bytes that were validated and sealed, so nothing is copied, re-encoded or re-validated;
-//! a cold header is restored in place, over its zeroed fields. Anything amiss — a leaf, a
-//! header, an object or a cold package that does not check out, or one that moved tier in
-//! the meantime — hands the chunk back (`None`) to the per-package checks, which name the
-//! problem precisely.
+//! headers and hot objects in batched lookups, each cold block read from the cold store
+//! (never from the read cache) once per audit step and inflated once. Headers are read in
+//! place ([`HeaderView`]), after their bytes matched the stored leaf: the audit checks that
+//! nothing changed since sealing, and what was sealed passed the rules of
+//! formats/package-header.md §3 then (rules that change only with the header version, which
+//! the view checks), so nothing is copied, re-encoded or re-validated; a cold header is
+//! restored in place, over its zeroed fields. Anything amiss — a leaf, a header that does
+//! not read, an object or a cold package that does not check out, or one that moved tier
+//! in the meantime — hands the chunk back (`None`) to the per-package checks, which name
+//! the problem precisely.
 
 use std::collections::HashMap;
 use std::sync::Arc;

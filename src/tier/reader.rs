@@ -268,23 +268,18 @@ fn read_at(
         record_key: None,
     };
     metrics::counter!("zegel_cold_reads_total").increment(1);
-    let (package, found) = segment::open_package_ref(block, &entry, prev)
-        .map_err(|e| corrupt(id, seq, "cold.leaf", e.to_string()))?;
-    if found != *leaf {
-        let mut e = corrupt(
-            id,
-            seq,
-            "cold.leaf",
-            format!("the stored package restores to leaf {found}, not to its Merkle leaf"),
-        );
+    segment::read_package(block, &entry, prev, leaf).map_err(|e| {
+        // Refused: name the leaf the stored package restores to, when it restores.
+        let found = segment::open_package_ref(block, &entry, prev)
+            .ok()
+            .map(|(_, l)| l)
+            .filter(|l| l != leaf);
+        let mut e = corrupt(id, seq, "cold.leaf", e.to_string());
         if let ColdReadError::Corrupt { found: f, .. } = &mut e {
-            *f = Some(found);
+            *f = found;
         }
-        return Err(e);
-    }
-    package
-        .into_owned()
-        .map_err(|e| corrupt(id, seq, "cold.leaf", e.to_string()))
+        e
+    })
 }
 
 /// A cold read that failed its check: counted by the alarm metric and logged.
