@@ -193,21 +193,21 @@ fn bundles_verify_offline_and_tampering_fails() {
     // What cannot be done as asked is refused before anything is written: an object the
     // package does not have (a typo would otherwise withhold everything), an existing
     // output file, a bag directory that is not empty.
+    // `zegel export files <kept> ARGS` as the auditor: (success, stdout, stderr).
+    let export_doc = |args: &[&str]| {
+        let kept = kept.to_string();
+        let mut all = vec!["export", "files", kept.as_str()];
+        all.extend_from_slice(args);
+        cli_run(&base, &auditor, &all)
+    };
     let typo = work.path().join("typo.zbundle");
-    let (ok, _, err) = cli_run(
-        &base,
-        &auditor,
-        &[
-            "export",
-            "files",
-            &kept.to_string(),
-            "--redact",
-            "--object",
-            "rulling.pdf",
-            "--out",
-            typo.to_str().unwrap(),
-        ],
-    );
+    let (ok, _, err) = export_doc(&[
+        "--redact",
+        "--object",
+        "rulling.pdf",
+        "--out",
+        typo.to_str().unwrap(),
+    ]);
     assert!(
         !ok && err.contains("no object named \"rulling.pdf\""),
         "{err}"
@@ -217,66 +217,27 @@ fn bundles_verify_offline_and_tampering_fails() {
         "the package's objects are listed: {err}"
     );
     assert!(!typo.exists());
-    let (ok, _, err) = cli_run(
-        &base,
-        &auditor,
-        &[
-            "export",
-            "files",
-            &kept.to_string(),
-            "--out",
-            doc.to_str().unwrap(),
-        ],
-    );
+    let (ok, _, err) = export_doc(&["--out", doc.to_str().unwrap()]);
     assert!(
         !ok && err.contains("exists") && err.contains("--force"),
         "{err}"
     );
     // --force replaces it.
-    let (ok, _, err) = cli_run(
-        &base,
-        &auditor,
-        &[
-            "export",
-            "files",
-            &kept.to_string(),
-            "--out",
-            doc.to_str().unwrap(),
-            "--force",
-        ],
-    );
+    let (ok, _, err) = export_doc(&["--out", doc.to_str().unwrap(), "--force"]);
     assert!(ok, "{err}");
     let (ok, out) = verify(&key, &doc);
     assert!(ok, "{out}");
     let fresh = work.path().join("fresh.zbundle");
-    let (ok, _, err) = cli_run(
-        &base,
-        &auditor,
-        &[
-            "export",
-            "files",
-            &kept.to_string(),
-            "--out",
-            fresh.to_str().unwrap(),
-            "--bagit",
-            work.path().to_str().unwrap(),
-        ],
-    );
+    let (ok, _, err) = export_doc(&[
+        "--out",
+        fresh.to_str().unwrap(),
+        "--bagit",
+        work.path().to_str().unwrap(),
+    ]);
     assert!(!ok && err.contains("not empty"), "{err}");
     assert!(!fresh.exists(), "nothing written when the bag cannot be");
     // --json: what was written, for scripts.
-    let (ok, out, err) = cli_run(
-        &base,
-        &auditor,
-        &[
-            "export",
-            "files",
-            &kept.to_string(),
-            "--out",
-            fresh.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let (ok, out, err) = export_doc(&["--out", fresh.to_str().unwrap(), "--json"]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["bundle"], fresh.to_str().unwrap());

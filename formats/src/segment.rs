@@ -429,18 +429,6 @@ pub fn read_package(
     package.into_owned()
 }
 
-/// Reads the package of `entry` from an inflated block and restores its header with `prev`
-/// (§2), returning it with the leaf hash of the restored header. The caller MUST compare
-/// that leaf with its trusted leaf before using the package, as [`read_package`] does.
-pub fn open_package(
-    block: &[u8],
-    entry: &PackageRef,
-    prev: Option<Hash>,
-) -> Result<(ColdPackage, Hash), DecodeError> {
-    let (p, leaf) = open_package_ref(block, entry, prev)?;
-    Ok((p.into_owned()?, leaf))
-}
-
 /// A package restored from an inflated block: its header read in place (text borrowed from
 /// the block), its objects borrowed from the block.
 #[derive(Debug, Clone)]
@@ -464,8 +452,11 @@ impl ColdPackageRef<'_> {
     }
 }
 
-/// As [`open_package`], without decoding the header into owned fields or copying the
-/// objects (an audit only hashes them). The reduced header keeps the layout of the original
+/// Reads the package of `entry` from an inflated block and restores its header with `prev`
+/// (§2), returning it with the leaf hash of the restored header; the caller MUST compare
+/// that leaf with its trusted leaf before using the package, as [`read_package`] does. The
+/// header is read in place and the objects are borrowed (an audit only hashes them;
+/// [`ColdPackageRef::into_owned`] decodes and copies). The reduced header keeps the layout of the original
 /// (§2), so it is restored in place: prev and each object's SHA-256 are written over their
 /// zeroed 32-byte strings, and nothing is re-encoded. The result is the sealed encoding
 /// exactly when the stored content is intact, which the leaf, compared by the caller before

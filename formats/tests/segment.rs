@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use zegel_format::hash::{Hash, leaf_hash, sha256};
 use zegel_format::header::{AgreementRef, HeaderView, Kind, MetaValue, ObjectRef, PackageHeader};
 use zegel_format::segment::{
-    SegmentPackage, encode_segment, open_package, open_package_ref, open_segment, read_block,
-    read_package, restore_package,
+    SegmentPackage, encode_segment, open_package_ref, open_segment, read_block, read_package,
+    restore_package,
 };
 
 /// A chained log of `n` record packages: (header bytes, record bytes).
@@ -90,7 +90,8 @@ fn every_package_reads_back_exactly() {
         assert_eq!(p.objects, vec![log[seq].1.clone()]);
         assert_eq!(entry.record_key.as_deref(), p.header.record_key.as_deref());
         // The fast path (one encoding, leaf returned) and the strict one agree exactly.
-        let (fast, leaf) = open_package(&block, entry, Some(leaves[seq - 1])).unwrap();
+        let (fast, leaf) = open_package_ref(&block, entry, Some(leaves[seq - 1])).unwrap();
+        let fast = fast.into_owned().unwrap();
         let strict = restore_package(&block, entry, Some(leaves[seq - 1])).unwrap();
         assert_eq!(leaf, leaves[seq]);
         assert_eq!(fast.header_bytes, strict.header_bytes);
@@ -109,7 +110,7 @@ fn every_package_reads_back_exactly() {
             PackageHeader::decode(&log[seq].0).unwrap()
         );
         // With a wrong prev, the leaf it returns is not the trusted one.
-        let (_, wrong) = open_package(&block, entry, Some(leaves[seq])).unwrap();
+        let (_, wrong) = open_package_ref(&block, entry, Some(leaves[seq])).unwrap();
         assert_ne!(wrong, leaves[seq]);
     }
     // Seq 0 needs no prev.

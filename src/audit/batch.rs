@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use zegel_format::hash::{Hash, leaf_hash};
 use zegel_format::header::HeaderView;
-use zegel_format::segment::{self, PackageRef};
+use zegel_format::segment;
 
 use crate::archive::archives::{ArchiveError, Archives, open_hot_object};
 use crate::audit::check::{
@@ -117,13 +117,7 @@ pub async fn check_chunk(
             let Some(block) = audit_block(archives, scope, seq, at).await else {
                 return Ok(None);
             };
-            let entry = PackageRef {
-                seq,
-                block: 0,
-                offset: at.offset,
-                length: at.length,
-                record_key: None,
-            };
+            let entry = at.package_ref(seq);
             let Ok((p, restored)) = segment::open_package_ref(&block, &entry, prev) else {
                 return Ok(None);
             };

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use zegel_format::hash::Hash;
 use zegel_format::merkle::NodeSource;
-use zegel_format::segment::{self, ColdPackage, PackageRef};
+use zegel_format::segment::{self, ColdPackage};
 
 use crate::cold::{ColdError, ColdStore};
 use crate::store::{self, ArchiveId, Store, StoreError, cf};
@@ -259,14 +259,7 @@ fn read_at(
     prev: Option<Hash>,
     leaf: &Hash,
 ) -> Result<ColdPackage, ColdReadError> {
-    let entry = PackageRef {
-        seq,
-        // The block is the one given; `read_package` does not look it up.
-        block: 0,
-        offset: at.offset,
-        length: at.length,
-        record_key: None,
-    };
+    let entry = at.package_ref(seq);
     metrics::counter!("zegel_cold_reads_total").increment(1);
     segment::read_package(block, &entry, prev, leaf).map_err(|e| {
         // Refused: name the leaf the stored package restores to, when it restores.

@@ -163,6 +163,18 @@ pub struct Location {
 }
 
 impl Location {
+    /// The index entry of the package `seq` at this location, for reading it from its
+    /// inflated block (the block is the one given, so its number is not looked up).
+    pub fn package_ref(&self, seq: u64) -> zegel_format::segment::PackageRef {
+        zegel_format::segment::PackageRef {
+            seq,
+            block: 0,
+            offset: self.offset,
+            length: self.length,
+            record_key: None,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         [
             self.segment,
