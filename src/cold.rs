@@ -7,18 +7,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::limits::{COLD_OBJECT_BYTES_MAX, COLD_RETRIES_MAX, COLD_RETRY_SECS_MAX};
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use serde::Deserialize;
 
-/// Largest cold object read or written (a segment at its limit).
-pub const COLD_OBJECT_BYTES_MAX: usize = zegel_format::segment::SEGMENT_BYTES_MAX;
-
-/// Retries of one failed S3 request, and the time they may take in all.
-pub const COLD_RETRIES_MAX: usize = 3;
-pub const COLD_RETRY_SECS_MAX: u64 = 15;
 /// Seconds to connect to the S3 endpoint, and for one whole request.
 pub const COLD_CONNECT_TIMEOUT_SECS: u64 = 5;
 pub const COLD_REQUEST_TIMEOUT_SECS: u64 = 120;
@@ -59,6 +54,14 @@ impl std::fmt::Debug for ColdConfig {
                 endpoint.as_deref().unwrap_or("AWS")
             ),
         }
+    }
+}
+
+impl From<ColdError> for crate::error::Error {
+    /// Whatever went wrong with the cold store, the hot copy and the log are intact: the
+    /// operation can be retried once the store answers again.
+    fn from(e: ColdError) -> crate::error::Error {
+        crate::error::Error::Unavailable(format!("the cold tier failed: {e}"))
     }
 }
 

@@ -8,7 +8,8 @@
 use zegel_format::bundle::{AgreementEvidence, ArchiveKey, Bundle, DispositionEvidence, redact};
 use zegel_format::receipt::Receipt;
 
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
+use crate::archive::archives::{ArchiveInfo, Archives};
+use crate::error::Error;
 
 /// Which objects a bundle carries.
 #[derive(Debug, Clone)]
@@ -25,10 +26,10 @@ pub async fn bundle(
     info: &ArchiveInfo,
     seq: u64,
     objects: &Objects,
-) -> Result<Vec<u8>, ArchiveError> {
+) -> Result<Vec<u8>, Error> {
     let id = info.id;
     if seq >= archives.size(info)? {
-        return Err(ArchiveError::NotFound(format!(
+        return Err(Error::NotFound(format!(
             "no package {seq} in {:?}",
             info.archive
         )));
@@ -38,7 +39,7 @@ pub async fn bundle(
             let (sealed, _) = archives
                 .sealed_package(id, seq)
                 .await?
-                .ok_or_else(|| ArchiveError::NotFound(format!("package {seq}")))?;
+                .ok_or_else(|| Error::NotFound(format!("package {seq}")))?;
             let sealed = match objects {
                 Objects::All => sealed,
                 Objects::Only(names) => {
@@ -46,21 +47,21 @@ pub async fn bundle(
                     if let Some(missing) = names.iter().find(|n| !has(n)) {
                         let listed: Vec<&str> =
                             p.header.objects.iter().map(|o| o.name.as_str()).collect();
-                        return Err(ArchiveError::Invalid(format!(
+                        return Err(Error::BadRequest(format!(
                             "package {seq} has no object named {missing:?}; its objects: {}",
                             listed.join(", ")
                         )));
                     }
                     redact(&sealed, |_, o| names.contains(&o.name))
-                        .map_err(|e| ArchiveError::Corrupt(format!("package {seq}: {e}")))?
+                        .map_err(|e| Error::corrupt(format!("package {seq}: {e}")))?
                 }
             };
             (Some(sealed), p.header.agreement, None)
         }
         Ok(None) => {
-            return Err(ArchiveError::NotFound(format!("no package {seq}")));
+            return Err(Error::NotFound(format!("no package {seq}")));
         }
-        Err(ArchiveError::Gone { mark, .. }) => (None, None, Some(mark.disposition)),
+        Err(Error::Gone { disposition, .. }) => (None, None, Some(disposition)),
         Err(e) => return Err(e),
     };
     // The newest checkpoint, signed now if none covers the package, its disposition and
@@ -77,7 +78,7 @@ pub async fn bundle(
     let (size, checkpoint) = archives
         .latest_checkpoint(id)?
         .filter(|(n, _)| *n >= needed)
-        .ok_or_else(|| ArchiveError::Corrupt("no checkpoint covers the package".into()))?;
+        .ok_or_else(|| Error::corrupt("no checkpoint covers the package"))?;
     let consistency = archives.consistency(id, receipt_size, size)?.encode();
     let agreement = match agreement_ref {
         Some(a) => Some(AgreementEvidence {
@@ -114,14 +115,14 @@ pub async fn bundle(
     }
     .with_report();
     b.validate()
-        .map_err(|e| ArchiveError::Corrupt(format!("the bundle of {seq} is invalid: {e}")))?;
+        .map_err(|e| Error::corrupt(format!("the bundle of {seq} is invalid: {e}")))?;
     Ok(b.encode())
 }
 
-async fn sealed_of(archives: &Archives, id: u64, seq: u64) -> Result<Vec<u8>, ArchiveError> {
+async fn sealed_of(archives: &Archives, id: u64, seq: u64) -> Result<Vec<u8>, Error> {
     Ok(archives
         .sealed_package(id, seq)
         .await?
-        .ok_or_else(|| ArchiveError::Corrupt(format!("package {seq} is missing")))?
+        .ok_or_else(|| Error::corrupt(format!("package {seq} is missing")))?
         .0)
 }

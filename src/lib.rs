@@ -9,7 +9,10 @@ pub use zegel_format as format;
 
 pub mod bench;
 pub mod clock;
+#[cfg(feature = "server")]
+pub mod error;
 pub mod keyfile;
+pub mod limits;
 pub mod seal;
 pub mod verify_cli;
 
@@ -41,6 +44,8 @@ pub mod server;
 pub mod store;
 #[cfg(feature = "server")]
 pub mod telemetry;
+#[cfg(feature = "server")]
+pub mod tenant;
 #[cfg(feature = "server")]
 pub mod tier;
 #[cfg(feature = "server")]

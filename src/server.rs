@@ -10,13 +10,17 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::api::{self, AppState, auth};
+use crate::api::{self, AppState};
 use crate::archive::archives::Archives;
-use crate::audit::scrub::SCRUB_PACKAGES_PER_SEC_MAX;
+use crate::limits::SCRUB_PACKAGES_PER_SEC_MAX;
 use crate::clock::{Clock, SystemClock};
 use crate::cold::{ColdConfig, ColdStore};
 use crate::keyfile;
+use crate::limits::{
+    CHECKPOINT_INTERVAL_MS_MAX, CHECKPOINT_INTERVAL_MS_MIN, USAGE_INTERVAL_SECS_MAX,
+};
 use crate::store::Store;
+use crate::tenant::Tenants;
 use crate::tier::mover::{TierConfig, Tierer};
 
 /// Every setting of `zegel serve`. In a TOML file the keys are these field names.
@@ -52,7 +56,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             log_name: "zegel.local".into(),
             checkpoint_interval_ms: 1000,
-            in_flight_max: api::limits::IN_FLIGHT_REQUESTS_MAX,
+            in_flight_max: crate::limits::IN_FLIGHT_REQUESTS_MAX,
             cold: None,
             tier: TierConfig::default(),
             usage_interval_secs: 60,
@@ -73,13 +77,8 @@ pub struct Overrides {
     pub tier_interval_secs: Option<u64>,
 }
 
-/// Smallest and largest checkpoint interval accepted.
-pub const CHECKPOINT_INTERVAL_MS_MIN: u64 = 10;
-pub const CHECKPOINT_INTERVAL_MS_MAX: u64 = 3_600_000;
 /// Largest `in_flight_max` accepted.
 pub const IN_FLIGHT_MAX_LIMIT: usize = 65_536;
-/// Largest `usage_interval_secs` accepted (a day).
-pub const USAGE_INTERVAL_SECS_MAX: u64 = 86_400;
 
 impl Config {
     /// Builds the configuration: defaults, then the TOML file if given, then overrides.
@@ -171,8 +170,10 @@ pub fn open(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(AppState, Op
             .map_err(|e| anyhow::anyhow!("{}: {e}", dir.join("hot").display()))?,
     );
     let token_path = dir.join("admin.token");
-    let created = auth::bootstrap_admin(&store, &token_path, clock.now_ms())
-        .map_err(|p| anyhow::anyhow!("{}", p.detail))?;
+    let tenants = Tenants::new(store.clone());
+    let created = tenants
+        .bootstrap_admin(&token_path, clock.now_ms())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let verifier_key = key.verifier().to_text();
     let cold_cfg = cfg.cold.clone().unwrap_or_else(|| ColdConfig::Local {
         dir: dir.join("cold"),
@@ -192,7 +193,7 @@ pub fn open(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(AppState, Op
         clock.clone(),
     ));
     Ok((
-        AppState::new(archives, clock, tier),
+        AppState::new(archives, tenants, clock, tier),
         Opened {
             key_created,
             admin_token_path: created.then_some(token_path),
@@ -233,7 +234,14 @@ pub async fn serve_with(
     let (a, t) = (archives.clone(), state.tier.clone());
     let resumed = tokio::spawn(async move {
         let _moves = t.exclusive().await;
-        for info in a.all().unwrap_or_default() {
+        let infos = match a.all() {
+            Ok(infos) => infos,
+            Err(e) => {
+                tracing::error!(error = %e, "the archives could not be listed: interrupted disposals are finished at the next disposal instead");
+                Vec::new()
+            }
+        };
+        for info in infos {
             if let Err(e) = crate::retention::dispose::resume(&t, a.store(), info.id).await {
                 tracing::warn!(archive = %info.archive, error = %e, "finishing an interrupted disposal failed; retried at the next one");
             }

@@ -85,6 +85,28 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A value of ours that does not encode (a server bug, never bad input).
+    #[error("encoding a stored document: {0}")]
+    Encode(String),
+}
+
+impl From<StoreError> for crate::error::Error {
+    /// A checksum or decode failure of stored bytes is damage (`Corrupt`, check `store`); any
+    /// other failure of the engine or the disk is the server's (`Internal`).
+    fn from(e: StoreError) -> crate::error::Error {
+        match e {
+            StoreError::Db(db) if db.kind() == rocksdb::ErrorKind::Corruption => {
+                crate::error::Error::corrupt(db.to_string())
+            }
+            StoreError::Corrupt(m) => crate::error::Error::corrupt(m),
+            e => crate::error::Error::internal(e.to_string()),
+        }
+    }
+}
+
+/// The stored JSON form of `value` (records, holds, runs and the like).
+pub fn json_value<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
 /// An archive's internal id: assigned once, the prefix of all its keys.
@@ -269,6 +291,17 @@ impl std::fmt::Debug for Batch {
 impl Batch {
     pub fn put(&mut self, cf: &'static str, key: &[u8], value: &[u8]) {
         self.puts.push((cf, key.to_vec(), Some(value.to_vec())));
+    }
+
+    /// Puts `value` as JSON (the stored form of records, holds, runs and the like).
+    pub fn put_json<T: serde::Serialize>(
+        &mut self,
+        cf: &'static str,
+        key: &[u8],
+        value: &T,
+    ) -> Result<(), StoreError> {
+        self.put(cf, key, &json_value(value)?);
+        Ok(())
     }
 
     pub fn delete(&mut self, cf: &'static str, key: &[u8]) {

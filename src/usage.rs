@@ -13,11 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::archive::archives::Archives;
+use crate::error::Error;
+use crate::limits::USAGE_DAYS_MAX;
 use crate::store::{Batch, Store, StoreError, cf};
 use crate::tier::mover::archive_tier;
-
-/// Days of history one usage request returns at most.
-pub const USAGE_DAYS_MAX: usize = 366;
 
 /// One tenant's usage at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -101,12 +100,10 @@ impl Usage {
         &self,
         archives: &Archives,
         tenant: Option<&str>,
-    ) -> Result<Vec<UsageFigures>, StoreError> {
+    ) -> Result<Vec<UsageFigures>, Error> {
         let store = archives.store();
         let mut by: BTreeMap<String, UsageFigures> = BTreeMap::new();
-        let all = archives
-            .all()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let all = archives.all()?;
         for info in all {
             if tenant.is_some_and(|t| t != info.tenant) {
                 continue;
@@ -147,7 +144,7 @@ impl Usage {
 
     /// Adds the counted requests to the stored totals and stores today's snapshot of every
     /// tenant, in one synced batch.
-    pub fn snapshot(&self, archives: &Archives, now_ms: u64) -> Result<(), StoreError> {
+    pub fn snapshot(&self, archives: &Archives, now_ms: u64) -> Result<(), Error> {
         let _one = guard(&self.snapshots);
         let pending = std::mem::take(&mut *guard(&self.pending));
         let store = archives.store();
@@ -169,7 +166,7 @@ impl Usage {
                 at_ms: now_ms,
                 figures: f.clone(),
             };
-            batch.put(cf::META, &k, &serde_json::to_vec(&day).unwrap_or_default());
+            batch.put_json(cf::META, &k, &day)?;
         }
         if let Err(e) = store.commit(batch) {
             // Nothing was stored: count the requests again next time.
@@ -177,7 +174,7 @@ impl Usage {
             for (t, n) in pending {
                 *p.entry(t).or_default() += n;
             }
-            return Err(e);
+            return Err(e.into());
         }
         Ok(())
     }
@@ -186,11 +183,12 @@ impl Usage {
     /// `YYYY-MM-DD`), oldest first, at most [`USAGE_DAYS_MAX`].
     pub fn history(
         &self,
-        store: &Store,
+        archives: &Archives,
         tenant: &str,
         from: &str,
         to: &str,
-    ) -> Result<Vec<UsageDay>, StoreError> {
+    ) -> Result<Vec<UsageDay>, Error> {
+        let store = archives.store();
         let prefix = day_prefix(tenant);
         let mut out = Vec::new();
         for k in store.scan_keys_from(cf::META, &prefix, from.as_bytes(), USAGE_DAYS_MAX)? {

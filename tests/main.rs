@@ -22,4 +22,5 @@ mod retention;
 mod seal;
 mod server;
 mod support;
+mod tidy;
 mod tier;

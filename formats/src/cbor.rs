@@ -339,7 +339,7 @@ mod tests {
     use super::*;
 
     fn check(hex_input: &str, expected: Result<(), DecodeError>) {
-        let bytes = hex::decode(hex_input).unwrap_or_default();
+        let bytes = hex::decode(hex_input).unwrap();
         assert_eq!(check_deterministic(&bytes), expected, "input {hex_input}");
     }
 

@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zegel_format::sip::Violation;
 
-use crate::api::auth::{self, ApiKey, Caller, Role};
+use crate::api::auth::{ApiKey, Caller, Role};
 use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of, parse_json};
 use crate::archive::access::SYSTEM_ARCHIVE_PREFIX;
 use crate::archive::agreement::Agreement;
+use crate::error::Error;
 
 /// Body of `POST /v1/tenants`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -51,21 +52,21 @@ pub struct ArchiveSummary {
     pub created_ms: u64,
 }
 
-fn require_global_admin(c: &Caller) -> ApiResult<()> {
+fn require_global_admin(c: &Caller) -> Result<(), Error> {
     if c.is_server_admin() {
         Ok(())
     } else {
-        Err(Problem::forbidden(
-            "only the server's admin key may do this",
+        Err(Error::Forbidden(
+            "only the server's admin key may do this".into(),
         ))
     }
 }
 
-fn require_tenant_admin(c: &Caller, tenant: &str) -> ApiResult<()> {
+fn require_tenant_admin(c: &Caller, tenant: &str) -> Result<(), Error> {
     if require_global_admin(c).is_ok() || (c.key.role == Role::Admin && c.key.tenant == tenant) {
         Ok(())
     } else {
-        Err(Problem::forbidden(format!(
+        Err(Error::Forbidden(format!(
             "only an admin of {tenant:?} may do this"
         )))
     }
@@ -94,15 +95,7 @@ pub async fn create_tenant(
             vec![Violation::new("/tenant", "not an identifier")],
         )
     })?;
-    let created = auth::create_tenant(s.archives.store(), &t.tenant, s.clock.now_ms())
-        .map_err(|e| Problem::internal(e.to_string()))?;
-    if !created {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("tenant {:?} exists", t.tenant),
-        ));
-    }
+    s.tenants.create(&t.tenant, s.clock.now_ms())?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "tenant": t.tenant })),
@@ -126,19 +119,10 @@ pub async fn create_key(
     body: Bytes,
 ) -> ApiResult<Response> {
     require_tenant_admin(&c, &tenant)?;
-    if !auth::tenant_exists(s.archives.store(), &tenant)
-        .map_err(|e| Problem::internal(e.to_string()))?
-    {
-        return Err(Problem::not_found(format!("no tenant {tenant:?}")));
-    }
     let k: NewKey = parse_json(&body)?;
-    let (token, key) = auth::create_key(
-        s.archives.store(),
-        &tenant,
-        k.role,
-        k.archives,
-        s.clock.now_ms(),
-    )?;
+    let (token, key) = s
+        .tenants
+        .create_key(&tenant, k.role, k.archives, s.clock.now_ms())?;
     Ok((StatusCode::CREATED, Json(CreatedKey { token, key })).into_response())
 }
 
@@ -155,8 +139,7 @@ pub async fn list_keys(
     Path(tenant): Path<String>,
 ) -> ApiResult<Response> {
     require_tenant_admin(&c, &tenant)?;
-    let keys = auth::list_keys(s.archives.store(), &tenant)
-        .map_err(|e| Problem::internal(e.to_string()))?;
+    let keys = s.tenants.keys(&tenant)?;
     Ok(Json(serde_json::json!({ "keys": keys })).into_response())
 }
 
@@ -174,14 +157,7 @@ pub async fn revoke_key(
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     require_tenant_admin(&c, &tenant)?;
-    let revoked = auth::revoke_key(s.archives.store(), &tenant, &id)
-        .map_err(|e| Problem::internal(e.to_string()))?;
-    s.keys.clear();
-    if !revoked {
-        return Err(Problem::not_found(format!(
-            "no key {id:?} in tenant {tenant:?}"
-        )));
-    }
+    s.tenants.revoke_key(&tenant, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

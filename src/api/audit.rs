@@ -13,18 +13,8 @@ use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of, parse_json_or_default};
-use crate::audit::run::{AUDIT_STEP_PACKAGES_MAX, AuditError, AuditRun};
-
-impl From<AuditError> for Problem {
-    fn from(e: AuditError) -> Problem {
-        match e {
-            AuditError::NotFound(_) => Problem::not_found(e.to_string()),
-            AuditError::Invalid(m) => Problem::bad_request(m),
-            AuditError::Archive(a) => a.into(),
-            AuditError::Store(s) => Problem::internal(s.to_string()),
-        }
-    }
-}
+use crate::audit::run::AuditRun;
+use crate::limits::AUDIT_STEP_PACKAGES_MAX;
 
 /// Body of `POST .../audits` (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -63,7 +53,6 @@ pub async fn start_audit(
     c.require_any(&[Role::Auditor, Role::Archivist])?;
     let r: NewAudit = parse_json_or_default(&body)?;
     let run = s.audits.start(
-        &s.archives,
         &info,
         r.sample_percent.unwrap_or(100),
         &c.key.id,
@@ -98,7 +87,7 @@ pub async fn audit_step(
     }
     let run = s
         .audits
-        .step(&s.archives, &s.holds, &info, &run_id, max, s.clock.now_ms())
+        .step(&s.holds, &info, &run_id, max, s.clock.now_ms())
         .await?;
     Ok(Json(run).into_response())
 }
@@ -117,7 +106,7 @@ pub async fn get_audit(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Auditor, Role::Archivist])?;
-    Ok(Json(s.audits.load(s.archives.store(), info.id, &run_id)?).into_response())
+    Ok(Json(s.audits.load(info.id, &run_id)?).into_response())
 }
 
 /// The archive's audits, oldest first.
@@ -134,7 +123,7 @@ pub async fn list_audits(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Auditor, Role::Archivist])?;
-    let mut runs = s.audits.list(s.archives.store(), info.id)?;
+    let mut runs = s.audits.list(info.id)?;
     for r in &mut runs {
         // The list is a summary: findings are read per run.
         r.findings.clear();

@@ -26,11 +26,8 @@ use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of};
 use crate::archive::agreement::Agreement;
 use crate::archive::sequencer::{NewObject, Sealed, Submission};
-
-/// Most rows in one NDJSON batch.
-pub const BATCH_ROWS_MAX: usize = 10_000;
-/// Largest `sip` part of a package upload.
-pub const SIP_PART_BYTES_MAX: usize = 256 * 1024;
+use crate::error::Error;
+use crate::limits::{BATCH_ROWS_MAX, SIP_PART_BYTES_MAX};
 
 /// A receipt as JSON: the fields for people, the CBOR (base64) for verifiers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -220,7 +217,7 @@ fn row_submission(
 fn sealed_response(archive: &str, key: Option<String>, sealed: &[Sealed]) -> ApiResult<Response> {
     let first = sealed
         .first()
-        .ok_or_else(|| Problem::internal("the sequencer returned no receipt"))?;
+        .ok_or_else(|| Error::internal("the sequencer returned no receipt"))?;
     let status = if first.duplicate {
         StatusCode::OK
     } else {
@@ -283,7 +280,7 @@ pub async fn ingest_batch(
     // Parsing, hashing and compressing a batch is CPU work: off the async workers.
     let (keys, subs) = tokio::task::spawn_blocking(move || batch_submissions(&body, &agreement))
         .await
-        .map_err(|e| Problem::internal(format!("batch validation stopped: {e}")))??;
+        .map_err(|e| Error::internal(format!("batch validation stopped: {e}")))??;
     let rows = subs.len();
     let sealed = s.archives.submit(&info, subs).await?;
     metrics::counter!("zegel_ingest_rows_total").increment(rows as u64);
@@ -449,7 +446,7 @@ pub async fn ingest_package(
         package_submission(&sip_bytes, files, &agreement, violations)
     })
     .await
-    .map_err(|e| Problem::internal(format!("package validation stopped: {e}")))?
+    .map_err(|e| Error::internal(format!("package validation stopped: {e}")))?
     .map_err(|v| {
         Problem::invalid(
             "the package does not satisfy the agreement; nothing was stored",
@@ -461,27 +458,17 @@ pub async fn ingest_package(
     sealed_response(&archive, key, &sealed)
 }
 
-fn package_submission(
-    sip_bytes: &[u8],
-    files: Vec<FilePart>,
+/// The checks of a package's files against the agreement and the producer's digests; their
+/// total size.
+fn check_files(
+    sip: &PackageSip<'_>,
+    files: &[FilePart],
     agreement: &Agreement,
-    mut violations: Vec<Violation>,
-) -> Result<(Option<String>, Submission), Vec<Violation>> {
-    let sip: PackageSip<'_> = serde_json::from_slice(sip_bytes)
-        .map_err(|e| vec![Violation::new("sip", format!("not a package SIP: {e}"))])?;
-    if let Some(k) = &sip.key
-        && let Err(p) = sip::check_record_key(k)
-    {
-        violations.push(Violation::new("sip/key", p));
-    }
-    let metadata = sip::metadata_from_raw(&sip.metadata, &mut violations);
-    agreement.check_metadata(&metadata, &mut violations);
-    if files.is_empty() {
-        violations.push(Violation::new("files", "a package needs at least one file"));
-    }
+    violations: &mut Vec<Violation>,
+) -> u64 {
     let mut names = BTreeSet::new();
     let mut total: u64 = 0;
-    for f in &files {
+    for f in files {
         let at = format!("/objects/{}", f.name);
         if !names.insert(f.name.clone()) {
             violations.push(Violation::new(&at, "two files have this name"));
@@ -527,6 +514,28 @@ fn package_submission(
             ));
         }
     }
+    total
+}
+
+fn package_submission(
+    sip_bytes: &[u8],
+    files: Vec<FilePart>,
+    agreement: &Agreement,
+    mut violations: Vec<Violation>,
+) -> Result<(Option<String>, Submission), Vec<Violation>> {
+    let sip: PackageSip<'_> = serde_json::from_slice(sip_bytes)
+        .map_err(|e| vec![Violation::new("sip", format!("not a package SIP: {e}"))])?;
+    if let Some(k) = &sip.key
+        && let Err(p) = sip::check_record_key(k)
+    {
+        violations.push(Violation::new("sip/key", p));
+    }
+    let metadata = sip::metadata_from_raw(&sip.metadata, &mut violations);
+    agreement.check_metadata(&metadata, &mut violations);
+    if files.is_empty() {
+        violations.push(Violation::new("files", "a package needs at least one file"));
+    }
+    let total = check_files(&sip, &files, agreement, &mut violations);
     let package_max = agreement
         .package_bytes_max
         .unwrap_or(PACKAGE_RAW_BYTES_MAX as u64)

@@ -10,9 +10,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::api::problem::Problem;
-
-/// Default most requests the API handles at once (`in_flight_max` in the configuration).
-pub const IN_FLIGHT_REQUESTS_MAX: usize = 512;
+use crate::limits::BODY_BYTES_IN_FLIGHT_MAX;
 
 /// The shared permit pool of one server.
 #[derive(Debug, Clone)]
@@ -48,11 +46,6 @@ pub async fn limit(State(f): State<InFlight>, req: Request, next: Next) -> Respo
         }
     }
 }
-
-/// Request body bytes the server holds at once, summed over all requests (each request
-/// reserves its declared length, or its route's limit when it declares none). Beyond it,
-/// requests get 503: memory stays bounded however many large bodies arrive together.
-pub const BODY_BYTES_IN_FLIGHT_MAX: usize = 512 << 20;
 
 /// The shared body-byte budget, in KiB permits.
 #[derive(Debug, Clone)]

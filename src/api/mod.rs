@@ -26,23 +26,19 @@ use tokio::sync::Semaphore;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::archive::access::{AccessEntry, AccessError, AccessLog, SYSTEM_ARCHIVE_PREFIX};
+use crate::archive::access::{AccessEntry, AccessLog, SYSTEM_ARCHIVE_PREFIX};
 use crate::archive::archives::{ArchiveInfo, Archives};
 use crate::audit::run::Audits;
 use crate::clock::Clock;
+use crate::error::Error;
+use crate::limits::{BODY_BYTES_MAX, PACKAGE_BODY_BYTES_MAX, PACKAGE_UPLOADS_IN_FLIGHT_MAX};
 use crate::retention::erasure::Erasures;
 use crate::retention::holds::Holds;
+use crate::tenant::Tenants;
 use crate::tier::mover::Tierer;
 use crate::usage::Usage;
 use auth::Caller;
 use problem::Problem;
-
-/// Largest request body of JSON routes (a batch of rows at its limit fits).
-pub const BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
-/// Largest multipart package upload: the formats' raw package limit plus multipart framing.
-pub const PACKAGE_BODY_BYTES_MAX: usize = zegel_format::limits::PACKAGE_RAW_BYTES_MAX + 1024 * 1024;
-/// Package uploads handled at once (each may hold up to [`PACKAGE_BODY_BYTES_MAX`] in memory).
-pub const PACKAGE_UPLOADS_IN_FLIGHT_MAX: usize = 8;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -51,7 +47,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub access: AccessLog,
     pub uploads: Arc<Semaphore>,
-    pub keys: Arc<auth::KeyCache>,
+    pub tenants: Arc<Tenants>,
     pub tier: Arc<Tierer>,
     pub usage: Arc<Usage>,
     pub holds: Arc<Holds>,
@@ -61,18 +57,23 @@ pub struct AppState {
 
 impl AppState {
     /// State over `archives`; starts the access-log writer (needs a tokio runtime).
-    pub fn new(archives: Arc<Archives>, clock: Arc<dyn Clock>, tier: Arc<Tierer>) -> AppState {
+    pub fn new(
+        archives: Arc<Archives>,
+        tenants: Tenants,
+        clock: Arc<dyn Clock>,
+        tier: Arc<Tierer>,
+    ) -> AppState {
         AppState {
             access: AccessLog::start(archives.clone()),
-            archives,
-            clock,
+            tenants: Arc::new(tenants),
             uploads: Arc::new(Semaphore::new(PACKAGE_UPLOADS_IN_FLIGHT_MAX)),
-            keys: Arc::new(auth::KeyCache::default()),
             tier,
             usage: Arc::new(Usage::default()),
-            holds: Arc::new(Holds::default()),
-            erasures: Arc::new(Erasures::default()),
-            audits: Arc::new(Audits::default()),
+            holds: Arc::new(Holds::new(archives.store_arc())),
+            erasures: Arc::new(Erasures::new(archives.clone())),
+            audits: Arc::new(Audits::new(archives.clone())),
+            archives,
+            clock,
         }
     }
 }
@@ -184,9 +185,9 @@ pub fn router(state: AppState, in_flight_max: usize) -> Router {
 /// plain 404 whatever the key's role.
 pub fn archive_of(s: &AppState, c: &Caller, archive: &str) -> ApiResult<ArchiveInfo> {
     c.may_use(archive)?;
-    s.archives
+    Ok(s.archives
         .find(&c.key.tenant, archive)?
-        .ok_or_else(|| Problem::not_found(format!("no archive {archive:?}")))
+        .ok_or_else(|| Error::not_found(format!("no archive {archive:?}")))?)
 }
 
 /// Records a read of archived content in the tenant's access log and waits until it is
@@ -211,13 +212,7 @@ pub async fn record_access(
         seq,
         detail,
     };
-    s.access
-        .record(&c.key.tenant, entry)
-        .await
-        .map_err(|e| match e {
-            AccessError::Busy => Problem::busy(e.to_string()),
-            AccessError::Failed(_) => Problem::internal(e.to_string()),
-        })
+    Ok(s.access.record(&c.key.tenant, entry).await?)
 }
 
 /// A 200 response with `bytes` of `content_type`, served from `tier`.
@@ -245,4 +240,19 @@ pub fn parse_json_or_default<T: serde::de::DeserializeOwned + Default>(
     } else {
         parse_json(body)
     }
+}
+
+/// A time parameter: RFC 3339, or milliseconds since the epoch.
+pub fn parse_time(name: &str, v: &str) -> ApiResult<u64> {
+    if let Ok(ms) = v.parse::<u64>() {
+        return Ok(ms);
+    }
+    let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            Problem::bad_request(format!(
+                "`{name}` must be RFC 3339 or milliseconds since the epoch, not {v:?}"
+            ))
+        })?;
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| Problem::bad_request(format!("`{name}` is before 1970")))
 }

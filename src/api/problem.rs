@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use zegel_format::sip::Violation;
 
-use crate::archive::archives::ArchiveError;
-use crate::archive::sequencer::SequencerError;
+use crate::error::Error;
+use crate::limits::REJECTION_DETAIL_BYTES_MAX;
 
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECS: u32 = 1;
@@ -74,7 +74,7 @@ impl Problem {
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail)
     }
 
-    pub fn internal(detail: impl Into<String>) -> Problem {
+    fn internal(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
     }
 }
@@ -82,6 +82,8 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        // A problem is strings and numbers: encoding it cannot fail.
+        #[allow(clippy::disallowed_methods)]
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut r = (status, body).into_response();
         r.headers_mut().insert(
@@ -95,9 +97,6 @@ impl IntoResponse for Problem {
         r
     }
 }
-
-/// Largest error body of a framework rejection that is carried into a problem's detail.
-const REJECTION_DETAIL_BYTES_MAX: usize = 4096;
 
 /// Middleware: every error response is problem+json, including the framework's own
 /// rejections (body too large, a path or query parameter of the wrong type, a wrong method),
@@ -113,6 +112,8 @@ pub async fn ensure_problem(req: Request, next: Next) -> Response {
         return r;
     }
     let (parts, body) = r.into_parts();
+    // A rejection body too long to carry is replaced by the status's own reason below.
+    #[allow(clippy::disallowed_methods)]
     let text = axum::body::to_bytes(body, REJECTION_DETAIL_BYTES_MAX)
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
@@ -139,50 +140,57 @@ pub async fn ensure_problem(req: Request, next: Next) -> Response {
     out
 }
 
-impl From<SequencerError> for Problem {
-    fn from(e: SequencerError) -> Problem {
+impl From<Error> for Problem {
+    /// The one mapping from error categories to statuses and problem types. A fault of the
+    /// server (`Internal`) or damaged stored data (`Corrupt`) is logged here with its detail;
+    /// the client is told what kind of failure it was, never the engine's message or a path.
+    fn from(e: Error) -> Problem {
         match e {
-            SequencerError::Busy => Problem::busy(e.to_string()),
-            SequencerError::Stopped => Problem::busy(e.to_string()),
-            SequencerError::Invalid(m) => Problem::invalid(m, Vec::new()),
-            SequencerError::Held(m) => Problem::new(StatusCode::CONFLICT, "held", m),
-            SequencerError::Store(m) => Problem::internal(m),
-        }
-    }
-}
-
-impl From<ArchiveError> for Problem {
-    fn from(e: ArchiveError) -> Problem {
-        match e {
-            ArchiveError::NotFound(m) => Problem::not_found(m),
-            ArchiveError::AlreadyExists(m) => Problem::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("already exists: {m}"),
-            ),
-            ArchiveError::Invalid(m) => Problem::bad_request(m),
-            ArchiveError::Sequencer(s) => s.into(),
-            ArchiveError::Store(s) => Problem::internal(s.to_string()),
-            ArchiveError::Corrupt(m) | ArchiveError::ColdCorrupt { reason: m, .. } => {
-                Problem::internal(format!("stored data failed its check: {m}"))
-            }
-            ArchiveError::Gone { seq, mark } => {
+            Error::BadRequest(m) => Problem::bad_request(m),
+            Error::Invalid { detail, violations } => Problem::invalid(detail, violations),
+            Error::Unauthorized => Problem::unauthorized(),
+            Error::Forbidden(m) => Problem::forbidden(m),
+            Error::NotFound(m) => Problem::not_found(m),
+            Error::Conflict { kind, detail } => Problem::new(StatusCode::CONFLICT, kind, detail),
+            Error::Gone {
+                seq,
+                cause,
+                disposition,
+            } => {
                 let mut p = Problem::new(
                     StatusCode::GONE,
                     "disposed",
                     format!(
-                        "package {seq} was disposed of ({}) by the disposition package at seq {}; its leaf stays in the log, and GET .../dispositions/{}/certificate gives the certificate",
-                        mark.cause, mark.disposition, mark.disposition
+                        "package {seq} was disposed of ({cause}) by the disposition package at seq {disposition}; its leaf stays in the log, and GET .../dispositions/{disposition}/certificate gives the certificate"
                     ),
                 );
-                p.disposition = Some(mark.disposition);
+                p.disposition = Some(disposition);
                 p
             }
-            ArchiveError::Unavailable(m) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cold-tier-unavailable",
-                format!("the package is in the cold tier, which cannot be read now: {m}"),
-            ),
+            Error::TooLarge(m) => Problem::too_large(m),
+            Error::Busy(m) => Problem::busy(m),
+            Error::Unavailable(m) => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+            }
+            Error::Corrupt {
+                check,
+                detail,
+                found,
+            } => {
+                tracing::error!(check, detail = %detail, found = ?found, "stored data failed its check");
+                metrics::counter!("zegel_corrupt_reads_total").increment(1);
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "corrupt",
+                    format!(
+                        "stored data failed its check ({check}); it is not served, and the server logged the detail"
+                    ),
+                )
+            }
+            Error::Internal(detail) => {
+                tracing::error!(detail = %detail, "internal error");
+                Problem::internal("the server failed; it logged the detail")
+            }
         }
     }
 }

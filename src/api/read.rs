@@ -18,16 +18,14 @@ use zegel_format::header::{MetaValue, PackageHeader};
 use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
-use crate::api::{ApiResult, AppState, archive_of, bytes_response, record_access};
+use crate::api::{ApiResult, AppState, archive_of, bytes_response, parse_time, record_access};
 use crate::archive::agreement::index_value;
-use crate::archive::archives::{ArchiveError, ArchiveInfo, StoredPackage};
+use crate::archive::archives::{ArchiveInfo, StoredPackage};
+use crate::error::Error;
+use crate::limits::{SEARCH_PAGE_MAX, SEARCH_SCAN_MAX};
 
 /// Results of one search page by default, and at most.
 pub const SEARCH_PAGE_DEFAULT: usize = 100;
-pub const SEARCH_PAGE_MAX: usize = 1000;
-/// Index entries or packages one search request examines before it returns a cursor (so a
-/// selective filter over a large archive never makes one request unbounded).
-pub const SEARCH_SCAN_MAX: usize = 10_000;
 
 /// `?version=N`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -145,7 +143,7 @@ pub async fn read_record(
         .archives
         .header(info.id, seq)
         .await?
-        .ok_or_else(|| Problem::internal("record index points at a missing package"))?;
+        .ok_or_else(|| Error::internal("record index points at a missing package"))?;
     let (header, tier) = (&p.header, p.tier);
     if header.kind != zegel_format::header::Kind::Record {
         // A document package under a record key: its header, objects listed, not inlined.
@@ -158,7 +156,8 @@ pub async fn read_record(
             "package": package_json(&p.bytes, header),
         });
         return Ok(bytes_response(
-            serde_json::to_vec(&body).unwrap_or_default(),
+            serde_json::to_vec(&body)
+                .map_err(|e| Error::internal(format!("encoding a package: {e}")))?,
             "application/json",
             tier.as_str(),
         ));
@@ -166,14 +165,14 @@ pub async fn read_record(
     let obj = header
         .objects
         .first()
-        .ok_or_else(|| Problem::internal("record package has no object"))?;
+        .ok_or_else(|| Error::internal("record package has no object"))?;
     let bytes = s.archives.object(&p, 0).await?;
-    let record = String::from_utf8(bytes).map_err(|_| Problem::internal("record is not UTF-8"))?;
+    let record = String::from_utf8(bytes).map_err(|_| Error::internal("record is not UTF-8"))?;
     record_access(&s, &c, &archive, "record", Some(seq), Some(key.clone())).await?;
     // The record is returned verbatim inside the JSON envelope.
     let envelope = format!(
         "{{\"key\":{},\"version\":{version},\"versions\":{},\"seq\":{seq},\"time_ms\":{},\"sha256\":\"{}\",\"metadata\":{},\"record\":{record}}}",
-        serde_json::to_string(&key).unwrap_or_default(),
+        serde_json::Value::from(key.as_str()),
         versions,
         header.time_ms,
         obj.digest,
@@ -348,20 +347,6 @@ pub struct SearchPage {
     pub next_cursor: Option<String>,
 }
 
-pub(crate) fn parse_time(name: &str, v: &str) -> ApiResult<u64> {
-    if let Ok(ms) = v.parse::<u64>() {
-        return Ok(ms);
-    }
-    let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| {
-            Problem::bad_request(format!(
-                "`{name}` must be RFC 3339 or milliseconds since the epoch, not {v:?}"
-            ))
-        })?;
-    u64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| Problem::bad_request(format!("`{name}` is before 1970")))
-}
-
 /// Packages matching indexed metadata and an ingest-time range, by seq, paginated.
 #[utoipa::path(get, path = "/v1/archives/{archive}/packages", tag = "read", security(("bearer" = [])),
     params(("archive" = String, Path, description = "archive name"), SearchParams),
@@ -419,7 +404,7 @@ pub async fn search(
         find_page(&archives, &info, &filters, from, to, cursor, limit)
     })
     .await
-    .map_err(|e| Problem::internal(format!("search stopped: {e}")))??;
+    .map_err(|e| Error::internal(format!("search stopped: {e}")))??;
     record_access(&s, &c, &archive, "search", None, Some(query)).await?;
     Ok((StatusCode::OK, Json(page)).into_response())
 }
@@ -473,7 +458,7 @@ fn find_page(
                     Ok(Some(p)) => p,
                     Ok(None) => break,
                     // Disposed of: its leaf stays, nothing of it is found.
-                    Err(ArchiveError::Gone { .. }) => {
+                    Err(Error::Gone { .. }) => {
                         seq += 1;
                         scanned += 1;
                         continue;

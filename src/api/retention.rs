@@ -13,29 +13,15 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
-use crate::api::read::parse_time;
-use crate::api::{ApiResult, AppState, archive_of, parse_json, parse_json_or_default};
-use crate::archive::disposed::{self, DispositionSummary};
+use crate::api::{ApiResult, AppState, archive_of, parse_json, parse_json_or_default, parse_time};
+use crate::archive::disposed::DispositionSummary;
+use crate::error::Error;
 use crate::retention::apply::{self, ApplyReport};
 use crate::retention::certificate;
-use crate::retention::dispose::DisposeError;
-use crate::retention::erasure::{Erasure, ErasureError, ErasureScope};
-use crate::retention::holds::{Hold, HoldError, HoldScope};
+use crate::retention::erasure::{Erasure, ErasureScope};
+use crate::retention::holds::{Hold, HoldScope};
 use crate::retention::plan::{self, ArchivePlan};
 use zegel_format::limits::DISPOSITION_PACKAGES_MAX;
-
-impl From<HoldError> for Problem {
-    fn from(e: HoldError) -> Problem {
-        match e {
-            HoldError::Invalid(m) => Problem::bad_request(m),
-            HoldError::NotFound(_) => Problem::not_found(e.to_string()),
-            HoldError::AlreadyLifted(_) => {
-                Problem::new(StatusCode::CONFLICT, "conflict", e.to_string())
-            }
-            HoldError::Store(s) => Problem::internal(s.to_string()),
-        }
-    }
-}
 
 /// Body of `POST .../holds`: exactly one of `package`, `record`, or `field` with `value`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -114,7 +100,7 @@ pub async fn place_hold(
             ));
         }
     };
-    let (store, holds, id) = (s.archives.clone(), s.holds.clone(), info.id);
+    let (holds, id) = (s.holds.clone(), info.id);
     let draft = Hold {
         id: String::new(),
         archive: archive.clone(),
@@ -124,9 +110,9 @@ pub async fn place_hold(
         placed_ms: s.clock.now_ms(),
         lifted: None,
     };
-    let hold = tokio::task::spawn_blocking(move || holds.place(store.store(), id, draft))
+    let hold = tokio::task::spawn_blocking(move || holds.place(id, draft))
         .await
-        .map_err(|e| Problem::internal(e.to_string()))??;
+        .map_err(|e| Error::internal(e.to_string()))??;
     tracing::info!(archive = %archive, hold = %hold.id, by = %hold.placed_by, "legal hold placed");
     Ok((StatusCode::CREATED, Json(hold)).into_response())
 }
@@ -155,9 +141,9 @@ pub async fn list_holds(
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Archivist, Role::Auditor])?;
     let holds = if q.all.unwrap_or(false) {
-        s.holds.list(s.archives.store(), info.id)?
+        s.holds.list(info.id)?
     } else {
-        s.holds.active(s.archives.store(), info.id)?
+        s.holds.active(info.id)?
     };
     Ok(Json(serde_json::json!({ "holds": holds })).into_response())
 }
@@ -180,13 +166,11 @@ pub async fn lift_hold(
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Archivist)?;
     let l: LiftHold = parse_json(&body)?;
-    let (store, holds, now) = (s.archives.clone(), s.holds.clone(), s.clock.now_ms());
+    let (holds, now) = (s.holds.clone(), s.clock.now_ms());
     let (id, by) = (info.id, c.key.id.clone());
-    let hold = tokio::task::spawn_blocking(move || {
-        holds.lift(store.store(), id, &hold_id, &l.reason, &by, now)
-    })
-    .await
-    .map_err(|e| Problem::internal(e.to_string()))??;
+    let hold = tokio::task::spawn_blocking(move || holds.lift(id, &hold_id, &l.reason, &by, now))
+        .await
+        .map_err(|e| Error::internal(e.to_string()))??;
     tracing::info!(archive = %archive, hold = %hold.id, "legal hold lifted");
     Ok(Json(hold).into_response())
 }
@@ -220,42 +204,9 @@ pub async fn retention_plan(
         Some(v) => parse_time("at", v)?,
         None => s.clock.now_ms(),
     };
-    let holds = s.holds.active(s.archives.store(), info.id)?;
+    let holds = s.holds.active(info.id)?;
     let p = plan::plan(&s.archives, &info, &holds, at).await?;
     Ok(Json(p).into_response())
-}
-
-impl From<DisposeError> for Problem {
-    fn from(e: DisposeError) -> Problem {
-        match e {
-            DisposeError::Archive(a) => a.into(),
-            DisposeError::Held(m) => Problem::new(StatusCode::CONFLICT, "held", m),
-            DisposeError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", m),
-            DisposeError::Busy(m) => Problem::busy(m),
-            DisposeError::Cold(c) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cold-tier-unavailable",
-                format!("the cold tier failed; nothing was disposed of: {c}"),
-            ),
-            e @ (DisposeError::Tier(_) | DisposeError::Store(_)) => {
-                Problem::internal(format!("nothing was disposed of: {e}"))
-            }
-        }
-    }
-}
-
-impl From<ErasureError> for Problem {
-    fn from(e: ErasureError) -> Problem {
-        match e {
-            ErasureError::Invalid(m) => Problem::bad_request(m),
-            ErasureError::NotFound(_) | ErasureError::NoPackage(_) | ErasureError::NoRecord(_) => {
-                Problem::not_found(e.to_string())
-            }
-            ErasureError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", m),
-            ErasureError::Dispose(d) => d.into(),
-            ErasureError::Store(s) => Problem::internal(s.to_string()),
-        }
-    }
 }
 
 /// Body of `POST .../retention/apply` (both optional).
@@ -323,8 +274,7 @@ pub async fn list_dispositions(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Archivist, Role::Auditor])?;
-    let list: Vec<DispositionSummary> = disposed::summaries(s.archives.store(), info.id)
-        .map_err(|e| Problem::internal(e.to_string()))?;
+    let list: Vec<DispositionSummary> = s.archives.dispositions(info.id)?;
     Ok(Json(serde_json::json!({ "dispositions": list })).into_response())
 }
 
@@ -399,14 +349,7 @@ pub async fn request_erasure(
     };
     let e = s
         .erasures
-        .request(
-            &s.archives,
-            &info,
-            scope,
-            r.basis,
-            &c.key.id,
-            s.clock.now_ms(),
-        )
+        .request(&info, scope, r.basis, &c.key.id, s.clock.now_ms())
         .await?;
     tracing::info!(archive = %archive, erasure = %e.id, by = %e.requested_by, "erasure requested");
     Ok((StatusCode::CREATED, Json(e)).into_response())
@@ -426,7 +369,7 @@ pub async fn list_erasures(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Archivist, Role::Auditor])?;
-    let list = s.erasures.list(s.archives.store(), info.id)?;
+    let list = s.erasures.list(info.id)?;
     Ok(Json(serde_json::json!({ "erasures": list })).into_response())
 }
 
@@ -449,14 +392,7 @@ pub async fn approve_erasure(
     c.require(Role::Archivist)?;
     let (e, d) = s
         .erasures
-        .approve(
-            &s.archives,
-            &s.tier,
-            &s.holds,
-            &info,
-            &erasure_id,
-            &c.key.id,
-        )
+        .approve(&s.tier, &s.holds, &info, &erasure_id, &c.key.id)
         .await?;
     tracing::info!(archive = %archive, erasure = %e.id, disposition = d.disposition, "erasure approved and carried out");
     Ok(Json(serde_json::json!({ "erasure": e, "disposed": d })).into_response())
@@ -480,13 +416,8 @@ pub async fn reject_erasure(
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Archivist)?;
     let r: RejectErasure = parse_json(&body)?;
-    let e = s.erasures.reject(
-        s.archives.store(),
-        &info,
-        &erasure_id,
-        r.reason,
-        &c.key.id,
-        s.clock.now_ms(),
-    )?;
+    let e = s
+        .erasures
+        .reject(&info, &erasure_id, r.reason, &c.key.id, s.clock.now_ms())?;
     Ok(Json(e).into_response())
 }

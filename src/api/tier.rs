@@ -12,8 +12,10 @@ use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState};
+use crate::error::Error;
 use crate::tier::mover::{ArchiveTier, PassReport};
-use crate::usage::{USAGE_DAYS_MAX, UsageDay, UsageFigures, day_of};
+use crate::limits::USAGE_DAYS_MAX;
+use crate::usage::{UsageDay, UsageFigures, day_of};
 
 /// `?tenant=`: which tenant (the server's admin key only; others see their own).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -56,10 +58,7 @@ pub async fn tier_status(
     Query(q): Query<TenantQuery>,
 ) -> ApiResult<Response> {
     let tenant = scope(&c, q.tenant.as_deref())?;
-    let archives = s
-        .tier
-        .status(tenant.as_deref(), |a| c.may_use(a).is_ok())
-        .map_err(|e| Problem::internal(e.to_string()))?;
+    let archives = s.tier.status(tenant.as_deref(), |a| c.may_use(a).is_ok())?;
     Ok(Json(TierStatus {
         hot_days: s.tier.config().hot_days,
         archives,
@@ -83,7 +82,7 @@ pub async fn tier_run(State(s): State<AppState>, c: Caller) -> ApiResult<Respons
     let tier = s.tier.clone();
     let report = tokio::spawn(async move { tier.pass(None).await })
         .await
-        .map_err(|e| Problem::internal(format!("tiering pass: {e}")))?;
+        .map_err(|e| Error::internal(format!("tiering pass: {e}")))?;
     Ok(Json(report).into_response())
 }
 
@@ -157,16 +156,10 @@ pub async fn usage(
     if from > to {
         return Err(Problem::bad_request("from is after to"));
     }
-    let now = s
-        .usage
-        .now(&s.archives, tenant.as_deref())
-        .map_err(|e| Problem::internal(e.to_string()))?;
+    let now = s.usage.now(&s.archives, tenant.as_deref())?;
     let mut history = Vec::new();
     for f in &now {
-        let mut days = s
-            .usage
-            .history(s.archives.store(), &f.tenant, &from, &to)
-            .map_err(|e| Problem::internal(e.to_string()))?;
+        let mut days = s.usage.history(&s.archives, &f.tenant, &from, &to)?;
         days.retain(|d| d.day != today);
         days.truncate(USAGE_DAYS_MAX - 1);
         if from <= today && today <= to {

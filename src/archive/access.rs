@@ -10,21 +10,18 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use zegel_format::header::{Kind, MetaValue};
 
-use crate::archive::archives::{ArchiveError, Archives};
+use crate::archive::archives::Archives;
 use crate::archive::sequencer::{NewObject, Retention, Submission};
+use crate::error::Error;
+use crate::limits::{
+    ACCESS_ENTRIES_PER_PACKAGE_MAX, ACCESS_PACKAGES_IN_FLIGHT_MAX, ACCESS_QUEUE_MAX,
+};
 
 /// The per-tenant system archive that holds the access log. Names starting `zegel.` are
 /// reserved for the server.
 pub const ACCESS_ARCHIVE: &str = "zegel.access";
 /// Prefix of every system archive's name.
 pub const SYSTEM_ARCHIVE_PREFIX: &str = "zegel.";
-/// Entries waiting to be written; when full, reads are refused with 503 rather than served
-/// unrecorded.
-pub const ACCESS_QUEUE_MAX: usize = 16_384;
-/// Most entries sealed into one access package.
-pub const ACCESS_ENTRIES_PER_PACKAGE_MAX: usize = 2_000;
-/// Access packages being sealed at once.
-pub const ACCESS_PACKAGES_IN_FLIGHT_MAX: usize = 8;
 /// Media type of the entries object: one JSON object per line.
 pub const ACCESS_MEDIA_TYPE: &str = "application/x-ndjson";
 
@@ -46,21 +43,12 @@ pub struct AccessEntry {
     pub detail: Option<String>,
 }
 
-type Job = (String, AccessEntry, oneshot::Sender<Result<(), String>>);
+type Job = (String, AccessEntry, oneshot::Sender<Result<(), Error>>);
 
 /// Records reads; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AccessLog {
     tx: mpsc::Sender<Job>,
-}
-
-/// Why a read could not be recorded (the read is then refused).
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    #[error("the access log is full; retry shortly")]
-    Busy,
-    #[error("the access log could not record this read: {0}")]
-    Failed(String),
 }
 
 impl AccessLog {
@@ -72,19 +60,22 @@ impl AccessLog {
     }
 
     /// Records one read of `tenant`'s content and waits until the entry is durable.
-    pub async fn record(&self, tenant: &str, entry: AccessEntry) -> Result<(), AccessError> {
+    /// A full queue is `Busy`; a failed write keeps its category, with what it means for
+    /// the read in front.
+    pub async fn record(&self, tenant: &str, entry: AccessEntry) -> Result<(), Error> {
+        let stopped = || Error::internal("the access log has stopped");
         let (done, wait) = oneshot::channel();
         self.tx
             .try_send((tenant.to_string(), entry, done))
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AccessError::Busy,
-                mpsc::error::TrySendError::Closed(_) => {
-                    AccessError::Failed("the access log has stopped".into())
+                mpsc::error::TrySendError::Full(_) => {
+                    Error::Busy("the access log is full; retry shortly".into())
                 }
+                mpsc::error::TrySendError::Closed(_) => stopped(),
             })?;
         wait.await
-            .map_err(|_| AccessError::Failed("the access log has stopped".into()))?
-            .map_err(AccessError::Failed)
+            .map_err(|_| stopped())?
+            .map_err(|e| e.context("the access log could not record this read"))
     }
 }
 
@@ -126,14 +117,15 @@ async fn write_loop(archives: Arc<Archives>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-async fn seal(archives: &Archives, tenant: &str, entries: &[&AccessEntry]) -> Result<(), String> {
+async fn seal(archives: &Archives, tenant: &str, entries: &[&AccessEntry]) -> Result<(), Error> {
     let mut ndjson = Vec::with_capacity(entries.len() * 160);
     for e in entries {
-        serde_json::to_writer(&mut ndjson, e).map_err(|e| e.to_string())?;
+        serde_json::to_writer(&mut ndjson, e)
+            .map_err(|e| Error::internal(format!("encoding an access entry: {e}")))?;
         ndjson.push(b'\n');
     }
-    let object =
-        NewObject::new("entries.ndjson", ACCESS_MEDIA_TYPE, &ndjson).map_err(|e| e.to_string())?;
+    let object = NewObject::new("entries.ndjson", ACCESS_MEDIA_TYPE, &ndjson)
+        .map_err(|e| Error::internal(format!("compressing access entries: {e}")))?;
     let mut metadata = BTreeMap::new();
     metadata.insert(
         "entries".to_string(),
@@ -152,5 +144,4 @@ async fn seal(archives: &Archives, tenant: &str, entries: &[&AccessEntry]) -> Re
         .submit_system(tenant, ACCESS_ARCHIVE, vec![sub])
         .await
         .map(|_| ())
-        .map_err(|e: ArchiveError| e.to_string())
 }

@@ -12,13 +12,7 @@ use zegel_format::header::MetaValue;
 use zegel_format::sip::Violation;
 
 use crate::archive::sequencer::Retention;
-
-/// Largest agreement document accepted.
-pub const AGREEMENT_BYTES_MAX: usize = 64 * 1024;
-/// Most metadata fields an agreement may declare.
-pub const AGREEMENT_FIELDS_MAX: usize = zegel_format::limits::METADATA_FIELDS_MAX;
-/// Longest regular expression in a `pattern` field.
-pub const PATTERN_BYTES_MAX: usize = 512;
+use crate::limits::{AGREEMENT_BYTES_MAX, AGREEMENT_FIELDS_MAX, PATTERN_BYTES_MAX};
 
 /// The type of a declared metadata field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +30,22 @@ pub enum FieldType {
     Enum,
     /// Text matching `pattern` (a whole-string regular expression).
     Pattern,
+}
+
+impl FieldType {
+    /// The type's name as agreements spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Integer => "integer",
+            FieldType::Number => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::Datetime => "datetime",
+            FieldType::Enum => "enum",
+            FieldType::Pattern => "pattern",
+        }
+    }
 }
 
 /// The rule for one metadata field.
@@ -331,12 +341,7 @@ fn check_value(
             }
             FieldType::Date => "must be a date YYYY-MM-DD".into(),
             FieldType::Datetime => "must be an RFC 3339 date-time".into(),
-            other => format!(
-                "must be of type {}",
-                serde_json::to_string(&other)
-                    .unwrap_or_default()
-                    .trim_matches('"')
-            ),
+            other => format!("must be of type {}", other.name()),
         })
     }
 }

@@ -15,20 +15,17 @@ use zegel_format::receipt::Receipt;
 use zegel_format::sealed;
 
 use crate::archive::agreement::Agreement;
-use crate::archive::disposed::{self, DisposedMark};
+use crate::archive::disposed;
 use crate::archive::sequencer::{
     self, Disposal, Eviction, NewObject, Retention, SequencerError, SequencerHandle, Submission,
 };
 use crate::archive::state::ArchiveState;
 use crate::clock::Clock;
 use crate::cold::ColdStore;
+use crate::error::Error;
+use crate::limits::{HOT_OBJECT_BYTES_MAX, RECORD_VERSIONS_MAX};
 use crate::store::{self, ArchiveId, Store, StoreError, cf};
 use crate::tier::reader::{ColdReadError, ColdReader};
-
-/// Largest decompressed object the hot tier returns (the object limit of the formats).
-pub const HOT_OBJECT_BYTES_MAX: usize = zegel_format::limits::OBJECT_BYTES_MAX as usize;
-/// Most record versions listed for one key.
-pub const RECORD_VERSIONS_MAX: usize = 1000;
 
 /// What is recorded about an archive besides its log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,48 +36,32 @@ pub struct ArchiveInfo {
     pub created_ms: u64,
 }
 
-/// Why an archive operation failed, as categories the API maps to statuses.
-#[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("already exists: {0}")]
-    AlreadyExists(String),
-    /// The request cannot be met as asked (e.g. an object the package does not have).
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Sequencer(#[from] SequencerError),
-    #[error("{0}")]
-    Store(#[from] StoreError),
-    #[error("corrupt: {0}")]
-    Corrupt(String),
-    /// A cold package failed a named check (see `ColdReadError::Corrupt`).
-    #[error("corrupt: {reason}")]
-    ColdCorrupt {
-        check: &'static str,
-        reason: String,
-        /// The leaf the stored package restores to, when it restores (`cold.leaf`).
-        found: Option<Hash>,
-    },
-    /// The cold tier could not be reached; the package is intact but cannot be read now.
-    #[error("the cold tier is unavailable: {0}")]
-    Unavailable(String),
-    /// The package was disposed of: its leaf stays in the log, its content is gone.
-    #[error("package {seq} was disposed of ({}) by the disposition package at seq {}", .mark.cause, .mark.disposition)]
-    Gone { seq: u64, mark: DisposedMark },
+impl From<SequencerError> for Error {
+    fn from(e: SequencerError) -> Error {
+        match e {
+            SequencerError::Busy | SequencerError::Stopped => Error::Busy(e.to_string()),
+            SequencerError::Invalid(m) => Error::Invalid {
+                detail: m,
+                violations: Vec::new(),
+            },
+            SequencerError::Held(m) => Error::held(m),
+            SequencerError::Store(m) => Error::internal(m),
+        }
+    }
 }
 
-impl From<ColdReadError> for ArchiveError {
-    fn from(e: ColdReadError) -> ArchiveError {
+impl From<ColdReadError> for Error {
+    fn from(e: ColdReadError) -> Error {
         match e {
-            ColdReadError::Unavailable(c) => ArchiveError::Unavailable(c.to_string()),
-            e @ ColdReadError::Corrupt { check, found, .. } => ArchiveError::ColdCorrupt {
+            ColdReadError::Unavailable(c) => Error::Unavailable(format!(
+                "the package is in the cold tier, which cannot be read now: {c}"
+            )),
+            e @ ColdReadError::Corrupt { check, found, .. } => Error::Corrupt {
                 check,
                 found,
-                reason: e.to_string(),
+                detail: e.to_string(),
             },
-            ColdReadError::Store(s) => ArchiveError::Store(s),
+            ColdReadError::Store(s) => s.into(),
         }
     }
 }
@@ -159,7 +140,7 @@ impl Archives {
         clock: Arc<dyn Clock>,
         checkpoint_interval: Duration,
         cold: ColdStore,
-    ) -> Result<Archives, ArchiveError> {
+    ) -> Result<Archives, Error> {
         let archives = Archives {
             store,
             key,
@@ -224,17 +205,15 @@ impl Archives {
     }
 
     /// Every archive, in id order.
-    pub fn all(&self) -> Result<Vec<ArchiveInfo>, ArchiveError> {
+    pub fn all(&self) -> Result<Vec<ArchiveInfo>, Error> {
         self.store
             .scan_prefix(cf::META, b"archive-id/", usize::MAX)?
             .into_iter()
-            .map(|(_, v)| {
-                serde_json::from_slice(&v).map_err(|e| ArchiveError::Corrupt(e.to_string()))
-            })
+            .map(|(_, v)| serde_json::from_slice(&v).map_err(|e| Error::corrupt(e.to_string())))
             .collect()
     }
 
-    pub fn find(&self, tenant: &str, archive: &str) -> Result<Option<ArchiveInfo>, ArchiveError> {
+    pub fn find(&self, tenant: &str, archive: &str) -> Result<Option<ArchiveInfo>, Error> {
         let name = (tenant.to_string(), archive.to_string());
         let cached = guard(&self.found).get(&name).cloned();
         if let Some(info) = cached {
@@ -247,11 +226,7 @@ impl Archives {
         Ok(info)
     }
 
-    fn find_stored(
-        &self,
-        tenant: &str,
-        archive: &str,
-    ) -> Result<Option<ArchiveInfo>, ArchiveError> {
+    fn find_stored(&self, tenant: &str, archive: &str) -> Result<Option<ArchiveInfo>, Error> {
         let Some(id) = self.store.get(cf::META, &name_key(tenant, archive))? else {
             return Ok(None);
         };
@@ -259,21 +234,21 @@ impl Archives {
             .get(..8)
             .and_then(|b| b.try_into().ok())
             .map(u64::from_be_bytes)
-            .ok_or_else(|| ArchiveError::Corrupt("archive id".into()))?;
+            .ok_or_else(|| Error::corrupt("archive id"))?;
         let info = self
             .store
             .get(cf::META, &info_key(id))?
-            .ok_or_else(|| ArchiveError::Corrupt(format!("archive {id} has no record")))?;
+            .ok_or_else(|| Error::corrupt(format!("archive {id} has no record")))?;
         Ok(Some(
-            serde_json::from_slice(&info).map_err(|e| ArchiveError::Corrupt(e.to_string()))?,
+            serde_json::from_slice(&info).map_err(|e| Error::corrupt(e.to_string()))?,
         ))
     }
 
-    fn handle(&self, id: ArchiveId) -> Result<SequencerHandle, ArchiveError> {
+    fn handle(&self, id: ArchiveId) -> Result<SequencerHandle, Error> {
         self.lock()
             .get(&id)
             .cloned()
-            .ok_or_else(|| ArchiveError::NotFound(format!("archive {id} is not open")))
+            .ok_or_else(|| Error::NotFound(format!("archive {id} is not open")))
     }
 
     /// Creates an archive with its first agreement version, in one durable commit: the
@@ -284,7 +259,7 @@ impl Archives {
         archive: &str,
         agreement_doc: &[u8],
         agreement: &Agreement,
-    ) -> Result<ArchiveInfo, ArchiveError> {
+    ) -> Result<ArchiveInfo, Error> {
         let first = agreement_submission(agreement_doc, agreement)?;
         Ok(self
             .create_with(tenant, archive, vec![first], Some(agreement_doc))
@@ -299,15 +274,15 @@ impl Archives {
         tenant: &str,
         archive: &str,
         subs: Vec<Submission>,
-    ) -> Result<Vec<sequencer::Sealed>, ArchiveError> {
+    ) -> Result<Vec<sequencer::Sealed>, Error> {
         if let Some(info) = self.find(tenant, archive)? {
             return self.submit(&info, subs).await;
         }
         match self.create_with(tenant, archive, subs.clone(), None).await {
-            Err(ArchiveError::AlreadyExists(_)) => {
+            Err(Error::Conflict { kind: "exists", .. }) => {
                 let info = self
                     .find(tenant, archive)?
-                    .ok_or_else(|| ArchiveError::NotFound(format!("{tenant}/{archive}")))?;
+                    .ok_or_else(|| Error::NotFound(format!("{tenant}/{archive}")))?;
                 self.submit(&info, subs).await
             }
             other => other.map(|(_, sealed)| sealed),
@@ -322,15 +297,15 @@ impl Archives {
         archive: &str,
         first: Vec<Submission>,
         agreement_doc: Option<&[u8]>,
-    ) -> Result<(ArchiveInfo, Vec<sequencer::Sealed>), ArchiveError> {
+    ) -> Result<(ArchiveInfo, Vec<sequencer::Sealed>), Error> {
         zegel_format::header::check_identifier("tenant", tenant)
-            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+            .map_err(|e| Error::NotFound(e.to_string()))?;
         zegel_format::header::check_identifier("archive", archive)
-            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+            .map_err(|e| Error::NotFound(e.to_string()))?;
         let _guard = self.create_lock.lock().await;
         let (info, handle, extra) = {
             if self.find(tenant, archive)?.is_some() {
-                return Err(ArchiveError::AlreadyExists(format!("{tenant}/{archive}")));
+                return Err(Error::already_exists(format!("{tenant}/{archive}")));
             }
             let id = self
                 .store
@@ -369,7 +344,7 @@ impl Archives {
                 (
                     cf::META,
                     info_key(id),
-                    serde_json::to_vec(&info).unwrap_or_default(),
+                    store::json_value(&info)?,
                 ),
             ];
             if let Some(doc) = agreement_doc {
@@ -396,7 +371,7 @@ impl Archives {
         info: &ArchiveInfo,
         doc: &[u8],
         agreement: &Agreement,
-    ) -> Result<u64, ArchiveError> {
+    ) -> Result<u64, Error> {
         let sealed = self
             .handle(info.id)?
             .submit_with(
@@ -412,7 +387,7 @@ impl Archives {
     pub async fn current_agreement(
         &self,
         info: &ArchiveInfo,
-    ) -> Result<(u64, Arc<Agreement>), ArchiveError> {
+    ) -> Result<(u64, Arc<Agreement>), Error> {
         // Only `apply_agreement` seals a new version, and it drops the cached one when it has.
         let cached = guard(&self.agreements).get(&info.id).cloned();
         if let Some(hit) = cached {
@@ -421,7 +396,7 @@ impl Archives {
         let state = ArchiveState::load(&self.store, info.id)?;
         let a = state
             .agreement
-            .ok_or_else(|| ArchiveError::NotFound("the archive has no agreement".into()))?;
+            .ok_or_else(|| Error::NotFound("the archive has no agreement".into()))?;
         // The document kept beside the state; the sealed package is the fallback.
         let doc = match self.store.get(cf::META, &agreement_doc_key(info.id))? {
             Some(doc) => doc,
@@ -429,13 +404,13 @@ impl Archives {
                 let p = self
                     .header(info.id, a.seq)
                     .await?
-                    .ok_or_else(|| ArchiveError::Corrupt("agreement package missing".into()))?;
+                    .ok_or_else(|| Error::corrupt("agreement package missing"))?;
                 self.object(&p, 0).await?
             }
         };
         let agreement = Arc::new(
             Agreement::parse(&doc)
-                .map_err(|v| ArchiveError::Corrupt(format!("stored agreement: {v:?}")))?,
+                .map_err(|v| Error::corrupt(format!("stored agreement: {v:?}")))?,
         );
         guard(&self.agreements).insert(info.id, (a.seq, agreement.clone()));
         Ok((a.seq, agreement))
@@ -445,25 +420,21 @@ impl Archives {
         &self,
         info: &ArchiveInfo,
         subs: Vec<Submission>,
-    ) -> Result<Vec<sequencer::Sealed>, ArchiveError> {
+    ) -> Result<Vec<sequencer::Sealed>, Error> {
         Ok(self.handle(info.id)?.submit(subs).await?)
     }
 
-    pub async fn checkpoint_now(&self, info: &ArchiveInfo) -> Result<String, ArchiveError> {
+    pub async fn checkpoint_now(&self, info: &ArchiveInfo) -> Result<String, Error> {
         Ok(self.handle(info.id)?.checkpoint().await?)
     }
 
-    pub fn size(&self, info: &ArchiveInfo) -> Result<u64, ArchiveError> {
+    pub fn size(&self, info: &ArchiveInfo) -> Result<u64, Error> {
         Ok(ArchiveState::load(&self.store, info.id)?.size)
     }
 
     /// The package at `seq` as stored, checked against its Merkle leaf in either tier: a hot
     /// read fetches the header only, a cold read restores the whole package once.
-    pub async fn header(
-        &self,
-        id: ArchiveId,
-        seq: u64,
-    ) -> Result<Option<StoredPackage>, ArchiveError> {
+    pub async fn header(&self, id: ArchiveId, seq: u64) -> Result<Option<StoredPackage>, Error> {
         self.header_with(id, seq, None).await
     }
 
@@ -476,7 +447,7 @@ impl Archives {
         id: ArchiveId,
         seq: u64,
         leaves: (Hash, Option<Hash>),
-    ) -> Result<Option<StoredPackage>, ArchiveError> {
+    ) -> Result<Option<StoredPackage>, Error> {
         self.header_with(id, seq, Some(leaves)).await
     }
 
@@ -485,20 +456,20 @@ impl Archives {
         id: ArchiveId,
         seq: u64,
         known: Option<(Hash, Option<Hash>)>,
-    ) -> Result<Option<StoredPackage>, ArchiveError> {
+    ) -> Result<Option<StoredPackage>, Error> {
         if let Some(bytes) = self.store.get(cf::HEADERS, &store::header_key(id, seq))? {
             let header = PackageHeader::decode(&bytes)
-                .map_err(|e| ArchiveError::Corrupt(format!("header {seq}: {e}")))?;
+                .map_err(|e| Error::corrupt(format!("header {seq}: {e}")))?;
             let leaf = match known {
                 Some((leaf, _)) => leaf,
                 None => self
                     .store
                     .nodes(id)
                     .node(0, seq)
-                    .map_err(|e| ArchiveError::Corrupt(e.to_string()))?,
+                    .map_err(|e| Error::corrupt(e.to_string()))?,
             };
             if zegel_format::hash::leaf_hash(&bytes) != leaf {
-                return Err(ArchiveError::Corrupt(format!(
+                return Err(Error::corrupt(format!(
                     "header {seq} does not hash to its leaf"
                 )));
             }
@@ -514,7 +485,11 @@ impl Archives {
         // Tiering deletes the hot header in the batch that writes the cold location.
         let Some(at) = ColdReader::location(&self.store, id, seq)? else {
             if let Some(mark) = disposed::mark(&self.store, id, seq)? {
-                return Err(ArchiveError::Gone { seq, mark });
+                return Err(Error::Gone {
+                    seq,
+                    cause: mark.cause,
+                    disposition: mark.disposition,
+                });
             }
             return Ok(None);
         };
@@ -542,36 +517,37 @@ impl Archives {
         &self,
         id: ArchiveId,
         seq: u64,
-    ) -> Result<Option<StoredPackage>, ArchiveError> {
+    ) -> Result<Option<StoredPackage>, Error> {
         match self.header(id, seq).await {
-            Err(ArchiveError::Gone { .. }) => Ok(None),
+            Err(Error::Gone { .. }) => Ok(None),
             other => other,
         }
     }
 
     /// Object `i` of a package read by [`Archives::header`], checked against its digest.
-    pub async fn object(&self, p: &StoredPackage, i: usize) -> Result<Vec<u8>, ArchiveError> {
+    pub async fn object(&self, p: &StoredPackage, i: usize) -> Result<Vec<u8>, Error> {
         let (id, seq) = (p.id, p.seq);
-        let o =
-            p.header.objects.get(i).ok_or_else(|| {
-                ArchiveError::NotFound(format!("package {seq} has no object {i}"))
-            })?;
+        let o = p
+            .header
+            .objects
+            .get(i)
+            .ok_or_else(|| Error::NotFound(format!("package {seq} has no object {i}")))?;
         if let Some(objects) = &p.cold_objects {
             // Restored and checked with the header.
-            return objects.get(i).cloned().ok_or_else(|| {
-                ArchiveError::Corrupt(format!("cold package {seq} lacks object {i}"))
-            });
+            return objects
+                .get(i)
+                .cloned()
+                .ok_or_else(|| Error::corrupt(format!("cold package {seq} lacks object {i}")));
         }
         if let Some(bytes) = self.hot_object(id, &o.digest)? {
             return Ok(bytes);
         }
         // Moved to the cold tier since the header was read.
-        let at = ColdReader::location(&self.store, id, seq)?.ok_or_else(|| {
-            ArchiveError::Corrupt(format!("object {} of {seq} is missing", o.digest))
-        })?;
+        let at = ColdReader::location(&self.store, id, seq)?
+            .ok_or_else(|| Error::corrupt(format!("object {} of {seq} is missing", o.digest)))?;
         let mut cold = self.cold.package(&self.store, id, seq, at).await?;
         if i >= cold.objects.len() {
-            return Err(ArchiveError::Corrupt(format!(
+            return Err(Error::corrupt(format!(
                 "cold package {seq} lacks object {i}"
             )));
         }
@@ -579,11 +555,7 @@ impl Archives {
     }
 
     /// A hot object's bytes by digest, decompressed and re-hashed before they are returned.
-    pub fn hot_object(
-        &self,
-        id: ArchiveId,
-        digest: &Hash,
-    ) -> Result<Option<Vec<u8>>, ArchiveError> {
+    pub fn hot_object(&self, id: ArchiveId, digest: &Hash) -> Result<Option<Vec<u8>>, Error> {
         let Some(v) = self
             .store
             .get(cf::OBJECTS, &store::object_key(id, digest))?
@@ -599,7 +571,7 @@ impl Archives {
         &self,
         id: ArchiveId,
         seq: u64,
-    ) -> Result<Option<(Vec<u8>, Tier)>, ArchiveError> {
+    ) -> Result<Option<(Vec<u8>, Tier)>, Error> {
         let Some(p) = self.header(id, seq).await? else {
             return Ok(None);
         };
@@ -620,17 +592,22 @@ impl Archives {
         &self,
         info: &ArchiveInfo,
         d: Disposal,
-    ) -> Result<sequencer::Sealed, ArchiveError> {
+    ) -> Result<sequencer::Sealed, Error> {
         Ok(self.handle(info.id)?.dispose(d).await?)
     }
 
     /// The cold-tier reader, for disposals that rewrite segments.
+    /// The dispositions of an archive, for listings.
+    pub fn dispositions(&self, id: ArchiveId) -> Result<Vec<disposed::DispositionSummary>, Error> {
+        Ok(disposed::summaries(&self.store, id)?)
+    }
+
     pub fn cold(&self) -> &ColdReader {
         &self.cold
     }
 
     /// Drops the hot copies of a verified move (see [`Eviction`]); the hot bytes freed.
-    pub async fn evict(&self, info: &ArchiveInfo, e: Eviction) -> Result<u64, ArchiveError> {
+    pub async fn evict(&self, info: &ArchiveInfo, e: Eviction) -> Result<u64, Error> {
         Ok(self.handle(info.id)?.evict(e).await?)
     }
 
@@ -641,12 +618,12 @@ impl Archives {
         id: ArchiveId,
         key: &str,
         version: Option<u64>,
-    ) -> Result<Option<(u64, u64, u64)>, ArchiveError> {
+    ) -> Result<Option<(u64, u64, u64)>, Error> {
         let Some(latest) = self.store.get(cf::LATEST, &store::record_prefix(id, key))? else {
             return Ok(None);
         };
         let (count, latest_seq, _) = store::decode_latest(&latest)
-            .ok_or_else(|| ArchiveError::Corrupt(format!("latest of {key:?}")))?;
+            .ok_or_else(|| Error::corrupt(format!("latest of {key:?}")))?;
         match version {
             None => Ok(Some((count, latest_seq, count))),
             Some(v) => {
@@ -660,18 +637,14 @@ impl Archives {
                     .get(..8)
                     .and_then(|b| b.try_into().ok())
                     .map(u64::from_be_bytes)
-                    .ok_or_else(|| ArchiveError::Corrupt(format!("version {v} of {key:?}")))?;
+                    .ok_or_else(|| Error::corrupt(format!("version {v} of {key:?}")))?;
                 Ok(Some((v, seq, count)))
             }
         }
     }
 
     /// Versions of a record key: (version, seq), oldest first.
-    pub fn record_versions(
-        &self,
-        id: ArchiveId,
-        key: &str,
-    ) -> Result<Vec<(u64, u64)>, ArchiveError> {
+    pub fn record_versions(&self, id: ArchiveId, key: &str) -> Result<Vec<(u64, u64)>, Error> {
         let prefix = store::record_prefix(id, key);
         Ok(self
             .store
@@ -692,7 +665,7 @@ impl Archives {
         value: &str,
         from: u64,
         limit: usize,
-    ) -> Result<Vec<u64>, ArchiveError> {
+    ) -> Result<Vec<u64>, Error> {
         let prefix = store::index_prefix(id, field, value);
         Ok(self
             .store
@@ -708,11 +681,7 @@ impl Archives {
 
     /// The first seq whose time is at or after `time_ms` (the size if none): times never go
     /// backwards within an archive, so this is a bisection over headers.
-    pub async fn first_seq_at(
-        &self,
-        info: &ArchiveInfo,
-        time_ms: u64,
-    ) -> Result<u64, ArchiveError> {
+    pub async fn first_seq_at(&self, info: &ArchiveInfo, time_ms: u64) -> Result<u64, Error> {
         let (mut lo, mut hi) = (0u64, self.size(info)?);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -725,7 +694,7 @@ impl Archives {
                         t = p.map_or(u64::MAX, |p| p.header.time_ms);
                         break;
                     }
-                    Err(ArchiveError::Gone { .. }) => probe += 1,
+                    Err(Error::Gone { .. }) => probe += 1,
                     Err(e) => return Err(e),
                 }
             }
@@ -739,21 +708,16 @@ impl Archives {
     }
 
     /// The newest signed checkpoint note.
-    pub fn latest_checkpoint(&self, id: ArchiveId) -> Result<Option<(u64, String)>, ArchiveError> {
+    pub fn latest_checkpoint(&self, id: ArchiveId) -> Result<Option<(u64, String)>, Error> {
         Ok(self
             .store
             .last_of(cf::CHECKPOINTS, id)?
             .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned())))
     }
 
-    pub fn inclusion(
-        &self,
-        id: ArchiveId,
-        seq: u64,
-        size: u64,
-    ) -> Result<InclusionProof, ArchiveError> {
+    pub fn inclusion(&self, id: ArchiveId, seq: u64, size: u64) -> Result<InclusionProof, Error> {
         let path = merkle::inclusion_proof(&self.store.nodes(id), seq, size)
-            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+            .map_err(|e| Error::NotFound(e.to_string()))?;
         Ok(InclusionProof {
             index: seq,
             size,
@@ -766,19 +730,19 @@ impl Archives {
         id: ArchiveId,
         old: u64,
         new: u64,
-    ) -> Result<ConsistencyProof, ArchiveError> {
+    ) -> Result<ConsistencyProof, Error> {
         let path = merkle::consistency_proof(&self.store.nodes(id), old, new)
-            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+            .map_err(|e| Error::NotFound(e.to_string()))?;
         Ok(ConsistencyProof { old, new, path })
     }
 
     /// The receipt of a committed package.
-    pub fn receipt(&self, id: ArchiveId, seq: u64) -> Result<Receipt, ArchiveError> {
+    pub fn receipt(&self, id: ArchiveId, seq: u64) -> Result<Receipt, Error> {
         let leaf = self
             .store
             .nodes(id)
             .node(0, seq)
-            .map_err(|e| ArchiveError::NotFound(e.to_string()))?;
+            .map_err(|e| Error::NotFound(e.to_string()))?;
         Ok(sequencer::stored_receipt(&self.store, id, seq, leaf)?)
     }
 }
@@ -797,13 +761,12 @@ thread_local! {
 /// Inflates a hot object with this thread's reused zstd context (creating one per read cost
 /// more than the read).
 /// A hot object's stored value, decompressed and re-hashed against `digest`.
-pub fn open_hot_object(value: &[u8], digest: &Hash) -> Result<Vec<u8>, ArchiveError> {
+pub fn open_hot_object(value: &[u8], digest: &Hash) -> Result<Vec<u8>, Error> {
     let (_, z) = store::decode_object(value)
-        .ok_or_else(|| ArchiveError::Corrupt(format!("object {digest}: short value")))?;
-    let bytes =
-        decompress(z).map_err(|e| ArchiveError::Corrupt(format!("object {digest}: {e}")))?;
+        .ok_or_else(|| Error::corrupt(format!("object {digest}: short value")))?;
+    let bytes = decompress(z).map_err(|e| Error::corrupt(format!("object {digest}: {e}")))?;
     if sha256(&bytes) != *digest {
-        return Err(ArchiveError::Corrupt(format!(
+        return Err(Error::corrupt(format!(
             "object {digest} does not hash to its digest"
         )));
     }
@@ -832,7 +795,7 @@ fn decompress(z: &[u8]) -> std::io::Result<Vec<u8>> {
     })
 }
 
-fn agreement_submission(doc: &[u8], agreement: &Agreement) -> Result<Submission, ArchiveError> {
+fn agreement_submission(doc: &[u8], agreement: &Agreement) -> Result<Submission, Error> {
     Ok(Submission {
         kind: Kind::Agreement,
         record_key: None,

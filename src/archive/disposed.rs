@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::limits::DISPOSITIONS_LISTED_MAX;
 use crate::store::{ArchiveId, Store, StoreError, cf};
 
 /// The mark of one disposed package (`meta`, `disposed/{id}/{seq}`).
@@ -60,9 +61,6 @@ pub fn disposition_key(id: ArchiveId, seq: u64) -> Vec<u8> {
 fn disposition_prefix(id: ArchiveId) -> Vec<u8> {
     format!("disposition/{id:016x}/").into_bytes()
 }
-
-/// Dispositions an archive lists at most in one answer.
-pub const DISPOSITIONS_LISTED_MAX: usize = 10_000;
 
 /// The mark of `seq`, if it was disposed of.
 pub fn mark(store: &Store, id: ArchiveId, seq: u64) -> Result<Option<DisposedMark>, StoreError> {

@@ -18,14 +18,34 @@ use zegel_format::hash::{Hash, leaf_hash};
 use zegel_format::header::HeaderView;
 use zegel_format::segment;
 
-use crate::archive::archives::{ArchiveError, Archives, open_hot_object};
+use crate::archive::archives::{Archives, open_hot_object};
 use crate::audit::check::{
-    ChunkResult, Records, Scope, check_header, check_one, sampled, stored_leaves,
+    self, ChunkResult, Records, Scope, check_header, check_one, sampled, stored_leaves,
 };
 use crate::audit::log::{Subtrees, check_nodes};
-use crate::store::{self, cf};
+use crate::error::Error;
+use crate::store::{self, ArchiveId, Store, cf};
 use crate::tier::reader::inflate;
 use crate::tier::state::{Location, TierState};
+
+/// Checks the packages `[from, end)`: each header against its leaf and its chain link, each
+/// object against its digest (hot or cold), disposed packages against their disposition, and
+/// retention (nothing overdue kept without a hold, nothing disposed of early); and every
+/// stored inner node inside the range against the one recomputed from the leaves. Batched
+/// reads first ([`check_chunk`]); a chunk where anything is amiss is checked again one
+/// package at a time, which names each problem.
+pub async fn check_packages(
+    archives: &Archives,
+    scope: &Scope<'_>,
+    from: u64,
+    end: u64,
+) -> Result<ChunkResult, Error> {
+    if let Some(done) = check_chunk(archives, scope, from, end).await? {
+        return Ok(done);
+    }
+    metrics::counter!("zegel_audit_rechecked_chunks_total").increment(1);
+    check::check_each(archives, scope, from, end).await
+}
 
 /// The checks of `[from, end)` with batched reads; `None` when the chunk needs the
 /// per-package checks.
@@ -34,9 +54,8 @@ pub async fn check_chunk(
     scope: &Scope<'_>,
     from: u64,
     end: u64,
-) -> Result<Option<ChunkResult>, ArchiveError> {
+) -> Result<Option<ChunkResult>, Error> {
     let info = scope.info;
-    let id = info.id;
     let hot = archives.store();
     let Some(before) = stored_leaves(archives, info, from.saturating_sub(1), end)?
         .into_iter()
@@ -46,8 +65,42 @@ pub async fn check_chunk(
     };
     let offset = usize::from(from > 0);
     let leaves = before.get(offset..).unwrap_or_default();
-    // One slot per sampled seq: its stored leaf and that of seq − 1, and where it was found.
-    let mut slots: Vec<Slot> = (from..end)
+    let mut slots = slots(scope, from, end, &before);
+    // The hot headers' bytes, one after another; each slot holds its range.
+    let mut arena = Vec::new();
+    if !read_slots(hot, info.id, &mut slots, &mut arena).await? {
+        return Ok(None);
+    }
+    let mut out = ChunkResult {
+        leaves: leaves.iter().copied().map(Some).collect(),
+        ..Default::default()
+    };
+    out.tally.examined = end - from;
+    let Some(references) = check_slots(archives, scope, &slots, &arena, &mut out).await? else {
+        return Ok(None);
+    };
+    let Some(sizes) = rehash_objects(hot, info.id, &references).await? else {
+        return Ok(None);
+    };
+    out.tally.objects += references.len() as u64;
+    out.tally.bytes += references
+        .iter()
+        .map(|d| sizes.get(d).copied().unwrap_or(0))
+        .sum::<u64>();
+    let subtrees = Subtrees::new(from, leaves.to_vec());
+    tokio::task::yield_now().await;
+    out.findings
+        .extend(check_nodes(info, hot, &subtrees.inner()));
+    out.subtrees = Some(subtrees);
+    Ok(Some(out))
+}
+
+/// One slot per sampled seq of `[from, end)`: its stored leaf and that of seq − 1 (`before`
+/// holds the leaves from seq `from − 1`, or from 0).
+fn slots(scope: &Scope<'_>, from: u64, end: u64, before: &[Hash]) -> Vec<Slot> {
+    let offset = usize::from(from > 0);
+    let leaves = before.get(offset..).unwrap_or_default();
+    (from..end)
         .zip(leaves)
         .zip(
             std::iter::once(None)
@@ -62,39 +115,47 @@ pub async fn check_chunk(
             hot: None,
             cold: None,
         })
-        .collect();
+        .collect()
+}
 
-    // Below `cold_upto` every package is cold (or disposed of), at or above it hot: each is
-    // looked for where it should be, then where it may have moved since.
+/// Finds each slot's package: below `cold_upto` every package is cold (or disposed of), at
+/// or above it hot, so each is looked for where it should be, then where it may have moved
+/// since. False when anything read is not intact.
+async fn read_slots(
+    hot: &Store,
+    id: ArchiveId,
+    slots: &mut [Slot],
+    arena: &mut Vec<u8>,
+) -> Result<bool, Error> {
     let cold_upto = TierState::load(hot, id)?.cold_upto;
     let split = slots.partition_point(|s| s.seq < cold_upto);
     let (below, above) = slots.split_at_mut(split);
-    // The hot headers' bytes, one after another; each slot holds its range.
-    let mut arena = Vec::new();
     let mut intact = read_locations(hot, id, &mut below.iter_mut().collect::<Vec<_>>())?;
     for part in above
         .iter_mut()
         .collect::<Vec<_>>()
         .chunks_mut(AUDIT_SLICE_PACKAGES)
     {
-        intact &= read_headers(hot, id, part, &mut arena)?;
+        intact &= read_headers(hot, id, part, arena)?;
         tokio::task::yield_now().await;
     }
     let mut not_cold: Vec<&mut Slot> = below.iter_mut().filter(|s| s.cold.is_none()).collect();
-    intact &= read_headers(hot, id, &mut not_cold, &mut arena)?;
+    intact &= read_headers(hot, id, &mut not_cold, arena)?;
     let mut not_hot: Vec<&mut Slot> = above.iter_mut().filter(|s| s.hot.is_none()).collect();
     intact &= read_locations(hot, id, &mut not_hot)?;
-    if !intact {
-        return Ok(None);
-    }
+    Ok(intact)
+}
 
-    let mut out = ChunkResult {
-        leaves: leaves.iter().copied().map(Some).collect(),
-        ..Default::default()
-    };
-    out.tally.examined = end - from;
+/// The header checks of every slot; the digest of every hot object reference, in package
+/// order. `None` when anything is amiss (the chunk is then checked one package at a time).
+async fn check_slots(
+    archives: &Archives,
+    scope: &Scope<'_>,
+    slots: &[Slot],
+    arena: &[u8],
+    out: &mut ChunkResult,
+) -> Result<Option<Vec<Hash>>, Error> {
     let mut records = Records::new();
-    // (digest) of every hot object reference, in package order.
     let mut references: Vec<Hash> = Vec::new();
     for (i, slot) in slots.iter().enumerate() {
         if i % AUDIT_SLICE_PACKAGES == AUDIT_SLICE_PACKAGES - 1 {
@@ -131,12 +192,20 @@ pub async fn check_chunk(
             check_header(scope, seq, &p.header, prev, &mut out.findings);
         } else {
             // Disposed of (or missing): the per-package check, which reads its mark.
-            check_one(archives, scope, seq, leaf, prev, &mut records, &mut out).await?;
+            check_one(archives, scope, seq, leaf, prev, &mut records, out).await?;
         }
     }
+    Ok(Some(references))
+}
 
-    // Every hot object once, decompressed and re-hashed.
-    let mut digests = references.clone();
+/// Every hot object of `references` once, decompressed and re-hashed: the size of each, or
+/// `None` when one is missing or does not match its digest.
+async fn rehash_objects(
+    hot: &Store,
+    id: ArchiveId,
+    references: &[Hash],
+) -> Result<Option<HashMap<Hash, u64>>, Error> {
+    let mut digests = references.to_vec();
     digests.sort();
     digests.dedup();
     let keys: Vec<Vec<u8>> = digests.iter().map(|d| store::object_key(id, d)).collect();
@@ -160,21 +229,7 @@ pub async fn check_chunk(
         })?;
         tokio::task::yield_now().await;
     }
-    if !intact {
-        return Ok(None);
-    }
-    out.tally.objects += references.len() as u64;
-    out.tally.bytes += references
-        .iter()
-        .map(|d| sizes.get(d).copied().unwrap_or(0))
-        .sum::<u64>();
-
-    let subtrees = Subtrees::new(from, leaves.to_vec());
-    tokio::task::yield_now().await;
-    out.findings
-        .extend(check_nodes(info, hot, &subtrees.inner()));
-    out.subtrees = Some(subtrees);
-    Ok(Some(out))
+    Ok(intact.then_some(sizes))
 }
 
 /// Packages a chunk checks between two yields to the runtime: the chunk runs on the async
@@ -201,7 +256,7 @@ fn read_run(
     id: crate::store::ArchiveId,
     slots: &mut [&mut Slot],
     mut each: impl FnMut(&mut Slot, &[u8]),
-) -> Result<(), ArchiveError> {
+) -> Result<(), Error> {
     let (Some(first), Some(last)) = (slots.first().map(|s| s.seq), slots.last().map(|s| s.seq))
     else {
         return Ok(());
@@ -236,7 +291,7 @@ fn read_headers(
     id: crate::store::ArchiveId,
     slots: &mut [&mut Slot],
     arena: &mut Vec<u8>,
-) -> Result<bool, ArchiveError> {
+) -> Result<bool, Error> {
     let keys: Vec<[u8; 16]> = slots.iter().map(|s| store::header_key(id, s.seq)).collect();
     let mut intact = true;
     hot.multi_get(cf::HEADERS, &keys, |j, v| {
@@ -259,7 +314,7 @@ fn read_locations(
     hot: &crate::store::Store,
     id: crate::store::ArchiveId,
     slots: &mut [&mut Slot],
-) -> Result<bool, ArchiveError> {
+) -> Result<bool, Error> {
     let mut intact = true;
     read_run(hot, cf::COLD, id, slots, |slot, v| {
         match Location::decode(v) {

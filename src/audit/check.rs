@@ -5,74 +5,20 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 use zegel_format::disposition::Disposition;
 use zegel_format::hash::{Hash, leaf_hash};
 use zegel_format::header::{HeaderView, Kind};
 
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
+use crate::archive::archives::{ArchiveInfo, Archives};
+use crate::archive::disposed;
+use crate::audit::finding::{Finding, PackageTally};
 use crate::audit::log::{Subtrees, check_nodes};
+use crate::error::Error;
+use crate::limits::AUDIT_BLOCKS_BYTES_MAX;
 use crate::retention::holds::Hold;
 use crate::store::{self, cf};
 use crate::tier::reader::BlockCache;
-
-/// One problem an audit found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Finding {
-    pub archive: String,
-    /// The package concerned, if the check is about one.
-    pub seq: Option<u64>,
-    /// The object concerned (name), if any.
-    pub object: Option<String>,
-    /// Which check failed, e.g. `header.leaf`, `object.digest`, `chain.prev`,
-    /// `checkpoint.root`, `retention.overdue`.
-    pub check: String,
-    pub expected: Option<String>,
-    pub found: Option<String>,
-    pub detail: String,
-}
-
-impl Finding {
-    pub(crate) fn new(
-        info: &ArchiveInfo,
-        seq: Option<u64>,
-        check: &str,
-        detail: impl Into<String>,
-    ) -> Self {
-        Finding {
-            archive: info.archive.clone(),
-            seq,
-            object: None,
-            check: check.into(),
-            expected: None,
-            found: None,
-            detail: detail.into(),
-        }
-    }
-
-    pub(crate) fn hashes(mut self, expected: &Hash, found: &Hash) -> Self {
-        self.expected = Some(expected.to_string());
-        self.found = Some(found.to_string());
-        self
-    }
-}
-
-/// What one range of package checks covered.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct PackageTally {
-    /// Seqs examined (sampled out ones included).
-    pub examined: u64,
-    /// Packages whose header and objects were re-hashed.
-    pub checked: u64,
-    /// Disposed packages whose mark and disposition record were checked.
-    pub disposed: u64,
-    /// Objects re-hashed.
-    pub objects: u64,
-    /// Bytes of content re-hashed (header bytes plus objects, uncompressed).
-    pub bytes: u64,
-}
 
 /// Whether `seq` is in a sample of `percent` % chosen by `seed`: the same seed picks the same
 /// packages, so a resumed audit checks what the interrupted one would have.
@@ -115,32 +61,9 @@ pub struct Scope<'a> {
     pub blocks: Arc<Mutex<BlockCache>>,
 }
 
-/// Inflated cold blocks one audit step keeps: a block read once serves every chunk of the
-/// step that has packages in it.
-pub const AUDIT_BLOCKS_BYTES_MAX: usize = 64 << 20;
-
 /// An empty block cache for one audit step.
 pub fn step_blocks() -> Arc<Mutex<BlockCache>> {
     Arc::new(Mutex::new(BlockCache::with_budget(AUDIT_BLOCKS_BYTES_MAX)))
-}
-
-/// Checks the packages `[from, end)`: each header against its leaf and its chain link, each
-/// object against its digest (hot or cold), disposed packages against their disposition, and
-/// retention (nothing overdue kept without a hold, nothing disposed of early); and every
-/// stored inner node inside the range against the one recomputed from the leaves. Batched
-/// reads first ([`crate::audit::batch`]); a chunk where anything is amiss is checked again one
-/// package at a time, which names each problem.
-pub async fn check_packages(
-    archives: &Archives,
-    scope: &Scope<'_>,
-    from: u64,
-    end: u64,
-) -> Result<ChunkResult, ArchiveError> {
-    if let Some(done) = crate::audit::batch::check_chunk(archives, scope, from, end).await? {
-        return Ok(done);
-    }
-    metrics::counter!("zegel_audit_rechecked_chunks_total").increment(1);
-    check_each(archives, scope, from, end).await
 }
 
 /// Stored leaves of `[from, end)`, `None` where missing or not 32 bytes.
@@ -149,17 +72,17 @@ pub fn stored_leaves(
     info: &ArchiveInfo,
     from: u64,
     end: u64,
-) -> Result<Vec<Option<Hash>>, ArchiveError> {
+) -> Result<Vec<Option<Hash>>, Error> {
     Ok(archives.store().nodes(info.id).run(0, from, end)?)
 }
 
 /// The package checks of `[from, end)` one package at a time, with the stored leaves.
-async fn check_each(
+pub async fn check_each(
     archives: &Archives,
     scope: &Scope<'_>,
     from: u64,
     end: u64,
-) -> Result<ChunkResult, ArchiveError> {
+) -> Result<ChunkResult, Error> {
     let info = scope.info;
     let mut out = ChunkResult::default();
     let before = stored_leaves(archives, info, from.saturating_sub(1), end)?;
@@ -213,7 +136,7 @@ pub async fn check_one(
     prev: Option<Hash>,
     records: &mut Records,
     out: &mut ChunkResult,
-) -> Result<(), ArchiveError> {
+) -> Result<(), Error> {
     let info = scope.info;
     let findings = &mut out.findings;
     let tally = &mut out.tally;
@@ -250,62 +173,85 @@ pub async fn check_one(
             "package.missing",
             "neither hot, cold, nor disposed of",
         )),
-        Err(ArchiveError::Gone { mark, .. }) => {
+        Err(Error::Gone { .. }) => {
             tally.disposed += 1;
-            if mark.cause == "retention" && mark.retain_until_ms.is_none_or(|u| u > mark.at_ms) {
-                let mut f = Finding::new(
-                    info,
-                    Some(seq),
-                    "retention.early",
-                    "disposed of for retention before its retention ended",
-                );
-                f.expected = Some(format!(
-                    "not before {}",
-                    mark.retain_until_ms
-                        .map_or("never".to_string(), |u| u.to_string())
-                ));
-                f.found = Some(format!("disposed at {}", mark.at_ms));
-                findings.push(f);
-            }
-            if let std::collections::hash_map::Entry::Vacant(e) = records.entry(mark.disposition) {
-                e.insert(disposition_record(archives, mark.disposition, info).await);
-            }
-            let listed = records
-                .get(&mark.disposition)
-                .and_then(Option::as_ref)
-                .is_some_and(|r| r.packages.iter().any(|d| d.seq == seq && d.leaf == leaf));
-            if !listed {
-                findings.push(Finding::new(
-                    info,
-                    Some(seq),
-                    "disposition.record",
-                    format!(
-                        "disposed of, but the disposition package at seq {} does not name it with its leaf",
-                        mark.disposition
-                    ),
-                ));
-            }
+            check_disposed(archives, info, seq, leaf, records, findings).await?;
         }
-        Err(e @ ArchiveError::Unavailable(_)) => findings.push(Finding::new(
+        Err(e @ Error::Unavailable(_)) => findings.push(Finding::new(
             info,
             Some(seq),
             "cold.unavailable",
             e.to_string(),
         )),
-        Err(ArchiveError::ColdCorrupt {
+        Err(Error::Corrupt {
+            check: "store",
+            detail,
+            ..
+        }) => {
+            findings.push(corrupt_finding(archives, info, seq, &leaf, detail));
+        }
+        Err(Error::Corrupt {
             check,
-            reason,
+            detail,
             found,
         }) => {
-            let mut f = Finding::new(info, Some(seq), check, reason);
+            let mut f = Finding::new(info, Some(seq), check, detail);
             f.expected = Some(leaf.to_string());
             f.found = found.map(|h| h.to_string());
             findings.push(f);
         }
-        Err(ArchiveError::Corrupt(reason)) => {
-            findings.push(corrupt_finding(archives, info, seq, &leaf, reason));
-        }
         Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+/// The checks of a disposed package: its mark (no disposal for retention before its
+/// retention ended) and the disposition record that must name it with its leaf.
+async fn check_disposed(
+    archives: &Archives,
+    info: &ArchiveInfo,
+    seq: u64,
+    leaf: Hash,
+    records: &mut Records,
+    findings: &mut Vec<Finding>,
+) -> Result<(), Error> {
+    let Some(mark) = disposed::mark(archives.store(), info.id, seq)? else {
+        return Err(Error::internal(format!(
+            "package {seq} read as disposed has no mark"
+        )));
+    };
+    if mark.cause == "retention" && mark.retain_until_ms.is_none_or(|u| u > mark.at_ms) {
+        let mut f = Finding::new(
+            info,
+            Some(seq),
+            "retention.early",
+            "disposed of for retention before its retention ended",
+        );
+        f.expected = Some(format!(
+            "not before {}",
+            mark.retain_until_ms
+                .map_or("never".to_string(), |u| u.to_string())
+        ));
+        f.found = Some(format!("disposed at {}", mark.at_ms));
+        findings.push(f);
+    }
+    if let std::collections::hash_map::Entry::Vacant(e) = records.entry(mark.disposition) {
+        e.insert(disposition_record(archives, mark.disposition, info).await);
+    }
+    let listed = records
+        .get(&mark.disposition)
+        .and_then(Option::as_ref)
+        .is_some_and(|r| r.packages.iter().any(|d| d.seq == seq && d.leaf == leaf));
+    if !listed {
+        findings.push(Finding::new(
+            info,
+            Some(seq),
+            "disposition.record",
+            format!(
+                "disposed of, but the disposition package at seq {} does not name it with its leaf",
+                mark.disposition
+            ),
+        ));
     }
     Ok(())
 }
@@ -396,13 +342,4 @@ async fn disposition_record(
         return None;
     }
     Disposition::decode(&archives.object(&p, 0).await.ok()?).ok()
-}
-
-/// What the log checks covered.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct LogTally {
-    pub leaves: u64,
-    pub checkpoints: u64,
-    pub signed_heads: u64,
-    pub consistency_proofs: u64,
 }

@@ -16,9 +16,10 @@ use zegel_format::merkle::{self, Frontier};
 use zegel_format::note::VerifierKey;
 use zegel_format::receipt::ReceiptHead;
 
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
+use crate::archive::archives::{ArchiveInfo, Archives};
 use crate::archive::state::decode_signed_head;
-use crate::audit::check::{Finding, LogTally};
+use crate::audit::finding::{Finding, LogTally};
+use crate::error::Error;
 use crate::store::{self, Store, cf};
 
 /// A root the archive signed: a checkpoint or a receipt head at a tree size.
@@ -263,7 +264,7 @@ impl LogWalk {
         &mut self,
         archives: &Archives,
         info: &ArchiveInfo,
-    ) -> Result<Vec<Finding>, ArchiveError> {
+    ) -> Result<Vec<Finding>, Error> {
         let mut findings = Vec::new();
         self.unchecked += self.claims.len() as u64;
         self.claims.clear();
@@ -315,7 +316,7 @@ pub fn load_claims(
     info: &ArchiveInfo,
     key: &VerifierKey,
     (after, end): (u64, u64),
-) -> Result<Claims, ArchiveError> {
+) -> Result<Claims, Error> {
     let hot = archives.store();
     let from = store::header_key(info.id, after.saturating_add(1));
     let to = store::header_key(info.id, end.saturating_add(1));

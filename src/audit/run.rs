@@ -11,19 +11,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zegel_format::header::Kind;
 
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
+use crate::archive::archives::{ArchiveInfo, Archives};
 use crate::archive::sequencer::{NewObject, Retention, Submission};
-use crate::audit::check::{self, Finding, LogTally, PackageTally, Scope};
+use crate::audit::batch;
+use crate::audit::check::{self, Scope};
+use crate::audit::finding::{Finding, LogTally, PackageTally};
 use crate::audit::log::{self, LogWalk};
+use crate::error::Error;
+use crate::limits::{AUDIT_FINDINGS_KEPT_MAX, AUDIT_RUNS_PER_ARCHIVE_MAX, AUDIT_STEP_PACKAGES_MAX};
 use crate::retention::holds::Holds;
 use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
-
-/// Findings an audit run keeps in full (every finding is counted by check).
-pub const AUDIT_FINDINGS_KEPT_MAX: usize = 1000;
-/// Packages one audit step checks at most.
-pub const AUDIT_STEP_PACKAGES_MAX: u64 = 100_000;
-/// Audit runs kept per archive.
-pub const AUDIT_RUNS_PER_ARCHIVE_MAX: u64 = 100_000;
 
 /// One audit of one archive.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -83,22 +80,10 @@ fn number(run_id: &str) -> Option<u64> {
     run_id.strip_prefix("audit-")?.parse().ok()
 }
 
-/// Why an audit could not run (not a finding: findings are results).
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error("no audit {0:?} in this archive")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    Archive(#[from] ArchiveError),
-    #[error("{0}")]
-    Store(#[from] StoreError),
-}
-
 /// The audit runs of every archive; one step of one run at a time per node.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Audits {
+    archives: Arc<Archives>,
     step: tokio::sync::Mutex<()>,
     write: Mutex<()>,
 }
@@ -108,22 +93,15 @@ fn save(
     id: ArchiveId,
     run: &AuditRun,
     walk: Option<&mut LogWalk>,
-) -> Result<(), AuditError> {
-    let n = number(&run.id).ok_or_else(|| AuditError::NotFound(run.id.clone()))?;
+) -> Result<(), Error> {
+    let n = number(&run.id)
+        .ok_or_else(|| Error::not_found(format!("no audit {:?} in this archive", run.id)))?;
     let mut b = Batch::default();
-    b.put(
-        cf::META,
-        &run_key(id, n),
-        &serde_json::to_vec(run).unwrap_or_default(),
-    );
+    b.put_json(cf::META, &run_key(id, n), run)?;
     match walk {
         // A finished run keeps no walk.
         Some(_) if run.finished_ms.is_some() => b.delete(cf::META, &walk_key(id, n)),
-        Some(w) => b.put(
-            cf::META,
-            &walk_key(id, n),
-            &serde_json::to_vec(w.saved()).unwrap_or_default(),
-        ),
+        Some(w) => b.put_json(cf::META, &walk_key(id, n), w.saved())?,
         None => {}
     }
     store.commit(b)?;
@@ -131,9 +109,18 @@ fn save(
 }
 
 impl Audits {
+    /// The audits of `archives`, kept in its store.
+    pub fn new(archives: Arc<Archives>) -> Audits {
+        Audits {
+            archives,
+            step: tokio::sync::Mutex::default(),
+            write: Mutex::default(),
+        }
+    }
+
     /// Every audit of an archive, oldest first.
-    pub fn list(&self, store: &Store, id: ArchiveId) -> Result<Vec<AuditRun>, AuditError> {
-        Ok(store.scan_json(
+    pub fn list(&self, id: ArchiveId) -> Result<Vec<AuditRun>, Error> {
+        Ok(self.archives.store().scan_json(
             cf::META,
             &run_prefix(id),
             AUDIT_RUNS_PER_ARCHIVE_MAX as usize,
@@ -141,27 +128,27 @@ impl Audits {
         )?)
     }
 
-    pub fn load(&self, store: &Store, id: ArchiveId, run_id: &str) -> Result<AuditRun, AuditError> {
-        let n = number(run_id).ok_or_else(|| AuditError::NotFound(run_id.into()))?;
-        store
+    pub fn load(&self, id: ArchiveId, run_id: &str) -> Result<AuditRun, Error> {
+        let n = number(run_id)
+            .ok_or_else(|| Error::not_found(format!("no audit {run_id:?} in this archive")))?;
+        self.archives
+            .store()
             .get_json(cf::META, &run_key(id, n), "audit run")?
-            .ok_or_else(|| AuditError::NotFound(run_id.into()))
+            .ok_or_else(|| Error::not_found(format!("no audit {run_id:?} in this archive")))
     }
 
     /// Starts an audit of the log as it is now.
     pub fn start(
         &self,
-        archives: &Archives,
         info: &ArchiveInfo,
         sample_percent: u8,
         by: &str,
         now_ms: u64,
-    ) -> Result<AuditRun, AuditError> {
+    ) -> Result<AuditRun, Error> {
         if !(1..=100).contains(&sample_percent) {
-            return Err(AuditError::Invalid(
-                "sample_percent must be 1 to 100".into(),
-            ));
+            return Err(Error::BadRequest("sample_percent must be 1 to 100".into()));
         }
+        let archives = &self.archives;
         let store = archives.store();
         let _one = self
             .write
@@ -191,30 +178,28 @@ impl Audits {
 
     /// Checks up to `max` more packages of the run; at the end of the log, runs the log
     /// checks and seals the audit into the archive's log.
-    #[allow(clippy::too_many_arguments)]
     pub async fn step(
         &self,
-        archives: &Arc<Archives>,
         holds: &Holds,
         info: &ArchiveInfo,
         run_id: &str,
         max: u64,
         now_ms: u64,
-    ) -> Result<AuditRun, AuditError> {
+    ) -> Result<AuditRun, Error> {
         let _one = self.step.lock().await;
+        let archives = &self.archives;
         let store = archives.store();
-        let mut run = self.load(store, info.id, run_id)?;
+        let mut run = self.load(info.id, run_id)?;
         if run.finished_ms.is_some() {
             return Ok(run);
         }
-        let active = holds
-            .active(store, info.id)
-            .map_err(|e| AuditError::Invalid(e.to_string()))?;
+        let active = holds.active(info.id)?;
         let end = run.size.min(
             run.cursor
                 .saturating_add(max.clamp(1, AUDIT_STEP_PACKAGES_MAX)),
         );
-        let n = number(&run.id).ok_or_else(|| AuditError::NotFound(run.id.clone()))?;
+        let n = number(&run.id)
+            .ok_or_else(|| Error::not_found(format!("no audit {:?} in this archive", run.id)))?;
         let saved = store.get_json(cf::META, &walk_key(info.id, n), "audit walk")?;
         let mut walk = LogWalk::resume(store, info, run.cursor, saved);
         let key = archives.key().verifier();
@@ -279,7 +264,7 @@ pub async fn check_range(
     key: &zegel_format::note::VerifierKey,
     (from, end): (u64, u64),
     walk: &mut LogWalk,
-) -> Result<(PackageTally, Vec<Finding>), AuditError> {
+) -> Result<(PackageTally, Vec<Finding>), Error> {
     use futures::StreamExt;
     let info = scope.info;
     let started = std::time::Instant::now();
@@ -306,7 +291,7 @@ pub async fn check_range(
                     now_ms,
                     blocks,
                 };
-                check::check_packages(&a, &scope, start, stop)
+                batch::check_packages(&a, &scope, start, stop)
                     .await
                     .map(|r| (start, r))
             })
@@ -317,7 +302,7 @@ pub async fn check_range(
     let mut tally = PackageTally::default();
     let mut found = Vec::new();
     while let Some(done) = results.next().await {
-        let (start, r) = done.map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
+        let (start, r) = done.map_err(|e| Error::internal(format!("audit task: {e}")))??;
         log_found.extend(take_claims(&mut claims, walk).await?);
         log_found.extend(walk.fold(archives, info, start, &r.leaves, r.subtrees.as_ref()));
         tally.examined += r.tally.examined;
@@ -337,24 +322,20 @@ pub async fn check_range(
 
 /// Hands the signed roots loaded beside the first chunks to the walk, the first time only.
 async fn take_claims(
-    claims: &mut Option<tokio::task::JoinHandle<Result<log::Claims, ArchiveError>>>,
+    claims: &mut Option<tokio::task::JoinHandle<Result<log::Claims, Error>>>,
     walk: &mut LogWalk,
-) -> Result<Vec<Finding>, AuditError> {
+) -> Result<Vec<Finding>, Error> {
     let Some(c) = claims.take() else {
         return Ok(Vec::new());
     };
     let loaded = c
         .await
-        .map_err(|e| AuditError::Invalid(format!("audit task: {e}")))??;
+        .map_err(|e| Error::internal(format!("audit task: {e}")))??;
     Ok(walk.add_claims(loaded))
 }
 
 /// Seals the finished audit as an `audit` package of the archive's log; its seq.
-async fn record(
-    archives: &Archives,
-    info: &ArchiveInfo,
-    run: &AuditRun,
-) -> Result<u64, AuditError> {
+async fn record(archives: &Archives, info: &ArchiveInfo, run: &AuditRun) -> Result<u64, Error> {
     let summary = serde_json::json!({
         "audit": run.id,
         "archive": run.archive,
@@ -368,7 +349,8 @@ async fn record(
         "findings": run.findings_total(),
         "findings_by_check": run.counts,
     });
-    let bytes = serde_json::to_vec(&summary).unwrap_or_default();
+    let bytes = serde_json::to_vec(&summary)
+        .map_err(|e| Error::internal(format!("encoding the audit summary: {e}")))?;
     let sealed = archives
         .submit(
             info,
@@ -389,5 +371,5 @@ async fn record(
     sealed
         .first()
         .map(|s| s.seq)
-        .ok_or_else(|| AuditError::Invalid("the audit entry was not sealed".into()))
+        .ok_or_else(|| Error::internal("the audit entry was not sealed"))
 }

@@ -8,15 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::archive::archives::{ArchiveInfo, Archives};
-use crate::audit::check::{Finding, Scope};
+use crate::audit::check::Scope;
+use crate::audit::finding::Finding;
 use crate::audit::log::LogWalk;
 use crate::audit::run;
 use crate::clock::Clock;
+use crate::error::Error;
 use crate::retention::holds::Holds;
-use crate::store::{ArchiveId, Batch, StoreError, cf};
-
-/// Largest `scrub_packages_per_sec` accepted.
-pub const SCRUB_PACKAGES_PER_SEC_MAX: u64 = 100_000;
+use crate::store::{ArchiveId, Batch, cf};
 
 fn cursor_key(id: ArchiveId) -> Vec<u8> {
     format!("scrub/{id:016x}").into_bytes()
@@ -41,16 +40,14 @@ async fn scrub_archive(
     info: &ArchiveInfo,
     budget: u64,
     now_ms: u64,
-) -> Result<u64, StoreError> {
+) -> Result<u64, Error> {
     let hot = archives.store();
     let cursor = hot
         .get(cf::META, &cursor_key(info.id))?
         .and_then(|v| v.get(..8).and_then(|b| b.try_into().ok()))
         .map_or(0, u64::from_be_bytes);
-    let size = archives
-        .size(info)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let active = holds.active(hot, info.id).unwrap_or_default();
+    let size = archives.size(info)?;
+    let active = holds.active(info.id)?;
     let end = size.min(cursor.saturating_add(budget));
     let saved = hot.get_json(cf::META, &walk_key(info.id), "scrub walk")?;
     let mut walk = LogWalk::resume(hot, info, cursor, saved);
@@ -63,15 +60,11 @@ async fn scrub_archive(
         blocks: crate::audit::check::step_blocks(),
     };
     let key = archives.key().verifier();
-    let (tally, mut findings) = run::check_range(archives, &scope, &key, (cursor, end), &mut walk)
-        .await
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (tally, mut findings) =
+        run::check_range(archives, &scope, &key, (cursor, end), &mut walk).await?;
     let wrapped = end >= size;
     if wrapped {
-        findings.extend(
-            walk.finish(archives, info)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        );
+        findings.extend(walk.finish(archives, info)?);
     }
     report(&findings);
     metrics::counter!("zegel_scrub_packages_total").increment(tally.checked);
@@ -84,11 +77,7 @@ async fn scrub_archive(
     if wrapped {
         b.delete(cf::META, &walk_key(info.id));
     } else {
-        b.put(
-            cf::META,
-            &walk_key(info.id),
-            &serde_json::to_vec(walk.saved()).unwrap_or_default(),
-        );
+        b.put_json(cf::META, &walk_key(info.id), walk.saved())?;
     }
     hot.commit(b)?;
     Ok(tally.examined.max(1))
@@ -102,7 +91,13 @@ pub async fn run(archives: Arc<Archives>, holds: Arc<Holds>, clock: Arc<dyn Cloc
     let mut next_archive = 0usize;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let infos = archives.all().unwrap_or_default();
+        let infos = match archives.all() {
+            Ok(infos) => infos,
+            Err(e) => {
+                tracing::warn!(error = %e, "scrub: the archives could not be listed");
+                continue;
+            }
+        };
         if infos.is_empty() {
             continue;
         }

@@ -11,7 +11,8 @@ use zegel_format::disposition::Cause;
 use zegel_format::limits::DISPOSITION_PACKAGES_MAX;
 
 use crate::archive::archives::{ArchiveInfo, Archives};
-use crate::retention::dispose::{self, Authority, Chosen, DisposeError, Disposed, disposable};
+use crate::error::Error;
+use crate::retention::dispose::{self, Authority, Chosen, Disposed, disposable};
 use crate::retention::holds::Holds;
 use crate::tier::mover::Tierer;
 
@@ -41,15 +42,13 @@ pub async fn apply(
     by: &str,
     from: u64,
     max: usize,
-) -> Result<ApplyReport, DisposeError> {
+) -> Result<ApplyReport, Error> {
     let max = max.clamp(1, DISPOSITION_PACKAGES_MAX);
     let _moves = tier.exclusive().await;
     let hot = archives.store();
     dispose::resume(tier, hot, info.id).await?;
     let at = tier.now_ms();
-    let active = holds
-        .active(hot, info.id)
-        .map_err(|e| DisposeError::Conflict(e.to_string()))?;
+    let active = holds.active(info.id)?;
     let pending = crate::tier::state::TierState::load(hot, info.id)?.pending;
     let size = archives.size(info)?;
     let mut report = ApplyReport {

@@ -5,8 +5,9 @@
 use zegel_format::disposition::{Certificate, Disposition};
 use zegel_format::header::Kind;
 
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
+use crate::archive::archives::{ArchiveInfo, Archives};
 use crate::archive::disposed;
+use crate::error::Error;
 
 /// The certificate of the disposition package at `seq`, under the newest checkpoint (one is
 /// signed now if none covers the package yet).
@@ -14,10 +15,10 @@ pub async fn certificate(
     archives: &Archives,
     info: &ArchiveInfo,
     seq: u64,
-) -> Result<Vec<u8>, ArchiveError> {
+) -> Result<Vec<u8>, Error> {
     let id = info.id;
     if disposed::summary(archives.store(), id, seq)?.is_none() {
-        return Err(ArchiveError::NotFound(format!(
+        return Err(Error::NotFound(format!(
             "no disposition package at seq {seq} in {:?}",
             info.archive
         )));
@@ -25,15 +26,15 @@ pub async fn certificate(
     let p = archives
         .header(id, seq)
         .await?
-        .ok_or_else(|| ArchiveError::Corrupt(format!("disposition package {seq} is missing")))?;
+        .ok_or_else(|| Error::corrupt(format!("disposition package {seq} is missing")))?;
     if p.header.kind != Kind::Disposition {
-        return Err(ArchiveError::Corrupt(format!(
+        return Err(Error::corrupt(format!(
             "package {seq} is listed as a disposition but is a {}",
             p.header.kind.name()
         )));
     }
     let record = Disposition::decode(&archives.object(&p, 0).await?)
-        .map_err(|e| ArchiveError::Corrupt(format!("disposition record {seq}: {e}")))?;
+        .map_err(|e| Error::corrupt(format!("disposition record {seq}: {e}")))?;
     let covers = |n: u64| n > seq;
     if !archives
         .latest_checkpoint(id)?
@@ -44,16 +45,16 @@ pub async fn certificate(
     let (size, checkpoint) = archives
         .latest_checkpoint(id)?
         .filter(|(n, _)| covers(*n))
-        .ok_or_else(|| ArchiveError::Corrupt("no checkpoint covers the disposition".into()))?;
+        .ok_or_else(|| Error::corrupt("no checkpoint covers the disposition"))?;
     let (package, _) = archives
         .sealed_package(id, seq)
         .await?
-        .ok_or_else(|| ArchiveError::Corrupt(format!("disposition package {seq} is missing")))?;
+        .ok_or_else(|| Error::corrupt(format!("disposition package {seq} is missing")))?;
     let disposed_proofs = record
         .packages
         .iter()
         .map(|d| Ok(archives.inclusion(id, d.seq, size)?.encode()))
-        .collect::<Result<Vec<_>, ArchiveError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(Certificate {
         package,
         proof: archives.inclusion(id, seq, size)?.encode(),

@@ -22,37 +22,18 @@ use zegel_format::merkle::NodeSource;
 use zegel_format::segment::{self, SegmentPackage};
 
 use crate::archive::agreement::index_value;
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives, StoredPackage, Tier};
+use crate::archive::archives::{ArchiveInfo, Archives, StoredPackage, Tier};
 use crate::archive::disposed::DispositionSummary;
 use crate::archive::sequencer::{AfterSeal, Disposal, DisposedPackage, ExtraPuts, HoldGate};
 use crate::cold::ColdError;
+use crate::error::Error;
 use crate::retention::holds::Holds;
 use crate::store::{self, ArchiveId, Batch, Store, StoreError, cf};
-use crate::tier::mover::{TierError, Tierer, blocking, check_segment, restore_packages};
+use crate::tier::mover::{
+    TierError, Tierer, blocking, check_segment, restore_packages, segment_puts,
+};
 use crate::tier::reader::ColdReader;
 use crate::tier::state::{PlannedSegment, SegmentRecord, TierState, segment_record_key};
-
-/// Why a disposal did not happen. Nothing was disposed of.
-#[derive(Debug, thiserror::Error)]
-pub enum DisposeError {
-    #[error("{0}")]
-    Archive(#[from] ArchiveError),
-    #[error("{0}")]
-    Tier(#[from] TierError),
-    #[error("{0}")]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Cold(#[from] ColdError),
-    /// A legal hold covers a package.
-    #[error("{0}")]
-    Held(String),
-    /// The request cannot be carried out as asked (wrong state, wrong package).
-    #[error("{0}")]
-    Conflict(String),
-    /// A tiering move holds a package; retry after it.
-    #[error("{0}")]
-    Busy(String),
-}
 
 /// What a disposal records about itself.
 #[derive(Debug, Clone)]
@@ -84,17 +65,16 @@ fn load_pending(hot: &Store, id: ArchiveId) -> Result<Option<PendingDisposal>, S
     hot.get_json(cf::META, &pending_key(id), "pending disposal")
 }
 
-fn pending_put(id: ArchiveId, p: &PendingDisposal) -> (&'static str, Vec<u8>, Vec<u8>) {
-    (
-        cf::META,
-        pending_key(id),
-        serde_json::to_vec(p).unwrap_or_default(),
-    )
+fn pending_put(
+    id: ArchiveId,
+    p: &PendingDisposal,
+) -> Result<(&'static str, Vec<u8>, Vec<u8>), StoreError> {
+    Ok((cf::META, pending_key(id), store::json_value(p)?))
 }
 
 /// Finishes what a crash interrupted: after the commit, the replaced segments are deleted;
 /// before it, the rewritten ones (nothing references them). Call under the tier lock.
-pub async fn resume(tier: &Tierer, hot: &Store, id: ArchiveId) -> Result<(), DisposeError> {
+pub async fn resume(tier: &Tierer, hot: &Store, id: ArchiveId) -> Result<(), Error> {
     let Some(p) = load_pending(hot, id)? else {
         return Ok(());
     };
@@ -168,10 +148,9 @@ pub async fn dispose(
     authority: Authority,
     holds: &Holds,
     after: Option<AfterSeal>,
-) -> Result<Disposed, DisposeError> {
+) -> Result<Disposed, Error> {
     let hot = archives.store();
     let gate = holds.gate(
-        archives.store_arc(),
         info.id,
         chosen
             .iter()
@@ -181,70 +160,8 @@ pub async fn dispose(
     let id = info.id;
     let now = tier.now_ms();
     let mut st = TierState::load(hot, id)?;
-    if let Some(m) = &st.pending
-        && let Some(c) = chosen
-            .iter()
-            .find(|c| (m.first..m.end).contains(&c.package.seq))
-    {
-        return Err(DisposeError::Busy(format!(
-            "package {} is being moved to the cold tier; retry after the move",
-            c.package.seq
-        )));
-    }
-    let disposed_set: HashSet<u64> = chosen.iter().map(|c| c.package.seq).collect();
-    // The segment records holding the cold ones.
-    let mut segments: BTreeSet<u64> = BTreeSet::new();
-    for c in &chosen {
-        if c.package.tier == Tier::Cold {
-            let at = ColdReader::location(hot, id, c.package.seq)?.ok_or_else(|| {
-                DisposeError::Conflict(format!("package {} has no cold location", c.package.seq))
-            })?;
-            segments.insert(at.segment);
-        }
-    }
-    let mut changes = Vec::new();
-    for &n in &segments {
-        let record = SegmentRecord::load(hot, id, n)?
-            .ok_or_else(|| StoreError::Corrupt(format!("segment record {id}/{n} is missing")))?;
-        let bytes = tier.cold().get(&record.key).await?;
-        let index = segment::open_segment(&bytes).map_err(|e| TierError::Verify {
-            key: record.key.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut kept = Vec::new();
-        for p in &index.packages {
-            let live = ColdReader::location(hot, id, p.seq)?.is_some_and(|l| l.segment == n);
-            if live && !disposed_set.contains(&p.seq) {
-                kept.push(p.seq);
-            }
-        }
-        let rewrite = if kept.is_empty() {
-            None
-        } else {
-            st.rewrites += 1;
-            let month: RetentionMonth = record.month.parse().map_err(|_| {
-                StoreError::Corrupt(format!("segment record {id}/{n}: month {}", record.month))
-            })?;
-            let key = layout::rewritten_segment_key(
-                &info.tenant,
-                &info.archive,
-                month,
-                record.first,
-                record.end,
-                st.rewrites,
-            );
-            let (a, i, k, b) = (archives.clone(), info.clone(), kept.clone(), bytes.clone());
-            let (level, block) = (tier.config().zstd_level, tier.config().block_kib << 10);
-            let encoded = blocking(move || reencode(a.store(), &i, &b, &k, level, block)).await?;
-            Some((key, encoded))
-        };
-        changes.push(SegmentChange {
-            n,
-            record,
-            kept,
-            rewrite,
-        });
-    }
+    refuse_moving(&st, &chosen)?;
+    let mut changes = plan_changes(archives, tier, info, &chosen, &mut st).await?;
     // Persist what will be written before writing it, with the rewrite numbers it uses.
     let mut pending = PendingDisposal {
         stage: "planned".into(),
@@ -256,9 +173,9 @@ pub async fn dispose(
     };
     {
         let mut b = Batch::default();
-        let (name, k, v) = pending_put(id, &pending);
+        let (name, k, v) = pending_put(id, &pending)?;
         b.put(name, &k, &v);
-        let (name, k, v) = st.put(id);
+        let (name, k, v) = st.put(id)?;
         b.put(name, &k, &v);
         hot.commit(b)?;
     }
@@ -292,6 +209,113 @@ pub async fn dispose(
     }
 }
 
+/// Refuses a disposal of packages that a tiering move holds.
+fn refuse_moving(st: &TierState, chosen: &[Chosen]) -> Result<(), Error> {
+    if let Some(m) = &st.pending
+        && let Some(c) = chosen
+            .iter()
+            .find(|c| (m.first..m.end).contains(&c.package.seq))
+    {
+        return Err(Error::Busy(format!(
+            "package {} is being moved to the cold tier; retry after the move",
+            c.package.seq
+        )));
+    }
+    Ok(())
+}
+
+/// The cold segments holding any of `chosen`, each with the live packages it keeps and, when
+/// it keeps any, its rewrite (a new key with the next rewrite number of `st`).
+async fn plan_changes(
+    archives: &Arc<Archives>,
+    tier: &Tierer,
+    info: &ArchiveInfo,
+    chosen: &[Chosen],
+    st: &mut TierState,
+) -> Result<Vec<SegmentChange>, Error> {
+    let (hot, id) = (archives.store(), info.id);
+    let disposed_set: HashSet<u64> = chosen.iter().map(|c| c.package.seq).collect();
+    let mut segments: BTreeSet<u64> = BTreeSet::new();
+    for c in chosen {
+        if c.package.tier == Tier::Cold {
+            let at = ColdReader::location(hot, id, c.package.seq)?.ok_or_else(|| {
+                Error::conflict(format!("package {} has no cold location", c.package.seq))
+            })?;
+            segments.insert(at.segment);
+        }
+    }
+    let mut changes = Vec::new();
+    for n in segments {
+        let record = SegmentRecord::load(hot, id, n)?
+            .ok_or_else(|| StoreError::Corrupt(format!("segment record {id}/{n} is missing")))?;
+        let bytes = tier.cold().get(&record.key).await?;
+        let index = segment::open_segment(&bytes).map_err(|e| TierError::Verify {
+            key: record.key.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut kept = Vec::new();
+        for p in &index.packages {
+            let live = ColdReader::location(hot, id, p.seq)?.is_some_and(|l| l.segment == n);
+            if live && !disposed_set.contains(&p.seq) {
+                kept.push(p.seq);
+            }
+        }
+        let rewrite = if kept.is_empty() {
+            None
+        } else {
+            let old = Rewritten {
+                n,
+                record: &record,
+                kept: &kept,
+                bytes,
+            };
+            Some(rewrite(archives, tier, info, old, st).await?)
+        };
+        changes.push(SegmentChange {
+            n,
+            record,
+            kept,
+            rewrite,
+        });
+    }
+    Ok(changes)
+}
+
+/// A segment to rewrite: its number, record and bytes, and the packages it keeps.
+struct Rewritten<'a> {
+    n: u64,
+    record: &'a SegmentRecord,
+    kept: &'a [u64],
+    bytes: Bytes,
+}
+
+/// The key and bytes of a segment rewritten to hold only what it keeps.
+async fn rewrite(
+    archives: &Arc<Archives>,
+    tier: &Tierer,
+    info: &ArchiveInfo,
+    old: Rewritten<'_>,
+    st: &mut TierState,
+) -> Result<(String, Vec<u8>), Error> {
+    let (id, n, record) = (info.id, old.n, old.record);
+    st.rewrites += 1;
+    let month: RetentionMonth = record.month.parse().map_err(|_| {
+        StoreError::Corrupt(format!("segment record {id}/{n}: month {}", record.month))
+    })?;
+    let key = layout::rewritten_segment_key(
+        &info.tenant,
+        &info.archive,
+        month,
+        record.first,
+        record.end,
+        st.rewrites,
+    );
+    let (a, i, k, b) = (archives.clone(), info.clone(), old.kept.to_vec(), old.bytes);
+    let (level, block) = (tier.config().zstd_level, tier.config().block_kib << 10);
+    let encoded = blocking(move || reencode(a.store(), &i, &b, &k, level, block)).await?;
+    Ok((key, encoded))
+}
+
 /// Writes and verifies the rewrites, then seals the disposition with every change.
 #[allow(clippy::too_many_arguments)]
 async fn commit(
@@ -306,12 +330,90 @@ async fn commit(
     gate: HoldGate,
     after: Option<AfterSeal>,
     decided_ms: u64,
-) -> Result<Disposed, DisposeError> {
-    let hot = archives.store();
+) -> Result<Disposed, Error> {
+    let id = info.id;
+    let mut out = Disposed::default();
+    let (mut puts, replaced) = write_rewrites(archives, tier, info, changes, st, &mut out).await?;
+    let (packages, entries) = disposed_packages(archives.store(), id, chosen, st, &mut out)?;
+    st.cold_packages = Some(st.cold_packages().saturating_sub(out.cold));
+    out.packages = chosen.len() as u64;
+    let record = Disposition {
+        cause: authority.cause,
+        basis: authority.basis.clone(),
+        authorized_by: authority.authorized_by.clone(),
+        decided_ms,
+        packages: entries,
+    };
+    record
+        .validate()
+        .map_err(|e| Error::internal(format!("invalid disposition record: {e}")))?;
+    pending.stage = "committed".into();
+    puts.push(pending_put(id, pending)?);
+    puts.push(st.put(id)?);
+    let summary = DispositionSummary {
+        seq: 0,
+        cause: authority.cause.name().into(),
+        basis: authority.basis,
+        authorized_by: authority.authorized_by,
+        decided_ms,
+        packages: out.packages,
+        hot: out.hot,
+        cold: out.cold,
+        segments_deleted: out.segments_deleted,
+        segments_rewritten: out.segments_rewritten,
+        erasure: authority.erasure,
+        first_seq: chosen.first().map_or(0, |c| c.package.seq),
+        last_seq: chosen.last().map_or(0, |c| c.package.seq),
+    };
+    // The replaced segment records name the disposition that removed them.
+    let after_all: AfterSeal = Box::new(move |seq| {
+        let mut extra: ExtraPuts = replaced
+            .into_iter()
+            .map(|(n, mut rec, by)| {
+                rec.removed_by = Some(seq);
+                rec.replaced_by = by;
+                (cf::META, segment_record_key(id, n), rec.encode())
+            })
+            .collect();
+        if let Some(f) = after {
+            extra.extend(f(seq));
+        }
+        extra
+    });
+    let sealed = archives
+        .dispose(
+            info,
+            Disposal {
+                record,
+                packages,
+                summary,
+                puts,
+                after: Some(after_all),
+                gate: Some(gate),
+            },
+        )
+        .await?;
+    out.disposition = sealed.seq;
+    tracing::info!(tenant = %info.tenant, archive = %info.archive, disposition = sealed.seq, packages = out.packages, cause = authority.cause.name(), "disposed of packages");
+    Ok(out)
+}
+
+/// A rewritten or deleted segment: its number, its record, the number of its replacement.
+type Replaced = (u64, SegmentRecord, Option<u64>);
+
+/// Writes each rewrite put-if-absent and verifies it by reading it back; returns the puts that
+/// point the kept packages at it and record it, and the segments it replaces.
+async fn write_rewrites(
+    archives: &Arc<Archives>,
+    tier: &Tierer,
+    info: &ArchiveInfo,
+    changes: &mut [SegmentChange],
+    st: &mut TierState,
+    out: &mut Disposed,
+) -> Result<(ExtraPuts, Vec<Replaced>), Error> {
     let id = info.id;
     let mut puts: ExtraPuts = Vec::new();
-    let mut out = Disposed::default();
-    let mut replaced: Vec<(u64, SegmentRecord, Option<u64>)> = Vec::new();
+    let mut replaced = Vec::new();
     for c in changes.iter_mut() {
         st.cold_bytes = st.cold_bytes.saturating_sub(c.record.bytes);
         let Some((key, bytes)) = c.rewrite.take() else {
@@ -329,34 +431,26 @@ async fn commit(
             month: c.record.month.clone(),
             seqs: c.kept.clone(),
         };
-        let (a, i) = (archives.clone(), info.clone());
-        let v = blocking(move || check_segment(a.store(), &i, &seg, &back)).await?;
+        let (a, i, planned) = (archives.clone(), info.clone(), seg.clone());
+        let v = blocking(move || check_segment(a.store(), &i, &planned, &back)).await?;
         let n = st.segments;
         st.segments += 1;
         st.cold_bytes += v.bytes;
-        for (seq, mut loc) in v.locations {
-            loc.segment = n;
-            puts.push((cf::COLD, store::header_key(id, seq).to_vec(), loc.encode()));
-        }
-        let rec = SegmentRecord {
-            key,
-            month: c.record.month.clone(),
-            first: c.record.first,
-            end: c.record.end,
-            packages: c.kept.len() as u64,
-            bytes: v.bytes,
-            raw_bytes: v.raw_bytes,
-            removed_by: None,
-            replaced_by: None,
-        };
-        puts.push((
-            cf::META,
-            segment_record_key(id, n),
-            serde_json::to_vec(&rec).unwrap_or_default(),
-        ));
+        puts.extend(segment_puts(id, n, &seg, (c.record.first, c.record.end), &v)?);
         out.segments_rewritten += 1;
         replaced.push((c.n, c.record.clone(), Some(n)));
     }
+    Ok((puts, replaced))
+}
+
+/// What the disposition batch removes of each chosen package, and the record's entries.
+fn disposed_packages(
+    hot: &Store,
+    id: ArchiveId,
+    chosen: &[Chosen],
+    st: &mut TierState,
+    out: &mut Disposed,
+) -> Result<(Vec<DisposedPackage>, Vec<RecordEntry>), Error> {
     let mut packages = Vec::with_capacity(chosen.len());
     let mut entries = Vec::with_capacity(chosen.len());
     let nodes = hot.nodes(id);
@@ -388,71 +482,7 @@ async fn commit(
             retain_until_ms: p.header.retain_until_ms,
         });
     }
-    st.cold_packages = Some(st.cold_packages().saturating_sub(out.cold));
-    out.packages = chosen.len() as u64;
-    let record = Disposition {
-        cause: authority.cause,
-        basis: authority.basis.clone(),
-        authorized_by: authority.authorized_by.clone(),
-        decided_ms,
-        packages: entries,
-    };
-    record
-        .validate()
-        .map_err(|e| DisposeError::Conflict(format!("invalid disposition record: {e}")))?;
-    pending.stage = "committed".into();
-    puts.push(pending_put(id, pending));
-    puts.push(st.put(id));
-    let summary = DispositionSummary {
-        seq: 0,
-        cause: authority.cause.name().into(),
-        basis: authority.basis,
-        authorized_by: authority.authorized_by,
-        decided_ms,
-        packages: out.packages,
-        hot: out.hot,
-        cold: out.cold,
-        segments_deleted: out.segments_deleted,
-        segments_rewritten: out.segments_rewritten,
-        erasure: authority.erasure,
-        first_seq: chosen.first().map_or(0, |c| c.package.seq),
-        last_seq: chosen.last().map_or(0, |c| c.package.seq),
-    };
-    // The replaced segment records name the disposition that removed them.
-    let after_all: AfterSeal = Box::new(move |seq| {
-        let mut extra: ExtraPuts = replaced
-            .into_iter()
-            .map(|(n, mut rec, by)| {
-                rec.removed_by = Some(seq);
-                rec.replaced_by = by;
-                (
-                    cf::META,
-                    segment_record_key(id, n),
-                    serde_json::to_vec(&rec).unwrap_or_default(),
-                )
-            })
-            .collect();
-        if let Some(f) = after {
-            extra.extend(f(seq));
-        }
-        extra
-    });
-    let sealed = archives
-        .dispose(
-            info,
-            Disposal {
-                record,
-                packages,
-                summary,
-                puts,
-                after: Some(after_all),
-                gate: Some(gate),
-            },
-        )
-        .await?;
-    out.disposition = sealed.seq;
-    tracing::info!(tenant = %info.tenant, archive = %info.archive, disposition = sealed.seq, packages = out.packages, cause = authority.cause.name(), "disposed of packages");
-    Ok(out)
+    Ok((packages, entries))
 }
 
 /// The bytes of a segment holding only `kept` of the segment `old`, each package restored

@@ -10,14 +10,13 @@ use utoipa::ToSchema;
 use zegel_format::disposition::Cause;
 use zegel_format::limits::{DISPOSITION_BASIS_BYTES_MAX, DISPOSITION_PACKAGES_MAX};
 
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
-use crate::retention::dispose::{self, Authority, Chosen, DisposeError, Disposed, disposable};
+use crate::archive::archives::{ArchiveInfo, Archives};
+use crate::error::Error;
+use crate::limits::ERASURES_PER_ARCHIVE_MAX;
+use crate::retention::dispose::{self, Authority, Chosen, Disposed, disposable};
 use crate::retention::holds::Holds;
-use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
+use crate::store::{ArchiveId, Batch, Store, cf};
 use crate::tier::mover::Tierer;
-
-/// Erasure requests an archive may have, decided ones included.
-pub const ERASURES_PER_ARCHIVE_MAX: u64 = 10_000;
 
 /// What an erasure covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -75,41 +74,16 @@ fn number(erasure_id: &str) -> Option<u64> {
     erasure_id.strip_prefix("erasure-")?.parse().ok()
 }
 
-/// Why an erasure request was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ErasureError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("no erasure request {0:?} in this archive")]
-    NotFound(String),
-    #[error("no package {0} in this archive")]
-    NoPackage(u64),
-    #[error("no record {0:?} in this archive")]
-    NoRecord(String),
-    /// The request is not in a state that allows this (already decided, same person).
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Dispose(#[from] DisposeError),
-    #[error("{0}")]
-    Store(#[from] StoreError),
-}
-
-impl From<ArchiveError> for ErasureError {
-    fn from(e: ArchiveError) -> ErasureError {
-        ErasureError::Dispose(DisposeError::Archive(e))
-    }
-}
-
 /// The erasure requests of every archive. Writes are serialised.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Erasures {
+    archives: Arc<Archives>,
     write: Mutex<()>,
     /// One approval at a time per node: it disposes of packages.
     approve: tokio::sync::Mutex<()>,
 }
 
-fn check_basis(basis: &str) -> Result<(), ErasureError> {
+fn check_basis(basis: &str) -> Result<(), Error> {
     let ok = !basis.trim().is_empty()
         && basis.len() <= DISPOSITION_BASIS_BYTES_MAX
         && !basis
@@ -118,16 +92,29 @@ fn check_basis(basis: &str) -> Result<(), ErasureError> {
     if ok {
         Ok(())
     } else {
-        Err(ErasureError::Invalid(format!(
+        Err(Error::bad_request(format!(
             "a legal basis of 1 to {DISPOSITION_BASIS_BYTES_MAX} bytes without control characters is required"
         )))
     }
 }
 
 impl Erasures {
+    /// The requests of `archives`, kept in its store.
+    pub fn new(archives: Arc<Archives>) -> Erasures {
+        Erasures {
+            archives,
+            write: Mutex::default(),
+            approve: tokio::sync::Mutex::default(),
+        }
+    }
+
+    fn store(&self) -> &Store {
+        self.archives.store()
+    }
+
     /// Every request of an archive, oldest first.
-    pub fn list(&self, store: &Store, id: ArchiveId) -> Result<Vec<Erasure>, ErasureError> {
-        Ok(store.scan_json(
+    pub fn list(&self, id: ArchiveId) -> Result<Vec<Erasure>, Error> {
+        Ok(self.store().scan_json(
             cf::META,
             &erasure_prefix(id),
             ERASURES_PER_ARCHIVE_MAX as usize,
@@ -135,52 +122,54 @@ impl Erasures {
         )?)
     }
 
-    fn load(
-        &self,
-        store: &Store,
-        id: ArchiveId,
-        erasure_id: &str,
-    ) -> Result<Erasure, ErasureError> {
-        let n = number(erasure_id).ok_or_else(|| ErasureError::NotFound(erasure_id.into()))?;
-        store
+    fn load(&self, id: ArchiveId, erasure_id: &str) -> Result<Erasure, Error> {
+        let missing =
+            || Error::not_found(format!("no erasure request {erasure_id:?} in this archive"));
+        let n = number(erasure_id).ok_or_else(missing)?;
+        self.store()
             .get_json(cf::META, &erasure_key(id, n), "erasure request")?
-            .ok_or_else(|| ErasureError::NotFound(erasure_id.into()))
+            .ok_or_else(missing)
     }
 
-    fn put(e: &Erasure, id: ArchiveId) -> Option<(&'static str, Vec<u8>, Vec<u8>)> {
-        Some((
-            cf::META,
-            erasure_key(id, number(&e.id)?),
-            serde_json::to_vec(e).unwrap_or_default(),
-        ))
+    /// The stored form of `e`: its `meta` entry.
+    fn entry(e: &Erasure, id: ArchiveId) -> Result<(&'static str, Vec<u8>, Vec<u8>), Error> {
+        let n = number(&e.id)
+            .ok_or_else(|| Error::internal(format!("erasure id {:?} has no number", e.id)))?;
+        let json = serde_json::to_vec(e)
+            .map_err(|x| Error::internal(format!("encoding erasure {}: {x}", e.id)))?;
+        Ok((cf::META, erasure_key(id, n), json))
+    }
+
+    fn save(&self, e: &Erasure, id: ArchiveId) -> Result<(), Error> {
+        let (name, k, v) = Self::entry(e, id)?;
+        let mut b = Batch::default();
+        b.put(name, &k, &v);
+        self.store().commit(b)?;
+        Ok(())
     }
 
     /// Records a request (durably, before it is answered). The packages it covers must exist
     /// and be archived content; they are resolved again when it is approved.
     pub async fn request(
         &self,
-        archives: &Archives,
         info: &ArchiveInfo,
         scope: ErasureScope,
         basis: String,
         by: &str,
         now_ms: u64,
-    ) -> Result<Erasure, ErasureError> {
+    ) -> Result<Erasure, Error> {
         check_basis(&basis)?;
-        let covered = covered(archives, info, &scope).await?;
+        let covered = covered(&self.archives, info, &scope).await?;
         if covered.is_empty() {
-            return Err(ErasureError::Invalid(
-                "the erasure covers no archived package".into(),
-            ));
+            return Err(Error::bad_request("the erasure covers no archived package"));
         }
-        let store = archives.store();
         let _one = self
             .write
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = self.list(store, info.id)?.len() as u64;
+        let n = self.list(info.id)?.len() as u64;
         if n >= ERASURES_PER_ARCHIVE_MAX {
-            return Err(ErasureError::Invalid(format!(
+            return Err(Error::bad_request(format!(
                 "an archive has at most {ERASURES_PER_ARCHIVE_MAX} erasure requests"
             )));
         }
@@ -197,32 +186,27 @@ impl Erasures {
             rejection: None,
             disposition: None,
         };
-        let mut b = Batch::default();
-        if let Some((name, k, v)) = Self::put(&e, info.id) {
-            b.put(name, &k, &v);
-        }
-        store.commit(b)?;
+        self.save(&e, info.id)?;
         Ok(e)
     }
 
     /// Rejects a request still waiting; anyone with the archivist role may, the requester too.
     pub fn reject(
         &self,
-        store: &Store,
         info: &ArchiveInfo,
         erasure_id: &str,
         reason: String,
         by: &str,
         now_ms: u64,
-    ) -> Result<Erasure, ErasureError> {
+    ) -> Result<Erasure, Error> {
         check_basis(&reason)?;
         let _one = self
             .write
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut e = self.load(store, info.id, erasure_id)?;
+        let mut e = self.load(info.id, erasure_id)?;
         if e.state != ErasureState::Requested {
-            return Err(ErasureError::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "erasure request {erasure_id} was already decided"
             )));
         }
@@ -230,11 +214,7 @@ impl Erasures {
         e.decided_by = Some(by.into());
         e.decided_ms = Some(now_ms);
         e.rejection = Some(reason);
-        let mut b = Batch::default();
-        if let Some((name, k, v)) = Self::put(&e, info.id) {
-            b.put(name, &k, &v);
-        }
-        store.commit(b)?;
+        self.save(&e, info.id)?;
         Ok(e)
     }
 
@@ -243,48 +223,44 @@ impl Erasures {
     /// erased in the very batch that seals the disposition.
     pub async fn approve(
         &self,
-        archives: &Arc<Archives>,
         tier: &Tierer,
         holds: &Holds,
         info: &ArchiveInfo,
         erasure_id: &str,
         by: &str,
-    ) -> Result<(Erasure, Disposed), ErasureError> {
+    ) -> Result<(Erasure, Disposed), Error> {
         let _one = self.approve.lock().await;
-        let store = archives.store();
-        let e = self.load(store, info.id, erasure_id)?;
+        let archives = &self.archives;
+        let e = self.load(info.id, erasure_id)?;
         if e.state != ErasureState::Requested {
-            return Err(ErasureError::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "erasure request {erasure_id} was already decided ({:?})",
                 e.state
             )));
         }
         if e.requested_by == by {
-            return Err(ErasureError::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "erasure request {erasure_id} was requested by key {by}; a second, different archivist must approve it"
             )));
         }
         let _moves = tier.exclusive().await;
-        dispose::resume(tier, store, info.id).await?;
+        dispose::resume(tier, archives.store(), info.id).await?;
         let chosen = covered(archives, info, &e.scope).await?;
         if chosen.is_empty() {
-            return Err(ErasureError::Conflict(format!(
+            return Err(Error::conflict(format!(
                 "erasure request {erasure_id} covers no package that is still archived"
             )));
         }
-        let active = holds
-            .active(store, info.id)
-            .map_err(|x| ErasureError::Invalid(x.to_string()))?;
+        let active = holds.active(info.id)?;
         for c in &chosen {
             if let Some(h) = active
                 .iter()
                 .find(|h| h.covers(c.package.seq, &c.package.header))
             {
-                return Err(DisposeError::Held(format!(
+                return Err(Error::held(format!(
                     "legal hold {} ({}) covers package {}; the erasure cannot proceed",
                     h.id, h.reason, c.package.seq
-                ))
-                .into());
+                )));
             }
         }
         let now = tier.now_ms();
@@ -309,7 +285,15 @@ impl Erasures {
             Some(Box::new(move |seq| {
                 let mut m = marked;
                 m.disposition = Some(seq);
-                Self::put(&m, id).into_iter().collect()
+                // An erasure of ours always has a number and encodes; were it not so, the
+                // disposition still stands and the request stays listed as requested.
+                match Self::entry(&m, id) {
+                    Ok(entry) => vec![entry],
+                    Err(e) => {
+                        tracing::error!(erasure = %m.id, error = %e, "the erasure request could not be marked erased");
+                        Vec::new()
+                    }
+                }
             })),
         )
         .await?;
@@ -324,7 +308,7 @@ async fn covered(
     archives: &Archives,
     info: &ArchiveInfo,
     scope: &ErasureScope,
-) -> Result<Vec<Chosen>, ErasureError> {
+) -> Result<Vec<Chosen>, Error> {
     let seqs: Vec<u64> = match scope {
         ErasureScope::Package(seq) => vec![*seq],
         ErasureScope::Record(key) => {
@@ -334,13 +318,15 @@ async fn covered(
                 .map(|(_, seq)| seq)
                 .collect();
             if seqs.is_empty() {
-                return Err(ErasureError::NoRecord(key.clone()));
+                return Err(Error::not_found(format!(
+                    "no record {key:?} in this archive"
+                )));
             }
             seqs
         }
     };
     if seqs.len() > DISPOSITION_PACKAGES_MAX {
-        return Err(ErasureError::Invalid(format!(
+        return Err(Error::bad_request(format!(
             "an erasure covers at most {DISPOSITION_PACKAGES_MAX} packages"
         )));
     }
@@ -349,7 +335,7 @@ async fn covered(
         match archives.header(info.id, seq).await {
             Ok(Some(p)) => {
                 if !disposable(p.header.kind) {
-                    return Err(ErasureError::Invalid(format!(
+                    return Err(Error::bad_request(format!(
                         "package {seq} is a {} entry of the log itself, not archived content",
                         p.header.kind.name()
                     )));
@@ -358,18 +344,21 @@ async fn covered(
             }
             Ok(None) => {
                 if let ErasureScope::Package(_) = scope {
-                    return Err(ErasureError::NoPackage(seq));
-                }
-            }
-            Err(ArchiveError::Gone { seq, mark }) => {
-                if let ErasureScope::Package(_) = scope {
-                    return Err(ErasureError::Conflict(format!(
-                        "package {seq} was already disposed of by the disposition package at seq {}",
-                        mark.disposition
+                    return Err(Error::not_found(format!(
+                        "no package {seq} in this archive"
                     )));
                 }
             }
-            Err(e) => return Err(e.into()),
+            Err(Error::Gone {
+                seq, disposition, ..
+            }) => {
+                if let ErasureScope::Package(_) = scope {
+                    return Err(Error::conflict(format!(
+                        "package {seq} was already disposed of by the disposition package at seq {disposition}"
+                    )));
+                }
+            }
+            Err(e) => return Err(e),
         }
     }
     out.sort_by_key(|c| c.package.seq);

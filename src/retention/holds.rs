@@ -10,12 +10,9 @@ use zegel_format::header::{HeaderView, MetaValue, PackageHeader};
 
 use crate::archive::agreement::index_value;
 use crate::archive::sequencer::HoldGate;
+use crate::error::Error;
+use crate::limits::{HOLD_REASON_BYTES_MAX, HOLDS_PER_ARCHIVE_MAX};
 use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
-
-/// Holds an archive may have, lifted ones included.
-pub const HOLDS_PER_ARCHIVE_MAX: u64 = 10_000;
-/// Bytes of a hold's or a lift's reason.
-pub const HOLD_REASON_BYTES_MAX: usize = 1000;
 
 /// What a hold covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -102,70 +99,65 @@ fn hold_prefix(id: ArchiveId) -> Vec<u8> {
     format!("hold/{id:016x}/").into_bytes()
 }
 
-/// Why a hold could not be placed or lifted.
-#[derive(Debug, thiserror::Error)]
-pub enum HoldError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("no hold {0:?}")]
-    NotFound(String),
-    #[error("hold {0:?} was already lifted")]
-    AlreadyLifted(String),
-    #[error("{0}")]
-    Store(#[from] StoreError),
-}
-
 /// The holds of every archive, in the hot store's `meta` family. Writes are serialised.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Holds {
+    store: Arc<Store>,
     /// Taken by every hold written and by every disposal's final check (see [`Holds::gate`]).
     write: Arc<Mutex<()>>,
 }
 
-fn check_reason(reason: &str) -> Result<(), HoldError> {
+fn check_reason(reason: &str) -> Result<(), Error> {
     if reason.trim().is_empty() || reason.len() > HOLD_REASON_BYTES_MAX {
-        return Err(HoldError::Invalid(format!(
+        return Err(Error::bad_request(format!(
             "a reason of 1 to {HOLD_REASON_BYTES_MAX} bytes is required"
         )));
     }
     Ok(())
 }
 
+/// The holds of one archive as stored, oldest first (lifted ones too).
+fn stored(store: &Store, id: ArchiveId) -> Result<Vec<Hold>, StoreError> {
+    store.scan_json(
+        cf::META,
+        &hold_prefix(id),
+        HOLDS_PER_ARCHIVE_MAX as usize,
+        "hold",
+    )
+}
+
 impl Holds {
+    /// The holds kept in `store`.
+    pub fn new(store: Arc<Store>) -> Holds {
+        Holds {
+            store,
+            write: Arc::default(),
+        }
+    }
+
     /// Every hold of an archive, oldest first (lifted ones too).
-    pub fn list(&self, store: &Store, id: ArchiveId) -> Result<Vec<Hold>, HoldError> {
-        Ok(store.scan_json(
-            cf::META,
-            &hold_prefix(id),
-            HOLDS_PER_ARCHIVE_MAX as usize,
-            "hold",
-        )?)
+    pub fn list(&self, id: ArchiveId) -> Result<Vec<Hold>, Error> {
+        Ok(stored(&self.store, id)?)
     }
 
     /// The holds in force.
-    pub fn active(&self, store: &Store, id: ArchiveId) -> Result<Vec<Hold>, HoldError> {
-        Ok(self
-            .list(store, id)?
-            .into_iter()
-            .filter(Hold::active)
-            .collect())
+    pub fn active(&self, id: ArchiveId) -> Result<Vec<Hold>, Error> {
+        Ok(self.list(id)?.into_iter().filter(Hold::active).collect())
     }
 
     /// The last check of a disposal of `packages`: run on the archive's sequencer under the
     /// holds' lock, kept until the disposal is committed, so no hold placed meanwhile is
     /// overlooked.
-    pub fn gate(
-        &self,
-        store: Arc<Store>,
-        id: ArchiveId,
-        packages: Vec<(u64, PackageHeader)>,
-    ) -> HoldGate {
+    pub fn gate(&self, id: ArchiveId, packages: Vec<(u64, PackageHeader)>) -> HoldGate {
+        let store = self.store.clone();
         HoldGate {
             lock: self.write.clone(),
             check: Box::new(move || {
-                let holds = Holds::default()
-                    .active(&store, id)
-                    .map_err(|e| e.to_string())?;
+                let holds: Vec<Hold> = stored(&store, id)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .filter(Hold::active)
+                    .collect();
                 for (seq, h) in &packages {
                     if let Some(hold) = holds.iter().find(|x| x.covers(*seq, h)) {
                         return Err(format!(
@@ -180,15 +172,15 @@ impl Holds {
     }
 
     /// Places `draft` (durably, before it is answered) under the next id of the archive.
-    pub fn place(&self, store: &Store, id: ArchiveId, draft: Hold) -> Result<Hold, HoldError> {
+    pub fn place(&self, id: ArchiveId, draft: Hold) -> Result<Hold, Error> {
         check_reason(&draft.reason)?;
         let _one = self
             .write
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = self.list(store, id)?.len() as u64;
+        let n = self.list(id)?.len() as u64;
         if n >= HOLDS_PER_ARCHIVE_MAX {
-            return Err(HoldError::Invalid(format!(
+            return Err(Error::bad_request(format!(
                 "an archive has at most {HOLDS_PER_ARCHIVE_MAX} holds"
             )));
         }
@@ -198,40 +190,38 @@ impl Holds {
             ..draft
         };
         let mut b = Batch::default();
-        b.put(
-            cf::META,
-            &hold_key(id, n + 1),
-            &serde_json::to_vec(&hold).unwrap_or_default(),
-        );
-        store.commit(b)?;
+        b.put_json(cf::META, &hold_key(id, n + 1), &hold)?;
+        self.store.commit(b)?;
         Ok(hold)
     }
 
     /// Lifts a hold (it stays listed, with who lifted it and why).
     pub fn lift(
         &self,
-        store: &Store,
         id: ArchiveId,
         hold_id: &str,
         reason: &str,
         by: &str,
         now_ms: u64,
-    ) -> Result<Hold, HoldError> {
+    ) -> Result<Hold, Error> {
         check_reason(reason)?;
         let n: u64 = hold_id
             .strip_prefix("hold-")
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| HoldError::NotFound(hold_id.into()))?;
+            .ok_or_else(|| Error::not_found(format!("no hold {hold_id:?}")))?;
         let _one = self
             .write
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = hold_key(id, n);
-        let mut hold: Hold = store
+        let mut hold: Hold = self
+            .store
             .get_json(cf::META, &key, "hold")?
-            .ok_or_else(|| HoldError::NotFound(hold_id.into()))?;
+            .ok_or_else(|| Error::not_found(format!("no hold {hold_id:?}")))?;
         if !hold.active() {
-            return Err(HoldError::AlreadyLifted(hold_id.into()));
+            return Err(Error::conflict(format!(
+                "hold {hold_id:?} was already lifted"
+            )));
         }
         hold.lifted = Some(Lifted {
             by: by.into(),
@@ -239,12 +229,8 @@ impl Holds {
             reason: reason.into(),
         });
         let mut b = Batch::default();
-        b.put(
-            cf::META,
-            &key,
-            &serde_json::to_vec(&hold).unwrap_or_default(),
-        );
-        store.commit(b)?;
+        b.put_json(cf::META, &key, &hold)?;
+        self.store.commit(b)?;
         Ok(hold)
     }
 }

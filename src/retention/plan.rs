@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives, Tier};
+use crate::archive::archives::{ArchiveInfo, Archives, Tier};
+use crate::error::Error;
+use crate::limits::PLAN_SAMPLES_MAX;
 use crate::retention::holds::Hold;
-
-/// Due packages listed by name in a plan.
-pub const PLAN_SAMPLES_MAX: usize = 10;
 
 /// Due packages sealed under one agreement version.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -59,7 +58,7 @@ pub async fn plan(
     info: &ArchiveInfo,
     holds: &[Hold],
     at_ms: u64,
-) -> Result<ArchivePlan, ArchiveError> {
+) -> Result<ArchivePlan, Error> {
     let size = archives.size(info)?;
     let mut p = ArchivePlan {
         archive: info.archive.clone(),

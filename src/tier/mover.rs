@@ -16,12 +16,14 @@ use zegel_format::layout::{self, LayoutVersion, RetentionMonth};
 use zegel_format::merkle::NodeSource;
 use zegel_format::segment::{self, SegmentPackage};
 
-use crate::archive::archives::{ArchiveError, ArchiveInfo, Archives};
+use crate::archive::archives::{ArchiveInfo, Archives};
 use crate::archive::disposed;
-use crate::archive::sequencer::Eviction;
+use crate::archive::sequencer::{Eviction, ExtraPuts};
 use crate::archive::state::ArchiveState;
 use crate::clock::Clock;
 use crate::cold::{ColdError, ColdStore};
+use crate::error::Error;
+use crate::limits::{BLOCK_KIB_MAX, HOT_DAYS_MAX, MOVE_BYTES_MAX, MOVE_PACKAGES_MAX};
 use crate::store::{self, ArchiveId, Store, StoreError, cf};
 use crate::tier::state::{
     Location, Move, PlannedSegment, SegmentRecord, Stage, TierState, segment_record_key,
@@ -29,14 +31,6 @@ use crate::tier::state::{
 
 /// Milliseconds in a day.
 const DAY_MS: u64 = 86_400_000;
-/// Largest hot period accepted, in days (about 100 years).
-pub const HOT_DAYS_MAX: u64 = 36_525;
-/// Most packages in one move (and so in one segment).
-pub const MOVE_PACKAGES_MAX: usize = segment::SEGMENT_PACKAGES_MAX;
-/// Most raw bytes in one move; a move is held in memory while it is written and verified.
-pub const MOVE_BYTES_MAX: u64 = 256 << 20;
-/// Largest segment block target, in KiB (the format's block limit).
-pub const BLOCK_KIB_MAX: usize = segment::SEGMENT_BLOCK_RAW_BYTES_MAX >> 10;
 
 /// Tiering settings (the `[tier]` table of the configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -104,6 +98,49 @@ impl TierConfig {
     }
 }
 
+impl From<TierError> for Error {
+    fn from(e: TierError) -> Error {
+        match e {
+            TierError::Cold(c) => c.into(),
+            TierError::Store(s) => s.into(),
+            TierError::Archive(a) => a,
+            e @ TierError::Verify { .. } => Error::Corrupt {
+                check: "segment.verify",
+                detail: e.to_string(),
+                found: None,
+            },
+            TierError::Other(m) => Error::internal(m),
+        }
+    }
+}
+
+/// What an eviction commits besides removing the hot copies: the segment records, every
+/// moved package's location and the next tier state; with the cold bytes of the move.
+fn eviction(
+    st: &TierState,
+    mv: &Move,
+    verified: &[Verified],
+    id: ArchiveId,
+) -> Result<(ExtraPuts, TierState, u64), TierError> {
+    let mut next = st.clone();
+    next.pending = None;
+    next.cold_upto = mv.end;
+    let mut puts = Vec::new();
+    let mut cold_bytes = 0;
+    for (i, (seg, v)) in mv.segments.iter().zip(verified).enumerate() {
+        let n = st.segments + i as u64;
+        puts.extend(segment_puts(id, n, seg, (mv.first, mv.end), v)?);
+        cold_bytes += v.bytes;
+        next.cold_raw_bytes += v.raw_bytes;
+    }
+    next.cold_bytes += cold_bytes;
+    next.segments += mv.segments.len() as u64;
+    next.cold_packages =
+        Some(st.cold_packages() + mv.segments.iter().map(|s| s.seqs.len() as u64).sum::<u64>());
+    puts.push(next.put(id)?);
+    Ok((puts, next, cold_bytes))
+}
+
 /// Why a move stopped. The hot copy is intact in every case.
 #[derive(Debug, thiserror::Error)]
 pub enum TierError {
@@ -112,7 +149,7 @@ pub enum TierError {
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
-    Archive(#[from] ArchiveError),
+    Archive(#[from] Error),
     #[error("segment {key} failed verification: {reason}")]
     Verify { key: String, reason: String },
     #[error("{0}")]
@@ -327,7 +364,7 @@ impl Tierer {
         &self,
         tenant: Option<&str>,
         visible: impl Fn(&str) -> bool,
-    ) -> Result<Vec<ArchiveTier>, TierError> {
+    ) -> Result<Vec<ArchiveTier>, Error> {
         let hot = self.archives.store();
         let mut out = Vec::new();
         for info in self.archives.all()? {
@@ -375,70 +412,8 @@ impl Tierer {
             st.pending = Some(mv.clone());
             st.save(hot.store(), id)?;
         }
-        let verified = match self.verify(info, &mv).await {
-            Ok(v) => v,
-            Err(e @ TierError::Cold(ColdError::NotFound(_))) => {
-                // The object vanished (e.g. a bucket was recreated): write it again.
-                mv.stage = Stage::Planned;
-                st.pending = Some(mv.clone());
-                st.save(hot.store(), id)?;
-                return Err(e);
-            }
-            Err(e @ TierError::Verify { .. }) => {
-                // Whatever sits at a pending key (a torn write after power loss, foreign
-                // bytes) is not referenced by any committed location: remove it and write
-                // the move again on the next attempt. The hot copy is untouched.
-                for seg in &mv.segments {
-                    self.cold.delete(&seg.key).await?;
-                }
-                mv.stage = Stage::Planned;
-                st.pending = Some(mv.clone());
-                st.save(hot.store(), id)?;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
-        if mv.stage != Stage::Verified {
-            mv.stage = Stage::Verified;
-            st.pending = Some(mv.clone());
-            st.save(hot.store(), id)?;
-        }
-        // Evict: locations, segment records and the new state, with the hot copies' removal.
-        let mut next = st.clone();
-        next.pending = None;
-        next.cold_upto = mv.end;
-        let mut puts = Vec::new();
-        let mut cold_bytes = 0;
-        for (i, (seg, v)) in mv.segments.iter().zip(&verified).enumerate() {
-            let n = st.segments + i as u64;
-            let rec = SegmentRecord {
-                key: seg.key.clone(),
-                month: seg.month.clone(),
-                first: mv.first,
-                end: mv.end,
-                packages: seg.seqs.len() as u64,
-                bytes: v.bytes,
-                raw_bytes: v.raw_bytes,
-                removed_by: None,
-                replaced_by: None,
-            };
-            puts.push((
-                cf::META,
-                segment_record_key(id, n),
-                serde_json::to_vec(&rec).unwrap_or_default(),
-            ));
-            for (seq, mut loc) in v.locations.iter().copied() {
-                loc.segment = n;
-                puts.push((cf::COLD, store::header_key(id, seq).to_vec(), loc.encode()));
-            }
-            cold_bytes += v.bytes;
-            next.cold_raw_bytes += v.raw_bytes;
-        }
-        next.cold_bytes += cold_bytes;
-        next.segments += mv.segments.len() as u64;
-        next.cold_packages =
-            Some(st.cold_packages() + mv.segments.iter().map(|s| s.seqs.len() as u64).sum::<u64>());
-        puts.push(next.put(id));
+        let verified = self.verified(info, &mut mv, &mut st).await?;
+        let (puts, next, cold_bytes) = eviction(&st, &mv, &verified, id)?;
         let freed = self
             .archives
             .evict(
@@ -469,6 +444,46 @@ impl Tierer {
             cold_bytes,
             hot_bytes_freed: freed,
         }))
+    }
+
+    /// The move's segments verified by reading them back; a missing or failing segment puts
+    /// the move back to `planned` (removing what sits at its keys) and is the error.
+    async fn verified(
+        &self,
+        info: &ArchiveInfo,
+        mv: &mut Move,
+        st: &mut TierState,
+    ) -> Result<Vec<Verified>, TierError> {
+        let (hot, id) = (self.archives.store(), info.id);
+        let verified = match self.verify(info, mv).await {
+            Ok(v) => v,
+            Err(e @ TierError::Cold(ColdError::NotFound(_))) => {
+                // The object vanished (e.g. a bucket was recreated): write it again.
+                mv.stage = Stage::Planned;
+                st.pending = Some(mv.clone());
+                st.save(hot, id)?;
+                return Err(e);
+            }
+            Err(e @ TierError::Verify { .. }) => {
+                // Whatever sits at a pending key (a torn write after power loss, foreign
+                // bytes) is not referenced by any committed location: remove it and write
+                // the move again on the next attempt. The hot copy is untouched.
+                for seg in &mv.segments {
+                    self.cold.delete(&seg.key).await?;
+                }
+                mv.stage = Stage::Planned;
+                st.pending = Some(mv.clone());
+                st.save(hot, id)?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        if mv.stage != Stage::Verified {
+            mv.stage = Stage::Verified;
+            st.pending = Some(mv.clone());
+            st.save(hot, id)?;
+        }
+        Ok(verified)
     }
 
     /// Encodes and writes each planned segment (put-if-absent).
@@ -696,6 +711,34 @@ pub(crate) struct Verified {
     pub bytes: u64,
     pub raw_bytes: u64,
     pub locations: Vec<(u64, Location)>,
+}
+
+/// The puts that record `seg`, verified as `v`, as segment `n` of archive `id` (covering the
+/// move range `range`), and point each of its packages at it.
+pub(crate) fn segment_puts(
+    id: ArchiveId,
+    n: u64,
+    seg: &PlannedSegment,
+    range: (u64, u64),
+    v: &Verified,
+) -> Result<ExtraPuts, StoreError> {
+    let rec = SegmentRecord {
+        key: seg.key.clone(),
+        month: seg.month.clone(),
+        first: range.0,
+        end: range.1,
+        packages: seg.seqs.len() as u64,
+        bytes: v.bytes,
+        raw_bytes: v.raw_bytes,
+        removed_by: None,
+        replaced_by: None,
+    };
+    let mut puts = vec![(cf::META, segment_record_key(id, n), store::json_value(&rec)?)];
+    for (seq, mut loc) in v.locations.iter().copied() {
+        loc.segment = n;
+        puts.push((cf::COLD, store::header_key(id, seq).to_vec(), loc.encode()));
+    }
+    Ok(puts)
 }
 
 /// Checks that `bytes` is a segment of `info` holding exactly `seg.seqs`, each restoring to

@@ -11,11 +11,9 @@ use zegel_format::merkle::NodeSource;
 use zegel_format::segment::{self, ColdPackage};
 
 use crate::cold::{ColdError, ColdStore};
+use crate::limits::BLOCK_CACHE_BYTES_MAX;
 use crate::store::{self, ArchiveId, Store, StoreError, cf};
 use crate::tier::state::{Location, SegmentRecord};
-
-/// Inflated blocks kept in memory, in bytes (a block holds about 64 KiB of packages).
-pub const BLOCK_CACHE_BYTES_MAX: usize = 64 << 20;
 
 /// Why a cold read failed.
 #[derive(Debug, thiserror::Error)]

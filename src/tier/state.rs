@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
+use crate::store::{self, ArchiveId, Batch, Store, StoreError, cf};
 
 /// Where a move stands. A restart resumes from the stage stored here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,18 +107,14 @@ impl TierState {
     }
 
     /// The state as a put, for a batch that commits it with other writes.
-    pub fn put(&self, id: ArchiveId) -> (&'static str, Vec<u8>, Vec<u8>) {
-        (
-            cf::META,
-            tier_key(id),
-            serde_json::to_vec(self).unwrap_or_default(),
-        )
+    pub fn put(&self, id: ArchiveId) -> Result<(&'static str, Vec<u8>, Vec<u8>), StoreError> {
+        Ok((cf::META, tier_key(id), store::json_value(self)?))
     }
 
     /// Stores the state alone, durably.
     pub fn save(&self, store: &Store, id: ArchiveId) -> Result<(), StoreError> {
         let mut b = Batch::default();
-        let (name, k, v) = self.put(id);
+        let (name, k, v) = self.put(id)?;
         b.put(name, &k, &v);
         store.commit(b)
     }
@@ -143,6 +139,15 @@ pub struct SegmentRecord {
 }
 
 impl SegmentRecord {
+    /// The stored form. A record is numbers and strings, so encoding it cannot fail, which
+    /// lets a seal callback (which cannot fail) write one.
+    pub fn encode(&self) -> Vec<u8> {
+        // Numbers and strings only: serde_json cannot fail on them.
+        #[allow(clippy::disallowed_methods)]
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        bytes
+    }
+
     pub fn load(store: &Store, id: ArchiveId, n: u64) -> Result<Option<SegmentRecord>, StoreError> {
         store.get_json(cf::META, &segment_record_key(id, n), "segment record")
     }
