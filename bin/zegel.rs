@@ -78,7 +78,7 @@ enum Command {
         #[arg(long, requires = "archive")]
         resume: Option<String>,
         /// Packages per request (1 to 100000).
-        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=zegel::audit::run::AUDIT_STEP_PACKAGES_MAX))]
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=zegel::limits::AUDIT_STEP_PACKAGES_MAX))]
         step: u64,
         #[command(flatten)]
         remote: Remote,

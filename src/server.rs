@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use crate::api::{self, AppState};
 use crate::archive::archives::Archives;
-use crate::limits::SCRUB_PACKAGES_PER_SEC_MAX;
 use crate::clock::{Clock, SystemClock};
 use crate::cold::{ColdConfig, ColdStore};
 use crate::keyfile;
+use crate::limits::SCRUB_PACKAGES_PER_SEC_MAX;
 use crate::limits::{
     CHECKPOINT_INTERVAL_MS_MAX, CHECKPOINT_INTERVAL_MS_MIN, USAGE_INTERVAL_SECS_MAX,
 };

@@ -13,8 +13,8 @@ use crate::api::docs::ProblemDoc;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState};
 use crate::error::Error;
-use crate::tier::mover::{ArchiveTier, PassReport};
 use crate::limits::USAGE_DAYS_MAX;
+use crate::tier::mover::{ArchiveTier, PassReport};
 use crate::usage::{UsageDay, UsageFigures, day_of};
 
 /// `?tenant=`: which tenant (the server's admin key only; others see their own).

@@ -341,11 +341,7 @@ impl Archives {
                     name_key(tenant, archive),
                     id.to_be_bytes().to_vec(),
                 ),
-                (
-                    cf::META,
-                    info_key(id),
-                    store::json_value(&info)?,
-                ),
+                (cf::META, info_key(id), store::json_value(&info)?),
             ];
             if let Some(doc) = agreement_doc {
                 extra.push((cf::META, agreement_doc_key(id), doc.to_vec()));

@@ -436,7 +436,13 @@ async fn write_rewrites(
         let n = st.segments;
         st.segments += 1;
         st.cold_bytes += v.bytes;
-        puts.extend(segment_puts(id, n, &seg, (c.record.first, c.record.end), &v)?);
+        puts.extend(segment_puts(
+            id,
+            n,
+            &seg,
+            (c.record.first, c.record.end),
+            &v,
+        )?);
         out.segments_rewritten += 1;
         replaced.push((c.n, c.record.clone(), Some(n)));
     }

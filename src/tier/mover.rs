@@ -733,7 +733,11 @@ pub(crate) fn segment_puts(
         removed_by: None,
         replaced_by: None,
     };
-    let mut puts = vec![(cf::META, segment_record_key(id, n), store::json_value(&rec)?)];
+    let mut puts = vec![(
+        cf::META,
+        segment_record_key(id, n),
+        store::json_value(&rec)?,
+    )];
     for (seq, mut loc) in v.locations.iter().copied() {
         loc.segment = n;
         puts.push((cf::COLD, store::header_key(id, seq).to_vec(), loc.encode()));
