@@ -166,6 +166,7 @@ fn kill_minus_nine_during_ingest_loses_no_acknowledged_package() {
     assert!(checkpoints.len() >= 5);
 }
 
+// Everything one round of the crash test checks, named.
 #[allow(clippy::too_many_arguments)]
 fn verify_everything(
     base: &str,

@@ -63,6 +63,7 @@ pub struct BatchReceipts {
 /// A row submission (formats/sip.md).
 #[derive(Debug, ToSchema)]
 #[schema(as = RowSip)]
+// Only the OpenAPI document reads these fields.
 #[allow(dead_code)]
 pub struct RowSipDoc {
     /// The record key (1-512 bytes, no control characters).
@@ -80,6 +81,7 @@ pub struct RowSipDoc {
 /// A multipart package upload.
 #[derive(Debug, ToSchema)]
 #[schema(as = PackageUpload)]
+// Only the OpenAPI document reads these fields.
 #[allow(dead_code)]
 pub struct PackageUploadDoc {
     /// JSON: `{"key": optional record key, "metadata": {...}, "sha256": {"object name": "hex"}}`.

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod export;
 pub mod ingest;
 pub mod limits;
+pub mod metrics;
 pub mod problem;
 pub mod proofs;
 pub mod read;
@@ -176,7 +177,7 @@ pub fn router(state: AppState, in_flight_max: usize) -> Router {
         .fallback(|| async { Problem::not_found("no such route") })
         .layer(axum::Extension(doc))
         .layer(axum::middleware::from_fn(problem::ensure_problem))
-        .layer(axum::middleware::from_fn(crate::telemetry::track))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 

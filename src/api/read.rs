@@ -323,6 +323,7 @@ pub async fn read_object(
 /// Search parameters besides the metadata filters.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
+// Only the OpenAPI document reads these fields: the handler parses the query itself.
 #[allow(dead_code)]
 pub struct SearchParams {
     /// Ingest time at or after this (RFC 3339, or milliseconds since the epoch).

@@ -33,6 +33,7 @@ pub struct ApplyReport {
 }
 
 /// One apply call over `[from, size)`: due, unheld, disposable packages up to `max`.
+// The services a step uses, the archive, who applies it and the range: one caller each.
 #[allow(clippy::too_many_arguments)]
 pub async fn apply(
     archives: &Arc<Archives>,

@@ -317,6 +317,7 @@ async fn rewrite(
 }
 
 /// Writes and verifies the rewrites, then seals the disposition with every change.
+// The parts of one disposal as `dispose` prepared them; its only caller.
 #[allow(clippy::too_many_arguments)]
 async fn commit(
     archives: &Arc<Archives>,
