@@ -146,7 +146,7 @@ impl From<SequencerError> for Problem {
             SequencerError::Stopped => Problem::busy(e.to_string()),
             SequencerError::Invalid(m) => Problem::invalid(m, Vec::new()),
             SequencerError::Held(m) => Problem::new(StatusCode::CONFLICT, "held", m),
-            SequencerError::Store(m) => Problem::internal(m),
+            SequencerError::Store(m) | SequencerError::Internal(m) => Problem::internal(m),
         }
     }
 }
