@@ -1,5 +1,7 @@
-//! Sealing rows into a log without a server: the in-memory core that the sequencer builds on,
-//! and `zegel seal`, which writes a whole log directory that `zegel-verify` can check.
+//! Sealing rows into a log without a server: [`build_header`], the one builder of package
+//! headers that every writer of a log uses (the server's sequencer too); [`LogWriter`], an
+//! in-memory log; and `zegel seal`, which writes a whole log directory that `zegel-verify`
+//! can check.
 //!
 //! A [`LogWriter`] assigns sequence numbers, links each header to the previous leaf hash,
 //! appends to the Merkle tree and signs one receipt head per group of packages.
@@ -32,6 +34,18 @@ pub struct Object<'a> {
     pub bytes: &'a [u8],
 }
 
+impl Object<'_> {
+    /// The header's entry for this object: name, media type, length and digest of the bytes.
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef {
+            name: self.name.into(),
+            media_type: self.media_type.into(),
+            size: self.bytes.len() as u64,
+            digest: sha256(self.bytes),
+        }
+    }
+}
+
 /// A package just appended.
 #[derive(Debug, Clone)]
 pub struct Appended {
@@ -46,12 +60,131 @@ pub struct Appended {
 pub enum SealError {
     #[error("invalid package: {0}")]
     Invalid(#[from] zegel_format::DecodeError),
+    #[error("invalid package: {0}")]
+    Header(#[from] HeaderError),
     #[error("line {line}: {problem}")]
     Row { line: usize, problem: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Proof(#[from] merkle::ProofError),
+}
+
+/// When a package's retention ends, resolved when its header is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    Until(u64),
+    AfterIngestMs(u64),
+    Forever,
+}
+
+impl Retention {
+    /// The retention end of a package sealed at `time_ms`, as its header names it.
+    pub fn until_ms(self, time_ms: u64) -> Option<u64> {
+        match self {
+            Retention::Until(t) => Some(t),
+            Retention::AfterIngestMs(d) => Some(time_ms.saturating_add(d)),
+            Retention::Forever => None,
+        }
+    }
+}
+
+/// The end of a log as its one writer knows it: what the next header continues.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEnd<'a> {
+    /// The next sequence number: the size of the tree.
+    pub seq: u64,
+    /// The leaf hash of the last package; `None` for an empty log.
+    pub prev: Option<Hash>,
+    /// The time of the last package or signed head: no header's time goes below it.
+    pub last_time_ms: u64,
+    /// The agreement in force, named by the packages that need one.
+    pub agreement: Option<AgreementRef>,
+    /// Whose log it is.
+    pub tenant: &'a str,
+    pub archive: &'a str,
+}
+
+/// A package's own fields, as its writer was given them; the header gets copies.
+#[derive(Debug, Clone)]
+pub struct PackageFields<'a> {
+    pub kind: Kind,
+    pub record_key: Option<&'a str>,
+    pub metadata: &'a BTreeMap<String, MetaValue>,
+    pub objects: Vec<ObjectRef>,
+    pub retention: Retention,
+}
+
+/// A header built at the end of a log, checked (formats/package-header.md §3) and encoded;
+/// `leaf` is the hash of exactly `bytes`.
+#[derive(Debug, Clone)]
+pub struct BuiltHeader {
+    pub header: PackageHeader,
+    pub bytes: Vec<u8>,
+    pub leaf: Hash,
+}
+
+/// Why a header could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HeaderError {
+    /// The package needs an agreement and none is in force: the caller's input.
+    #[error("the archive has no agreement yet")]
+    NoAgreement,
+    /// The fields break a rule of the header: the caller's input.
+    #[error("{0}")]
+    Invalid(#[from] zegel_format::DecodeError),
+    /// The encoding does not decode to the header it encodes: a bug of ours, never the input.
+    #[error("header does not survive its own decoder")]
+    Unfaithful,
+}
+
+/// Builds the header of the next package of a log, as every writer of a log does (`zegel
+/// seal` and the server's sequencer): the sequence number, the link to the previous leaf and
+/// the agreement in force from `end`, a time never below the log's last (`now_ms` is raised),
+/// the retention end resolved at that time.
+pub fn build_header(
+    end: &LogEnd<'_>,
+    fields: PackageFields<'_>,
+    now_ms: u64,
+) -> Result<BuiltHeader, HeaderError> {
+    let time_ms = now_ms.max(end.last_time_ms);
+    let agreement = if fields.kind.needs_agreement() {
+        Some(end.agreement.ok_or(HeaderError::NoAgreement)?)
+    } else {
+        None
+    };
+    let header = PackageHeader {
+        tenant: end.tenant.into(),
+        archive: end.archive.into(),
+        seq: end.seq,
+        prev: end.prev,
+        time_ms,
+        kind: fields.kind,
+        agreement,
+        record_key: fields.record_key.map(str::to_owned),
+        metadata: fields.metadata.clone(),
+        objects: fields.objects,
+        retain_until_ms: fields.retention.until_ms(time_ms),
+    };
+    header.validate()?;
+    let bytes = header.encode();
+    let leaf = leaf_hash(&bytes);
+    Ok(BuiltHeader {
+        header,
+        bytes,
+        leaf,
+    })
+}
+
+impl BuiltHeader {
+    /// Pair assertion for a writer about to make the header durable: the bytes decode to
+    /// exactly the header they were encoded from.
+    pub fn check_pair(&self) -> Result<(), HeaderError> {
+        match PackageHeader::decode(&self.bytes) {
+            Ok(decoded) if decoded == self.header => Ok(()),
+            _ => Err(HeaderError::Unfaithful),
+        }
+    }
 }
 
 /// The single writer of one archive's log, in memory. Owned by one thread; not shared.
@@ -131,45 +264,31 @@ impl LogWriter {
         retain_until_ms: Option<u64>,
         now_ms: u64,
     ) -> Result<Appended, SealError> {
-        let seq = self.tree.size();
-        let time_ms = now_ms.max(self.last_time_ms);
-        let header = PackageHeader {
-            tenant: self.tenant.clone(),
-            archive: self.archive.clone(),
-            seq,
+        let end = LogEnd {
+            seq: self.tree.size(),
             prev: self.prev,
-            time_ms,
-            kind,
-            agreement: if kind.needs_agreement() {
-                self.agreement
-            } else {
-                None
-            },
-            record_key,
-            metadata,
-            objects: objects
-                .iter()
-                .map(|o| ObjectRef {
-                    name: o.name.into(),
-                    media_type: o.media_type.into(),
-                    size: o.bytes.len() as u64,
-                    digest: sha256(o.bytes),
-                })
-                .collect(),
-            retain_until_ms,
+            last_time_ms: self.last_time_ms,
+            agreement: self.agreement,
+            tenant: &self.tenant,
+            archive: &self.archive,
         };
-        header.validate()?;
-        let header_bytes = header.encode();
+        let fields = PackageFields {
+            kind,
+            record_key: record_key.as_deref(),
+            metadata: &metadata,
+            objects: objects.iter().map(Object::object_ref).collect(),
+            retention: retain_until_ms.map_or(Retention::Forever, Retention::Until),
+        };
+        let built = build_header(&end, fields, now_ms)?;
         let bodies: Vec<Option<&[u8]>> = objects.iter().map(|o| Some(o.bytes)).collect();
-        let sealed = self.sealer.seal(&header_bytes, &bodies)?;
-        let leaf = leaf_hash(&header_bytes);
-        self.tree.push(leaf);
-        self.prev = Some(leaf);
-        self.last_time_ms = time_ms;
+        let sealed = self.sealer.seal(&built.bytes, &bodies)?;
+        self.tree.push(built.leaf);
+        self.prev = Some(built.leaf);
+        self.last_time_ms = built.header.time_ms;
         Ok(Appended {
-            seq,
-            leaf,
-            header_bytes,
+            seq: built.header.seq,
+            leaf: built.leaf,
+            header_bytes: built.bytes,
             sealed,
         })
     }

@@ -57,3 +57,55 @@ fn the_writer_links_and_never_goes_back_in_time() {
     }
     assert!(LogWriter::new(key, "Bad", "x").is_err());
 }
+
+/// The one header builder every log writer uses: the end of the log decides seq, link,
+/// agreement and the least time; the fields' retention is resolved at that time.
+#[test]
+fn the_header_builder_continues_the_log_end() {
+    use zegel::format::hash::Hash;
+    use zegel::format::header::AgreementRef;
+    use zegel::seal::{HeaderError, LogEnd, PackageFields, Retention, build_header};
+
+    let metadata = BTreeMap::new();
+    let fields = |kind, retention| PackageFields {
+        kind,
+        record_key: Some("k1"),
+        metadata: &metadata,
+        objects: Vec::new(),
+        retention,
+    };
+    let mut end = LogEnd {
+        seq: 3,
+        prev: Some(Hash([7; 32])),
+        last_time_ms: 5000,
+        agreement: Some(AgreementRef { version: 2, seq: 0 }),
+        tenant: "acme",
+        archive: "ebox",
+    };
+    let built = build_header(
+        &end,
+        fields(Kind::Record, Retention::AfterIngestMs(10)),
+        4000,
+    )
+    .unwrap();
+    built.check_pair().unwrap();
+    let h = &built.header;
+    assert_eq!((h.seq, h.prev, h.time_ms), (3, Some(Hash([7; 32])), 5000));
+    assert_eq!(h.agreement.map(|a| a.version), Some(2));
+    assert_eq!(h.retain_until_ms, Some(5010));
+    assert_eq!(built.leaf, zegel::format::hash::leaf_hash(&built.bytes));
+
+    end.agreement = None;
+    assert!(matches!(
+        build_header(&end, fields(Kind::Record, Retention::Forever), 6000),
+        Err(HeaderError::NoAgreement)
+    ));
+    end.seq = 0;
+    assert!(
+        matches!(
+            build_header(&end, fields(Kind::Agreement, Retention::Forever), 6000),
+            Err(HeaderError::Invalid(_))
+        ),
+        "seq 0 must have no prev"
+    );
+}

@@ -45,7 +45,7 @@ impl From<SequencerError> for Error {
                 violations: Vec::new(),
             },
             SequencerError::Held(m) => Error::held(m),
-            SequencerError::Store(m) => Error::internal(m),
+            SequencerError::Store(m) | SequencerError::Internal(m) => Error::internal(m),
         }
     }
 }
