@@ -21,10 +21,7 @@ use zegel_format::receipt::{Receipt, ReceiptHead, SignedHead};
 use zegel_format::sealed::{SEAL_ZSTD_LEVEL, Sealer};
 use zegel_format::sip::{self, RECORD_MEDIA_TYPE, RECORD_OBJECT_NAME};
 
-/// Most rows one `zegel seal` run reads (it keeps the whole tree in memory).
-pub const SEAL_ROWS_MAX: usize = 10_000_000;
-/// Longest input line `zegel seal` accepts.
-pub const SEAL_LINE_BYTES_MAX: usize = 1024 * 1024;
+use crate::limits::{SEAL_LINE_BYTES_MAX, SEAL_ROWS_MAX};
 
 /// One content object to seal.
 #[derive(Debug, Clone)]

@@ -71,12 +71,8 @@ impl ArchiveState {
             .map_err(|e| StoreError::Corrupt(format!("archive {id} state: {e}")))
     }
 
-    pub fn put(&self, batch: &mut Batch, id: ArchiveId) {
-        batch.put(
-            cf::META,
-            &state_key(id),
-            &serde_json::to_vec(self).unwrap_or_default(),
-        );
+    pub fn put(&self, batch: &mut Batch, id: ArchiveId) -> Result<(), StoreError> {
+        batch.put_json(cf::META, &state_key(id), self)
     }
 }
 

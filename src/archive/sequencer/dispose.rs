@@ -12,7 +12,7 @@ use zegel_format::receipt::SignedHead;
 
 use crate::archive::disposed::{self, DisposedMark, DispositionSummary};
 use crate::archive::state::encode_signed_head;
-use crate::store::{self, Batch, cf};
+use crate::store::{self, Batch, StoreError, cf};
 
 use super::hot::{Leaving, corrupt, store_err};
 use super::integrate::{Draft, Pending};
@@ -155,7 +155,7 @@ impl Sequencer {
         let head = self.sign_head()?;
         let batch = &mut draft.batch;
         let freed = self.remove_content(&d, disposed_seqs, own_object, batch)?;
-        put_marks(&d, pending.seq, self.id, batch);
+        put_marks(&d, pending.seq, self.id, batch).map_err(store_err)?;
         for (name, k, v) in d.puts {
             batch.put(name, &k, &v);
         }
@@ -173,7 +173,7 @@ impl Sequencer {
         self.state.raw_bytes = self.state.raw_bytes.saturating_sub(raw);
         self.state.hot_bytes = self.state.hot_bytes.saturating_sub(freed);
         self.state.disposed += d.packages.len() as u64;
-        self.state.put(batch, self.id);
+        self.state.put(batch, self.id).map_err(store_err)?;
         self.store
             .commit(std::mem::take(batch))
             .map_err(store_err)?;
@@ -291,7 +291,12 @@ fn disposition_submission(record: &Disposition) -> Result<Submission, SequencerE
 
 /// Puts the disposed mark of every package and the disposition's summary, both naming the
 /// disposition package's seq.
-fn put_marks(d: &Disposal, disposition: u64, id: store::ArchiveId, batch: &mut Batch) {
+fn put_marks(
+    d: &Disposal,
+    disposition: u64,
+    id: store::ArchiveId,
+    batch: &mut Batch,
+) -> Result<(), StoreError> {
     for p in &d.packages {
         let mark = DisposedMark {
             disposition,
@@ -299,17 +304,13 @@ fn put_marks(d: &Disposal, disposition: u64, id: store::ArchiveId, batch: &mut B
             at_ms: d.record.decided_ms,
             retain_until_ms: p.retain_until_ms,
         };
-        batch.put(
-            cf::META,
-            &disposed::disposed_key(id, p.seq),
-            &serde_json::to_vec(&mark).unwrap_or_default(),
-        );
+        batch.put_json(cf::META, &disposed::disposed_key(id, p.seq), &mark)?;
     }
     let mut summary = d.summary.clone();
     summary.seq = disposition;
-    batch.put(
+    batch.put_json(
         cf::META,
         &disposed::disposition_key(id, disposition),
-        &serde_json::to_vec(&summary).unwrap_or_default(),
-    );
+        &summary,
+    )
 }

@@ -53,8 +53,11 @@ impl Sequencer {
         }
         let saved = self.state.hot_bytes;
         self.state.hot_bytes = self.state.hot_bytes.saturating_sub(freed);
-        self.state.put(&mut batch, self.id);
-        if let Err(err) = self.store.commit(batch) {
+        let committed = self
+            .state
+            .put(&mut batch, self.id)
+            .and_then(|()| self.store.commit(batch));
+        if let Err(err) = committed {
             self.state.hot_bytes = saved;
             return Err(store_err(err));
         }

@@ -139,7 +139,9 @@ impl Sequencer {
             &store::size_key(self.id, head.head.size),
             &encode_signed_head(&head),
         );
-        self.state.put(&mut draft.batch, self.id);
+        self.state
+            .put(&mut draft.batch, self.id)
+            .map_err(super::hot::store_err)?;
         Ok(head)
     }
 

@@ -46,20 +46,11 @@ pub use evict::Eviction;
 pub use object::{HOT_ZSTD_LEVEL, NewObject};
 pub use receipt::stored_receipt;
 
+use crate::limits::{
+    COMMITS_IN_FLIGHT_MAX, GROUP_PACKAGES_MAX, OBJECT_REFS_SCAN_MAX, RECORD_VERSIONS_SCAN_MAX,
+    SEQUENCER_QUEUE_JOBS_MAX,
+};
 use commit::{CommitJob, Done};
-
-/// Jobs waiting for one archive's sequencer; a full queue answers 503 (push back).
-pub const SEQUENCER_QUEUE_JOBS_MAX: usize = 1024;
-/// Packages sealed into one group commit (a single larger job still commits alone).
-pub const GROUP_PACKAGES_MAX: usize = 4096;
-/// References of one object an eviction or disposal reads to learn whether another hot
-/// package still shares it; more than this many keep the object (a later pass frees it).
-pub const OBJECT_REFS_SCAN_MAX: usize = 100_000;
-/// Versions of one record key a disposition reads to repair the key's latest entry.
-pub const RECORD_VERSIONS_SCAN_MAX: usize = 1_000_000;
-/// Sealed groups handed to the committer and not yet confirmed (one being written, one
-/// queued); the sequencer may seal one more before it waits.
-pub const COMMITS_IN_FLIGHT_MAX: usize = 2;
 
 /// A validated submission, ready to be sealed.
 #[derive(Debug, Clone)]
