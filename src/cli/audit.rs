@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use super::args::AuditArgs;
 use super::client::Client;
-use super::{archives_or_all, connect, progress, render, show};
+use super::{archives_or_all, connect, progress, render, show_typed};
+use crate::audit::run::AuditRun;
 
 /// Runs the audits and prints them. True when nothing was found; an error when the audit
 /// could not run.
@@ -28,19 +29,20 @@ pub fn audit(args: AuditArgs) -> Result<bool> {
     if resume.is_some() && archives.len() != 1 {
         bail!("--resume names one audit: give exactly one --archive");
     }
+    let mut json = Vec::new();
     let mut runs = Vec::new();
-    let mut clean = true;
     for a in &archives {
-        let (run, findings) = run_to_end(&c, a, sample, resume.as_deref(), step, !remote.json)?;
-        clean &= findings == 0;
+        let (v, run) = run_to_end(&c, a, sample, resume.as_deref(), step, !remote.json)?;
+        json.push(v);
         runs.push(run);
     }
-    show(&json!({ "audits": runs }), &remote, render::audit::audits);
-    Ok(clean)
+    let v = json!({ "audits": json });
+    show_typed(&v, runs.as_slice(), &remote, render::audit::audits);
+    Ok(runs.iter().all(|r| r.findings_total() == 0))
 }
 
 /// Starts (or resumes) the audit of one archive and steps it to the end. Returns the finished
-/// run as the server sent it, with `findings_total` added, and that total.
+/// run as the server sent it, with `findings_total` added, and as its type.
 fn run_to_end(
     c: &Client,
     archive: &str,
@@ -48,7 +50,7 @@ fn run_to_end(
     resume: Option<&str>,
     step: u64,
     show_progress: bool,
-) -> Result<(Value, u64)> {
+) -> Result<(Value, AuditRun)> {
     let mut run = match resume {
         Some(id) => c.audit_run(archive, id)?,
         None => c.start_audit(archive, sample)?,
@@ -70,5 +72,5 @@ fn run_to_end(
     if let Some(m) = json.as_object_mut() {
         m.insert("findings_total".into(), total.into());
     }
-    Ok((json, total))
+    Ok((json, run.body))
 }

@@ -59,10 +59,19 @@ pub enum ErasureScope {
 }
 
 /// Where and as whom the CLI talks to the server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
-    pub server: String,
-    pub token: String,
+    server: String,
+    token: String,
+}
+
+/// The bearer token stays out of `Debug` output.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {

@@ -43,7 +43,13 @@ fn connect(remote: &Remote) -> Result<Client> {
 
 /// Prints an answer: the server's JSON with `--json`, else its table.
 fn show(v: &Value, remote: &Remote, table: fn(&Value) -> String) {
-    print!("{}", render::output(v, remote.json, table));
+    show_typed(v, v, remote, table);
+}
+
+/// Prints an answer the CLI also read as its type: the server's JSON `v` with `--json`,
+/// else the table of `body`.
+fn show_typed<T: ?Sized>(v: &Value, body: &T, remote: &Remote, table: fn(&T) -> String) {
+    print!("{}", render::output(v, body, remote.json, table));
 }
 
 /// The named archives, or every archive the token can see.

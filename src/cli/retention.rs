@@ -6,8 +6,9 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::args::{DispositionCommand, ErasureCommand, HoldCommand, Remote, RetentionCommand};
-use super::client::{Client, ErasureScope, HoldScope};
-use super::{archives_or_all, connect, progress, render, show};
+use super::client::{Answer, Client, ErasureScope, HoldScope};
+use super::{archives_or_all, connect, progress, render, show, show_typed};
+use crate::retention::apply::ApplyReport;
 
 /// `zegel hold add|list|remove`.
 pub fn hold(cmd: HoldCommand) -> Result<()> {
@@ -78,8 +79,11 @@ pub fn retention(cmd: RetentionCommand) -> Result<()> {
         } => {
             let c = connect(&remote)?;
             let archives = archives_or_all(&c, archive)?;
-            let v = apply(&c, &archives, max_packages, &remote)?;
-            show(&v, &remote, render::retention::apply);
+            let steps = apply(&c, &archives, max_packages, &remote)?;
+            let json: Vec<Value> = steps.iter().map(|st| st.json.clone()).collect();
+            let typed: Vec<ApplyReport> = steps.into_iter().map(|st| st.body).collect();
+            let v = json!({ "steps": json });
+            show_typed(&v, typed.as_slice(), &remote, render::retention::apply);
         }
     }
     Ok(())
@@ -87,7 +91,12 @@ pub fn retention(cmd: RetentionCommand) -> Result<()> {
 
 /// `zegel retention apply`: one bounded call after another per archive, until each scan
 /// reaches the end of its log, with a progress bar on a terminal. Returns every step.
-fn apply(c: &Client, archives: &[String], max_packages: u64, remote: &Remote) -> Result<Value> {
+fn apply(
+    c: &Client,
+    archives: &[String],
+    max_packages: u64,
+    remote: &Remote,
+) -> Result<Vec<Answer<ApplyReport>>> {
     let mut steps = Vec::new();
     for a in archives {
         let due = c.retention_plan(a, None)?.body.due_packages;
@@ -99,7 +108,7 @@ fn apply(c: &Client, archives: &[String], max_packages: u64, remote: &Remote) ->
                 bar.inc(d.packages);
             }
             let next = step.body.next_from;
-            steps.push(step.json);
+            steps.push(step);
             match next {
                 Some(n) => from = n,
                 None => break,
@@ -107,7 +116,7 @@ fn apply(c: &Client, archives: &[String], max_packages: u64, remote: &Remote) ->
         }
         bar.finish_and_clear();
     }
-    Ok(json!({ "steps": steps }))
+    Ok(steps)
 }
 
 /// `zegel erasure request|approve|reject|list`.

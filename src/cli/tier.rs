@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 
 use super::args::{TierCommand, UsageArgs};
-use super::{connect, render, show};
+use super::{connect, render, show, show_typed};
 
 /// `zegel tier run|status`; a run with failed moves is an error, after its table.
 pub fn tier(cmd: TierCommand) -> Result<()> {
@@ -13,7 +13,7 @@ pub fn tier(cmd: TierCommand) -> Result<()> {
                 "tiering everything that is due; this can take a while (`zegel tier status` shows progress)"
             );
             let report = connect(&remote)?.tier_run()?;
-            show(&report.json, &remote, render::tier::run);
+            show_typed(&report.json, &report.body, &remote, render::tier::run);
             if !report.body.errors.is_empty() {
                 bail!("some moves failed; their packages stay hot");
             }

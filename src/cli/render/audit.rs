@@ -1,12 +1,11 @@
 //! Tables of audit runs: a summary row per run, then every finding kept.
 
-use serde_json::Value;
+use super::{opt, table};
+use crate::audit::check::Finding;
+use crate::audit::run::AuditRun;
 
-use super::{arr, field, s, table};
-
-/// `zegel audit`: `{"audits": [run, …]}`, each run with its `findings_total`.
-pub fn audits(v: &Value) -> String {
-    let runs = arr(v, "audits");
+/// `zegel audit`: a row per run, then the findings of every run.
+pub fn audits(runs: &[AuditRun]) -> String {
     let rows: Vec<Vec<String>> = runs.iter().map(summary_row).collect();
     let mut out = table(
         &[
@@ -26,7 +25,7 @@ pub fn audits(v: &Value) -> String {
     );
     let findings: Vec<Vec<String>> = runs
         .iter()
-        .flat_map(|r| arr(r, "findings"))
+        .flat_map(|r| &r.findings)
         .map(finding_row)
         .collect();
     if !findings.is_empty() {
@@ -41,31 +40,31 @@ pub fn audits(v: &Value) -> String {
     out
 }
 
-fn summary_row(r: &Value) -> Vec<String> {
-    let p = field(r, "packages");
+fn summary_row(r: &AuditRun) -> Vec<String> {
+    let p = &r.packages;
     vec![
-        s(field(r, "archive")),
-        s(field(r, "id")),
-        s(field(r, "sample_percent")),
-        s(field(r, "size")),
-        s(field(p, "checked")),
-        s(field(p, "disposed")),
-        s(field(p, "objects")),
-        s(field(p, "bytes")),
-        s(field(field(r, "log"), "checkpoints")),
-        s(field(r, "findings_total")),
-        s(field(r, "recorded_seq")),
+        r.archive.clone(),
+        r.id.clone(),
+        r.sample_percent.to_string(),
+        r.size.to_string(),
+        p.checked.to_string(),
+        p.disposed.to_string(),
+        p.objects.to_string(),
+        p.bytes.to_string(),
+        opt(r.log.as_ref().map(|l| &l.checkpoints)),
+        r.findings_total().to_string(),
+        opt(r.recorded_seq.as_ref()),
     ]
 }
 
-fn finding_row(f: &Value) -> Vec<String> {
+fn finding_row(f: &Finding) -> Vec<String> {
     vec![
-        s(field(f, "archive")),
-        s(field(f, "seq")),
-        s(field(f, "object")),
-        s(field(f, "check")),
-        s(field(f, "expected")),
-        s(field(f, "found")),
-        s(field(f, "detail")),
+        f.archive.clone(),
+        opt(f.seq.as_ref()),
+        opt(f.object.as_ref()),
+        f.check.clone(),
+        opt(f.expected.as_ref()),
+        opt(f.found.as_ref()),
+        f.detail.clone(),
     ]
 }

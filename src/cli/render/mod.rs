@@ -8,15 +8,16 @@ pub mod tier;
 
 use serde_json::Value;
 
-/// Output of a CLI command: the JSON, or its table.
-pub fn output(v: &Value, json: bool, table: fn(&Value) -> String) -> String {
+/// Output of a CLI command: the server's JSON `v`, or the table of `body` (the same answer,
+/// as JSON or typed).
+pub fn output<T: ?Sized>(v: &Value, body: &T, json: bool, table: fn(&T) -> String) -> String {
     if json {
         // Writing a `Value` to a string cannot fail (its keys are strings); compact JSON if
         // it ever did.
         let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
         return format!("{text}\n");
     }
-    table(v)
+    table(body)
 }
 
 /// Renders rows as an aligned text table.
@@ -52,6 +53,11 @@ fn s(v: &Value) -> String {
         Value::Null => "-".into(),
         other => other.to_string(),
     }
+}
+
+/// A typed cell: its value, or `-` when absent (as [`s`] shows JSON's null).
+fn opt<T: std::fmt::Display>(v: Option<&T>) -> String {
+    v.map_or_else(|| "-".into(), T::to_string)
 }
 
 /// A member of a JSON object, `null` when absent.

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::{arr, field, s, scope_text, table, when};
+use crate::retention::apply::ApplyReport;
 
 const HOLD_HEADERS: &[&str] = &["id", "archive", "scope", "reason", "placed by", "lifted"];
 
@@ -49,22 +50,20 @@ pub fn plan(v: &Value) -> String {
 }
 
 /// `zegel retention apply`: one row per disposition sealed, then the totals.
-pub fn apply(v: &Value) -> String {
-    let steps = arr(v, "steps");
+pub fn apply(steps: &[ApplyReport]) -> String {
     let rows: Vec<Vec<String>> = steps
         .iter()
-        .filter(|st| !field(st, "disposed").is_null())
-        .map(|st| {
-            let d = field(st, "disposed");
+        .filter_map(|st| st.disposed.as_ref().map(|d| (st, d)))
+        .map(|(st, d)| {
             vec![
-                s(field(st, "archive")),
-                s(field(d, "disposition")),
-                s(field(d, "packages")),
-                s(field(d, "hot")),
-                s(field(d, "cold")),
-                s(field(d, "segments_deleted")),
-                s(field(d, "segments_rewritten")),
-                s(field(d, "raw_bytes")),
+                st.archive.clone(),
+                d.disposition.to_string(),
+                d.packages.to_string(),
+                d.hot.to_string(),
+                d.cold.to_string(),
+                d.segments_deleted.to_string(),
+                d.segments_rewritten.to_string(),
+                d.raw_bytes.to_string(),
             ]
         })
         .collect();
@@ -83,12 +82,9 @@ pub fn apply(v: &Value) -> String {
     );
     let total: u64 = steps
         .iter()
-        .filter_map(|st| field(field(st, "disposed"), "packages").as_u64())
+        .filter_map(|st| st.disposed.as_ref().map(|d| d.packages))
         .sum();
-    let held: u64 = steps
-        .iter()
-        .filter_map(|st| field(st, "held").as_u64())
-        .sum();
+    let held: u64 = steps.iter().map(|st| st.held).sum();
     out.push_str(&format!(
         "{total} packages disposed of; {held} due packages kept by legal holds\n"
     ));

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::{arr, field, s, table};
+use crate::tier::mover::PassReport;
 
 /// `zegel tier status`.
 pub fn status(v: &Value) -> String {
@@ -45,18 +46,19 @@ pub fn status(v: &Value) -> String {
 }
 
 /// `zegel tier run`: the moves made, then the failures.
-pub fn run(v: &Value) -> String {
-    let rows: Vec<Vec<String>> = arr(v, "moves")
+pub fn run(report: &PassReport) -> String {
+    let rows: Vec<Vec<String>> = report
+        .moves
         .iter()
         .map(|m| {
             vec![
-                s(field(m, "tenant")),
-                s(field(m, "archive")),
-                format!("{}..{}", s(field(m, "first")), s(field(m, "end"))),
-                s(field(m, "segments")),
-                s(field(m, "raw_bytes")),
-                s(field(m, "cold_bytes")),
-                s(field(m, "hot_bytes_freed")),
+                m.tenant.clone(),
+                m.archive.clone(),
+                format!("{}..{}", m.first, m.end),
+                m.segments.to_string(),
+                m.raw_bytes.to_string(),
+                m.cold_bytes.to_string(),
+                m.hot_bytes_freed.to_string(),
             ]
         })
         .collect();
@@ -72,12 +74,10 @@ pub fn run(v: &Value) -> String {
         ],
         &rows,
     );
-    for e in arr(v, "errors") {
+    for e in &report.errors {
         out.push_str(&format!(
             "failed: {}/{}: {} (the hot copy is kept)\n",
-            s(field(e, "tenant")),
-            s(field(e, "archive")),
-            s(field(e, "error"))
+            e.tenant, e.archive, e.error
         ));
     }
     out
