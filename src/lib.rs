@@ -31,7 +31,7 @@ pub mod bench_server;
 #[cfg(feature = "server")]
 pub mod bench_tier;
 #[cfg(feature = "server")]
-pub mod client;
+pub mod cli;
 #[cfg(feature = "server")]
 pub mod cold;
 #[cfg(feature = "server")]

@@ -201,3 +201,8 @@ pub const SEAL_ROWS_MAX: usize = 10_000_000;
 
 /// Longest input line `zegel seal` accepts.
 pub const SEAL_LINE_BYTES_MAX: usize = 1024 * 1024;
+
+// cli
+
+/// Largest response the CLI reads.
+pub const CLIENT_RESPONSE_BYTES_MAX: u64 = 64 * 1024 * 1024;

@@ -44,7 +44,7 @@ pub struct CreatedKey {
 }
 
 /// One archive of the caller's tenant.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ArchiveSummary {
     pub archive: String,
     /// Packages in its log (the tree size).
