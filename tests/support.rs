@@ -1,5 +1,5 @@
-//! Helpers shared by the server tests: a tiny HTTP client and a node running in-process or
-//! as the real binary.
+//! Helpers shared by the server tests: the API's routes and a client for them, a node running
+//! in-process or as the real binary, and the steps many tests take (a tenant, keys, audits).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -8,98 +8,12 @@ use std::sync::Arc;
 
 use zegel::clock::SystemClock;
 
+mod client;
+pub mod routes;
+
+pub use client::{Client, Resp, must};
+
 pub const ZEGEL: &str = env!("CARGO_BIN_EXE_zegel");
-
-/// A response: status, content type, body.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub content_type: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends one request; never panics on HTTP error statuses.
-pub fn call(
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<&[u8]>,
-) -> Result<Resp, String> {
-    call_typed(method, url, token, None, body)
-}
-
-/// As [`call`], with a `Content-Type`.
-pub fn call_typed(
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    content_type: Option<&str>,
-    body: Option<&[u8]>,
-) -> Result<Resp, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    if let Some(ct) = content_type {
-        req = req.header("content-type", ct);
-    }
-    let req = req
-        .body(body.map(<[u8]>::to_vec).unwrap_or_default())
-        .map_err(|e| e.to_string())?;
-    let mut r = agent.run(req).map_err(|e| e.to_string())?;
-    let status = r.status().as_u16();
-    let headers: Vec<(String, String)> = r
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(128 * 1024 * 1024)
-        .read_to_vec()
-        .map_err(|e| e.to_string())?;
-    Ok(Resp {
-        status,
-        content_type,
-        headers,
-        body,
-    })
-}
-
-pub fn must(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> Resp {
-    call(method, url, token, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
-}
 
 /// A node served in-process on 127.0.0.1:0, stopped on drop.
 pub struct InProcess {
@@ -194,6 +108,21 @@ impl InProcess {
             .trim()
             .to_string()
     }
+
+    /// Tenant `acme` with archive `ebox` under [`AGREEMENT`], and a key of each role.
+    pub fn acme(&self) -> Acme {
+        let admin = self.admin_token();
+        let (producer, consumer, auditor) = setup_tenant(&self.base, &admin, "acme", "ebox");
+        let archivist = key_of(&self.base, &admin, "acme", "archivist");
+        Acme {
+            base: self.base.clone(),
+            admin,
+            producer,
+            consumer,
+            auditor,
+            archivist,
+        }
+    }
 }
 
 impl Drop for InProcess {
@@ -205,6 +134,16 @@ impl Drop for InProcess {
             let _ = t.join();
         }
     }
+}
+
+/// A node's base URL and the tokens of [`InProcess::acme`]: its admin and one key of each role.
+pub struct Acme {
+    pub base: String,
+    pub admin: String,
+    pub producer: String,
+    pub consumer: String,
+    pub auditor: String,
+    pub archivist: String,
 }
 
 /// The real `zegel serve` process on an ephemeral port.
@@ -296,11 +235,9 @@ pub fn setup_tenant(
     tenant: &str,
     archive: &str,
 ) -> (String, String, String) {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tenants"),
-        Some(admin),
-        Some(format!(r#"{{"tenant":"{tenant}"}}"#).as_bytes()),
+    let r = Client::new(base, admin).post(
+        &routes::tenants(),
+        format!(r#"{{"tenant":"{tenant}"}}"#).as_bytes(),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let key = |role: &str| key_of(base, admin, tenant, role);
@@ -310,12 +247,7 @@ pub fn setup_tenant(
         key("consumer"),
         key("auditor"),
     );
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/{archive}/agreement"),
-        Some(&archivist),
-        Some(AGREEMENT.as_bytes()),
-    );
+    let r = Client::new(base, &archivist).put(&routes::agreement(archive), AGREEMENT.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     (producer, consumer, auditor)
 }
@@ -349,11 +281,9 @@ pub fn tmp_path(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// A new API key of `tenant` with `role`; returns its token.
 pub fn key_of(base: &str, admin: &str, tenant: &str, role: &str) -> String {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tenants/{tenant}/keys"),
-        Some(admin),
-        Some(format!(r#"{{"role":"{role}"}}"#).as_bytes()),
+    let r = Client::new(base, admin).post(
+        &routes::tenant_keys(tenant),
+        format!(r#"{{"role":"{role}"}}"#).as_bytes(),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()["token"].as_str().unwrap().to_string()
@@ -389,6 +319,26 @@ pub fn month_row(i: u64) -> String {
     format!(
         r#"{{"key":"{id}","record":{{"message_id":"{id}","sender":"RSZ","subject":"Aanslagbiljet {i} voor aanslagjaar 2025, te betalen binnen twee maanden","sent_at":"2025-{m:02}-04T10:00:00Z","amount":{i}}},"metadata":{{"sent_at":"2025-{m:02}-04T10:00:00Z","sender":"RSZ","amount_eur":12.50}}}}"#
     )
+}
+
+/// Ingests the [`month_row`]s `rows` into `ebox` in one batch, which must be stored (201).
+pub fn ingest_month_rows(base: &str, producer: &str, rows: impl Iterator<Item = u64>) {
+    let body: String = rows.map(|i| month_row(i) + "\n").collect();
+    let r = Client::new(base, producer).ingest_batch("ebox", body.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// `len` poorly compressible bytes (xorshift from `seed`): the same for the same seed.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
 }
 
 /// A real S3-compatible server (moto, from PyPI; scripts/test.sh installs the pinned version)
@@ -440,7 +390,7 @@ impl Moto {
     }
 
     pub fn create_bucket(&self, name: &str) {
-        let r = must("PUT", &format!("{}/{name}", self.endpoint), None, Some(b""));
+        let r = must("PUT", &format!("{}/{name}", self.endpoint), None, b"");
         assert_eq!(r.status, 200, "create bucket: {}", r.text());
     }
 }
@@ -461,7 +411,7 @@ pub const DOCS: &str = include_str!("../examples/files-agreement.json");
 
 /// `POST /v1/tier/run` with the admin token: the pass report (failures included).
 pub fn tier_run(base: &str, admin: &str) -> serde_json::Value {
-    let r = must("POST", &format!("{base}/v1/tier/run"), Some(admin), None);
+    let r = Client::new(base, admin).post(&routes::tier_run(), b"");
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
 }
@@ -475,7 +425,7 @@ pub fn tier_run_clean(base: &str, admin: &str) -> serde_json::Value {
 
 /// One archive's row of `GET /v1/tier`.
 pub fn archive_tier(base: &str, admin: &str, archive: &str) -> serde_json::Value {
-    let r = must("GET", &format!("{base}/v1/tier"), Some(admin), None);
+    let r = Client::new(base, admin).get(&routes::tier());
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()["archives"]
         .as_array()
@@ -484,6 +434,55 @@ pub fn archive_tier(base: &str, admin: &str, archive: &str) -> serde_json::Value
         .find(|a| a["archive"] == archive)
         .cloned()
         .unwrap_or_else(|| panic!("no {archive} in {}", r.text()))
+}
+
+/// The node's verifier key (the first `GET /v1/keys` lists), as its text.
+pub fn verifier_text(base: &str) -> String {
+    Client::anonymous(base).get(&routes::keys()).json()["keys"][0]["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The node's verifier key.
+pub fn verifier(base: &str) -> zegel::format::note::VerifierKey {
+    zegel::format::note::VerifierKey::from_text(&verifier_text(base)).unwrap()
+}
+
+/// Uploads a document of case `case`, filed on `filed_on`, to archive `files` as `key`: its
+/// SIP, then `files` (name, content type, bytes) in order. It must be stored (201); its seq.
+pub fn upload_document(
+    producer: &Client,
+    key: &str,
+    case: &str,
+    filed_on: &str,
+    files: &[(&str, &str, &[u8])],
+) -> u64 {
+    let sip =
+        format!(r#"{{"key":"{key}","metadata":{{"case":"{case}","filed_on":"{filed_on}"}}}}"#);
+    let mut parts = vec![("sip", None, "application/json", sip.as_bytes())];
+    parts.extend(
+        files
+            .iter()
+            .map(|(name, ct, bytes)| ("file", Some(*name), *ct, *bytes)),
+    );
+    let (body, ct) = multipart(&parts);
+    let r = producer.post_typed(&routes::packages("files"), &ct, &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["seq"].as_u64().unwrap()
+}
+
+/// How many packages `archive`'s log holds, as `GET /v1/archives` lists it to `token`.
+pub fn log_size(base: &str, token: &str, archive: &str) -> u64 {
+    let r = Client::new(base, token).get(&routes::archives());
+    r.json()["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["archive"] == archive)
+        .unwrap()["packages"]
+        .as_u64()
+        .unwrap()
 }
 
 /// Every file below `dir` (none if it does not exist), as paths relative to `root`.
@@ -514,25 +513,49 @@ pub fn record_of(cert: &[u8]) -> zegel::format::disposition::Disposition {
 /// One whole integrity audit of `archive` through the API (start, then steps of
 /// `max_packages` until it is finished, each answered 201 or 200); the finished run.
 pub fn run_audit(base: &str, token: &str, archive: &str, max_packages: u64) -> serde_json::Value {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/{archive}/audits"),
-        Some(token),
-        None,
-    );
+    let r = Client::new(base, token).post(&routes::audits(archive), b"");
     assert_eq!(r.status, 201, "{}", r.text());
     let mut run = r.json();
     let id = run["id"].as_str().unwrap().to_string();
     let step = format!(r#"{{"max_packages":{max_packages}}}"#);
     while run["finished_ms"].is_null() {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/archives/{archive}/audits/{id}/step"),
-            Some(token),
-            Some(step.as_bytes()),
-        );
+        let r = Client::new(base, token).post(&routes::audit_step(archive, &id), step.as_bytes());
         assert_eq!(r.status, 200, "{}", r.text());
         run = r.json();
     }
     run
+}
+
+/// xorshift64*: reproducible from the printed seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The leaf hash of package `seq` among a cold copy's tiles (by their bucket keys): from the
+/// widest level-0 tile that holds it; `None` when no tile does.
+pub fn tile_leaf(
+    tiles: &std::collections::BTreeMap<String, Vec<u8>>,
+    seq: u64,
+) -> Option<zegel::format::hash::Hash> {
+    let (n, j) = (seq / 256, (seq % 256) as usize);
+    tiles
+        .iter()
+        .filter_map(|(k, v)| {
+            let (_, _, level, index, width) = zegel::format::layout::parse_tile_key(k)?;
+            (level == 0 && index == n && (j as u64) < width)
+                .then(|| zegel::format::layout::decode_tile(v, width).ok())?
+        })
+        .max_by_key(|t| t.len())
+        .and_then(|t| t.get(j).copied())
 }
