@@ -62,10 +62,11 @@ fn segment_seqs(path: &Path) -> Vec<u64> {
     index.packages.iter().map(|p| p.seq).collect()
 }
 
-/// A tiny deterministic generator, so a failing injection can be replayed.
-struct Rng(u64);
+/// A tiny deterministic generator, so a failing injection can be replayed (its own sequence,
+/// not [`Rng`]'s: the faults it picks are the ones this test has always injected).
+struct FaultDice(u64);
 
-impl Rng {
+impl FaultDice {
     fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
@@ -185,7 +186,7 @@ struct Fault {
 fn every_injected_fault_is_found_and_named() {
     let clock = ManualClock::new(START_MS);
     let (mut dir, auditor) = cold_and_hot_rows_that_audit_clean(&clock);
-    let mut rng = Rng(0x5eed_2026_1128);
+    let mut rng = FaultDice(0x5eed_2026_1128);
     let mut seen = std::collections::BTreeSet::new();
     for round in 0..50 {
         let kind = rng.below(8);
@@ -223,7 +224,7 @@ fn cold_and_hot_rows_that_audit_clean(clock: &ManualClock) -> (tempfile::TempDir
 
 /// Injects a fault of `kind` (0 to 7; every tenth round the signed checkpoint instead) into
 /// the stopped node's data directory `data`.
-fn inject_a_fault(data: &Path, kind: u64, round: u64, rng: &mut Rng) -> Fault {
+fn inject_a_fault(data: &Path, kind: u64, round: u64, rng: &mut FaultDice) -> Fault {
     let first_hot = COLD_ROWS + 1;
     // What the audit must report: a check, and the seqs one of which it must name (none
     // for checks about the log as a whole).

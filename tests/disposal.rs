@@ -891,17 +891,7 @@ fn shared_objects_survive_disposal_of_one_sharer() {
     assert_eq!(r.status, 201, "{}", r.text());
     let pdf = noise(0x9e37_79b9_7f4a_7c15, 200_000);
     let upload = |key: &str, filed_on: &str, note: &[u8]| {
-        let files = [
-            ("ruling.pdf", "application/pdf", pdf.as_slice()),
-            ("note.txt", "text/plain", note),
-        ];
-        upload_document(
-            &Client::new(&base, &producer),
-            key,
-            "C-0001",
-            filed_on,
-            &files,
-        )
+        upload_ruling(&Client::new(&base, &producer), key, filed_on, &pdf, note)
     };
     let read = |seq: u64, name: &str| {
         Client::new(&base, &consumer).get(&routes::object("files", seq, name))

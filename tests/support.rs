@@ -221,6 +221,16 @@ pub fn upload_document(
     r.json()["seq"].as_u64().unwrap()
 }
 
+/// [`upload_document`] of case C-0001 filed on `filed_on`: `pdf` as `ruling.pdf` and `note`
+/// as `note.txt`; its seq.
+pub fn upload_ruling(producer: &Client, key: &str, filed_on: &str, pdf: &[u8], note: &[u8]) -> u64 {
+    let files = [
+        ("ruling.pdf", "application/pdf", pdf),
+        ("note.txt", "text/plain", note),
+    ];
+    upload_document(producer, key, "C-0001", filed_on, &files)
+}
+
 /// How many packages `archive`'s log holds, as `GET /v1/archives` lists it to `token`.
 pub fn log_size(base: &str, token: &str, archive: &str) -> u64 {
     let r = Client::new(base, token).get(&routes::archives());

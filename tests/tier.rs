@@ -718,16 +718,12 @@ fn shared_and_large_objects_move_safely() {
     // 9 MiB of poorly compressible bytes: larger than any block a writer aims for.
     let pdf = noise(0x2545_f491_4f6c_dd1d, 9 << 20);
     let upload = |key: &str, note: &[u8]| {
-        let files = [
-            ("ruling.pdf", "application/pdf", pdf.as_slice()),
-            ("note.txt", "text/plain", note),
-        ];
-        upload_document(
+        upload_ruling(
             &Client::new(&base, &producer),
             key,
-            "C-0001",
             "2024-05-06",
-            &files,
+            &pdf,
+            note,
         )
     };
     let read = |seq: u64, name: &str| {
