@@ -50,12 +50,13 @@ fn document_packages_are_checked_and_read_back() {
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["seq"], seq);
 
-    let obj = Client::new(base, &consumer).get(&routes::object("files", seq, "ruling.pdf"));
+    let as_consumer = Client::new(base, &consumer);
+    let obj = as_consumer.get(&routes::object("files", seq, "ruling.pdf"));
     assert_eq!(obj.status, 200, "{}", obj.text());
     assert_eq!(obj.body, pdf);
     // By its key, a document package answers with its header and object list (valid JSON),
     // not its bytes.
-    let by_key = Client::new(base, &consumer).read_record("files", "C-0001%2Fruling");
+    let by_key = as_consumer.read_record("files", "C-0001%2Fruling");
     assert_eq!(by_key.status, 200, "{}", by_key.text());
     let j = by_key.json();
     assert_eq!(j["seq"], seq, "{j}");
@@ -63,7 +64,7 @@ fn document_packages_are_checked_and_read_back() {
     assert_eq!(j["package"]["objects"][0]["name"], "ruling.pdf", "{j}");
     assert_eq!(obj.content_type, "application/pdf");
     assert!(obj.header("repr-digest").unwrap().starts_with("sha-256=:"));
-    let pkg = Client::new(base, &consumer).package("files", seq).json();
+    let pkg = as_consumer.package("files", seq).json();
     assert_eq!(pkg["kind"], "document");
     assert_eq!(pkg["objects"].as_array().unwrap().len(), 2);
     assert!(pkg["retain_until_ms"].as_u64().unwrap() > 2_500_000_000_000);
@@ -151,12 +152,13 @@ fn search_pages_through_indexed_fields_and_time() {
     // Ten ONSS rows, in pages of three, each exactly once and in seq order.
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
+    let as_consumer = Client::new(base, &consumer);
     for _ in 0..10 {
         let query = match &cursor {
             Some(c) => format!("sender=ONSS&limit=3&cursor={c}"),
             None => "sender=ONSS&limit=3".to_string(),
         };
-        let page = Client::new(base, &consumer).get(&routes::search("ebox", query));
+        let page = as_consumer.get(&routes::search("ebox", query));
         assert_eq!(page.status, 200, "{}", page.text());
         let j = page.json();
         for p in j["packages"].as_array().unwrap() {
@@ -172,7 +174,7 @@ fn search_pages_through_indexed_fields_and_time() {
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
 
     // Time only: everything so far, then nothing after a future instant.
-    let all = Client::new(base, &consumer)
+    let all = as_consumer
         .get(&routes::search(
             "ebox",
             "from=2000-01-01T00:00:00Z&limit=1000",
@@ -183,7 +185,7 @@ fn search_pages_through_indexed_fields_and_time() {
         31,
         "agreement + 30 rows"
     );
-    let none = Client::new(base, &consumer)
+    let none = as_consumer
         .get(&routes::search("ebox", "from=2999-01-01T00:00:00Z"))
         .json();
     assert!(none["packages"].as_array().unwrap().is_empty());
@@ -194,7 +196,7 @@ fn search_pages_through_indexed_fields_and_time() {
         ("limit=0", "limit"),
         ("cursor=zz", "cursor"),
     ] {
-        let r = Client::new(base, &consumer).get(&routes::search("ebox", query));
+        let r = as_consumer.get(&routes::search("ebox", query));
         assert_eq!(r.status, 400, "{query}: {}", r.text());
         assert!(r.text().contains(needle), "{query}: {}", r.text());
     }
@@ -459,8 +461,9 @@ fn request_bodies_held_at_once_are_bounded() {
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let mut refused = None;
+    let as_admin = Client::new(base, &admin);
     for _ in 0..100 {
-        let r = Client::new(base, &admin).post(&routes::tenants(), b"{}");
+        let r = as_admin.post(&routes::tenants(), b"{}");
         // Served (400: no tenant named) while the budget lasts; 503 once it is spent.
         if r.status == 503 {
             refused = Some(r);
@@ -472,12 +475,12 @@ fn request_bodies_held_at_once_are_bounded() {
     assert!(r.text().contains("request bodies"), "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("1"));
     // Requests without a body still get through, and the budget comes back.
-    let list = Client::new(base, &admin).get(&routes::archives());
+    let list = as_admin.get(&routes::archives());
     assert_eq!(list.status, 200);
     drop(stuck);
     let mut served = false;
     for _ in 0..100 {
-        let r = Client::new(base, &admin).post(&routes::tenants(), b"{}");
+        let r = as_admin.post(&routes::tenants(), b"{}");
         if r.status == 400 {
             served = true;
             break;

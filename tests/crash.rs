@@ -163,7 +163,8 @@ fn verify_everything(
     dir: &std::path::Path,
     round: u64,
 ) {
-    let cp_note = Client::new(base, auditor).checkpoint("ebox");
+    let as_auditor = Client::new(base, auditor);
+    let cp_note = as_auditor.checkpoint("ebox");
     assert_eq!(cp_note.status, 200, "{}", cp_note.text());
     let cp = checkpoint::open(&cp_note.body, key).unwrap();
     let mut heads_checked = std::collections::BTreeSet::new();
@@ -192,8 +193,7 @@ fn verify_everything(
         // The receipt's signed tree is consistent with the new checkpoint (once per head).
         let h = &receipt.signed.head;
         if heads_checked.insert(h.size) {
-            let cons =
-                Client::new(base, auditor).get(&routes::consistency("ebox", h.size, cp.size));
+            let cons = as_auditor.get(&routes::consistency("ebox", h.size, cp.size));
             assert_eq!(cons.status, 200, "{}", cons.text());
             ConsistencyProof::decode(&cons.body)
                 .unwrap()
@@ -205,8 +205,8 @@ fn verify_everything(
         if i % 50 == 0 || i + 3 >= acked.len() {
             let r = Client::new(base, consumer).read_record("ebox", &a.key);
             assert_eq!(r.status, 200, "{}", r.text());
-            let sealed = Client::new(base, auditor).sealed("ebox", a.seq);
-            let proof = Client::new(base, auditor).get(&routes::inclusion("ebox", a.seq, cp.size));
+            let sealed = as_auditor.sealed("ebox", a.seq);
+            let proof = as_auditor.get(&routes::inclusion("ebox", a.seq, cp.size));
             let report = verify_package(PackageInputs {
                 sealed: &sealed.body,
                 proof: Some(&proof.body),
@@ -247,7 +247,7 @@ fn verify_everything(
         if o.size == 0 {
             continue;
         }
-        let cons = Client::new(base, auditor).get(&routes::consistency("ebox", o.size, cp.size));
+        let cons = as_auditor.get(&routes::consistency("ebox", o.size, cp.size));
         assert_eq!(cons.status, 200, "{}", cons.text());
         ConsistencyProof::decode(&cons.body)
             .unwrap()

@@ -466,9 +466,10 @@ fn disposed_packages_are_gone_and_the_rest_reads_back(w: &TwoTiers, which: &BTre
         record_before,
         ..
     } = w;
+    let as_consumer = Client::new(base, consumer);
     for (&seq, &disposition) in which {
         for route in package_routes(seq) {
-            let r = Client::new(base, consumer).get(&route);
+            let r = as_consumer.get(&route);
             assert_eq!(gone(&r, &route), disposition);
         }
         let r = Client::new(base, auditor).get(&routes::receipt("ebox", seq));
@@ -478,7 +479,7 @@ fn disposed_packages_are_gone_and_the_rest_reads_back(w: &TwoTiers, which: &BTre
             routes::record("ebox", &row_key),
             routes::record_versions("ebox", &row_key),
         ] {
-            let r = Client::new(base, consumer).get(&route);
+            let r = as_consumer.get(&route);
             assert_eq!(r.status, 404, "{route}: {}", r.text());
         }
     }
@@ -496,14 +497,14 @@ fn disposed_packages_are_gone_and_the_rest_reads_back(w: &TwoTiers, which: &BTre
         (2, "cold"),
         (302, "hot"),
     ] {
-        let r = Client::new(base, consumer).sealed("ebox", seq);
+        let r = as_consumer.sealed("ebox", seq);
         assert_eq!(r.header("zegel-tier"), Some(tier), "{seq}");
     }
-    let r = Client::new(base, consumer).read_record("ebox", "EBX-2025-000000003");
+    let r = as_consumer.read_record("ebox", "EBX-2025-000000003");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("cold"));
     assert_eq!(&r.body, record_before);
-    let r = Client::new(base, consumer).get(&routes::object("ebox", "1", "record.json"));
+    let r = as_consumer.get(&routes::object("ebox", "1", "record.json"));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("cold"));
 }
@@ -670,9 +671,10 @@ fn old_checkpoints_and_every_leaf_prove_into_the_newest(
     let newest = checkpoint_now(base, auditor, "ebox");
     let cp = checkpoint::open(&newest, key).unwrap();
     assert_eq!(cp.size, 334);
+    let as_auditor = Client::new(base, auditor);
     for old in checkpoints {
         let o = checkpoint::open(old, key).unwrap();
-        let r = Client::new(base, auditor).get(&routes::consistency("ebox", o.size, cp.size));
+        let r = as_auditor.get(&routes::consistency("ebox", o.size, cp.size));
         assert_eq!(r.status, 200, "{}", r.text());
         ConsistencyProof::decode(&r.body)
             .unwrap()
@@ -683,12 +685,12 @@ fn old_checkpoints_and_every_leaf_prove_into_the_newest(
         let leaf = match leaves.get(&seq) {
             Some(l) => *l,
             None => {
-                let r = Client::new(base, auditor).sealed("ebox", seq);
+                let r = as_auditor.sealed("ebox", seq);
                 assert_eq!(r.status, 200, "{seq}: {}", r.text());
                 sealed::open(&r.body).unwrap().leaf_hash()
             }
         };
-        let r = Client::new(base, auditor).get(&routes::inclusion("ebox", seq, cp.size));
+        let r = as_auditor.get(&routes::inclusion("ebox", seq, cp.size));
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
         InclusionProof::decode(&r.body)
             .unwrap()
@@ -887,7 +889,8 @@ fn shared_objects_survive_disposal_of_one_sharer() {
     let admin = node.admin_token();
     let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
     let (_, archivist) = new_key(&base, &admin, "acme", "archivist");
-    let r = Client::new(&base, &archivist).put(&routes::agreement("files"), DOCS.as_bytes());
+    let as_archivist = Client::new(&base, &archivist);
+    let r = as_archivist.put(&routes::agreement("files"), DOCS.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let pdf = noise(0x9e37_79b9_7f4a_7c15, 200_000);
     let upload = |key: &str, filed_on: &str, note: &[u8]| {
@@ -897,7 +900,7 @@ fn shared_objects_survive_disposal_of_one_sharer() {
         Client::new(&base, &consumer).get(&routes::object("files", seq, name))
     };
     let apply_files = || {
-        let r = Client::new(&base, &archivist).post(&routes::retention_apply("files"), b"");
+        let r = as_archivist.post(&routes::retention_apply("files"), b"");
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()
     };
@@ -945,7 +948,7 @@ fn shared_objects_survive_disposal_of_one_sharer() {
 
     // Cold: E and F are due and share one segment (retention month 2022-03); a hold keeps
     // F, so the segment is rewritten with F alone, and F, B, C still read the PDF.
-    let r = Client::new(&base, &archivist).post(
+    let r = as_archivist.post(
         &routes::holds("files"),
         format!(r#"{{"package":{f},"reason":"appeal pending"}}"#),
     );
@@ -985,7 +988,7 @@ fn shared_objects_survive_disposal_of_one_sharer() {
     assert_eq!(segment_seqs(&root, &month[0]), vec![f]);
 
     // Once the hold is lifted, F goes too, and its segment with it.
-    let r = Client::new(&base, &archivist).post(
+    let r = as_archivist.post(
         &routes::hold_lift("files", hold),
         r#"{"reason":"appeal decided"}"#,
     );
@@ -1184,9 +1187,10 @@ fn lifted_the_second_approval_erases_every_version(w: &Erasures, hold: &str) -> 
         (Some(2), Some(disposition)),
         "{done}"
     );
+    let as_consumer = Client::new(base, consumer);
     for seq in [1, 7] {
         for route in package_routes(seq) {
-            let r = Client::new(base, consumer).get(&route);
+            let r = as_consumer.get(&route);
             assert_eq!(gone(&r, &route), disposition);
         }
     }
@@ -1196,11 +1200,11 @@ fn lifted_the_second_approval_erases_every_version(w: &Erasures, hold: &str) -> 
         routes::record_version("ebox", row0, 2),
         routes::record_versions("ebox", row0),
     ] {
-        let r = Client::new(base, consumer).get(&route);
+        let r = as_consumer.get(&route);
         assert_eq!(r.status, 404, "{route}: {}", r.text());
     }
     for seq in 2..=6 {
-        let r = Client::new(base, consumer).package("ebox", seq);
+        let r = as_consumer.package("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
     }
     let list = dispositions(base, auditor, "ebox");
@@ -1470,8 +1474,9 @@ fn disposal_never_before_retention() {
     let (_, archivist) = new_key(&base, &admin, "acme", "archivist");
     // Rows 0..12 are seqs 1..=12; rows 0, 3, 6, 9 (January) are due first.
     ingest_month_rows(&base, &producer, 0..12);
+    let as_consumer = Client::new(&base, &consumer);
     let retain_until = |seq: u64| {
-        let r = Client::new(&base, &consumer).package("ebox", seq);
+        let r = as_consumer.package("ebox", seq);
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()["retain_until_ms"].as_u64()
     };
@@ -1501,7 +1506,7 @@ fn disposal_never_before_retention() {
     }
     assert!(dispositions(&base, &auditor, "ebox").is_empty());
     for seq in 0..13 {
-        let r = Client::new(&base, &consumer).package("ebox", seq);
+        let r = as_consumer.package("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
     }
     // At its retain-until time a package is due; the next month's are not.
@@ -1510,7 +1515,7 @@ fn disposal_never_before_retention() {
     assert_eq!(r["disposed"]["packages"], 4, "{r}");
     assert_eq!(r["disposed"]["disposition"], 13, "{r}");
     for seq in 1..13u64 {
-        let r = Client::new(&base, &consumer).package("ebox", seq);
+        let r = as_consumer.package("ebox", seq);
         let expected = if (seq - 1).is_multiple_of(3) {
             410
         } else {
@@ -1523,11 +1528,10 @@ fn disposal_never_before_retention() {
     let v2 = AGREEMENT
         .replace("\"version\": 1", "\"version\": 2")
         .replace("\"years\": 10", "\"years\": 1");
-    let r = Client::new(&base, &archivist).put(&routes::agreement("ebox"), v2.as_bytes());
+    let as_archivist = Client::new(&base, &archivist);
+    let r = as_archivist.put(&routes::agreement("ebox"), v2.as_bytes());
     assert!(r.status == 200 || r.status == 201, "{}", r.text());
-    let agreement_v2 = Client::new(&base, &consumer)
-        .get(&routes::search("ebox", "limit=100"))
-        .json()["packages"]
+    let agreement_v2 = as_consumer.get(&routes::search("ebox", "limit=100")).json()["packages"]
         .as_array()
         .unwrap()
         .iter()
@@ -1545,9 +1549,9 @@ fn disposal_never_before_retention() {
     let r = apply(&base, &archivist, "");
     assert!(r["disposed"].is_null(), "{r}");
     for seq in [0, 13, 14, 15] {
-        let r = Client::new(&base, &consumer).package("ebox", seq);
+        let r = as_consumer.package("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
-        let r = Client::new(&base, &consumer).sealed("ebox", seq);
+        let r = as_consumer.sealed("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
     }
     let plan = Client::new(&base, &auditor)
@@ -1563,10 +1567,10 @@ fn disposal_never_before_retention() {
         r#"{"from":0,"extra":1}"#,
         "not json",
     ] {
-        let r = Client::new(&base, &archivist).post(&routes::retention_apply("ebox"), body);
+        let r = as_archivist.post(&routes::retention_apply("ebox"), body);
         assert_eq!(r.status, 400, "{body}: {}", r.text());
     }
-    let r = Client::new(&base, &archivist).post(&routes::retention_apply("nope"), b"");
+    let r = as_archivist.post(&routes::retention_apply("nope"), b"");
     assert_eq!(r.status, 404, "{}", r.text());
 }
 
@@ -1592,14 +1596,15 @@ fn version_numbers_are_not_reused_after_a_disposal() {
     clock.set(MID_JAN_2035_MS);
     let step = apply(&base, &archivist, "");
     assert_eq!(step["disposed"]["packages"], 1, "{step}");
-    let r = Client::new(&base, &consumer).get(&routes::record_version("ebox", "EBX-V", "2"));
+    let as_consumer = Client::new(&base, &consumer);
+    let r = as_consumer.get(&routes::record_version("ebox", "EBX-V", "2"));
     assert_eq!(r.status, 404, "{}", r.text());
-    let latest = Client::new(&base, &consumer).read_record("ebox", "EBX-V");
+    let latest = as_consumer.read_record("ebox", "EBX-V");
     assert_eq!(latest.status, 200, "{}", latest.text());
     assert_eq!(latest.json()["version"], 1, "{}", latest.text());
     // The next version is 3: version 2 was used by the disposed package.
     assert_eq!(send(1)["version"], 3);
-    let r = Client::new(&base, &consumer).get(&routes::record_version("ebox", "EBX-V", "2"));
+    let r = as_consumer.get(&routes::record_version("ebox", "EBX-V", "2"));
     assert_eq!(r.status, 404, "{}", r.text());
 }
 

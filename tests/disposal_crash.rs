@@ -234,7 +234,8 @@ fn leaf_of(sealed_bytes: &[u8]) -> zegel::format::hash::Hash {
 /// Checks the invariants of a restarted (and otherwise idle) server; returns what it saw.
 fn check(w: &World, base: &str, m: &mut Model, dir: &Path, round: &str) -> Seen {
     // The newest checkpoint; every one seen before is consistent with it.
-    let cp_note = Client::new(base, &w.auditor).checkpoint("ebox");
+    let as_auditor = Client::new(base, &w.auditor);
+    let cp_note = as_auditor.checkpoint("ebox");
     assert_eq!(cp_note.status, 200, "{round}: {}", cp_note.text());
     let cp = checkpoint::open(&cp_note.body, &w.key).unwrap();
     let mut sizes = BTreeSet::new();
@@ -244,7 +245,7 @@ fn check(w: &World, base: &str, m: &mut Model, dir: &Path, round: &str) -> Seen 
             continue;
         }
         assert!(o.size <= cp.size, "{round}: checkpoint {} shrank", o.size);
-        let cons = Client::new(base, &w.auditor).get(&routes::consistency("ebox", o.size, cp.size));
+        let cons = as_auditor.get(&routes::consistency("ebox", o.size, cp.size));
         assert_eq!(cons.status, 200, "{round}: {}", cons.text());
         ConsistencyProof::decode(&cons.body)
             .unwrap()
@@ -254,7 +255,7 @@ fn check(w: &World, base: &str, m: &mut Model, dir: &Path, round: &str) -> Seen 
     m.checkpoints.push(cp_note.body.clone());
 
     // Each disposition: its certificate verifies and its record names its packages.
-    let list = Client::new(base, &w.auditor).get(&routes::dispositions("ebox"));
+    let list = as_auditor.get(&routes::dispositions("ebox"));
     assert_eq!(list.status, 200, "{round}: {}", list.text());
     let list = list.json()["dispositions"].as_array().unwrap().clone();
     let mut seen = Seen {
@@ -264,7 +265,7 @@ fn check(w: &World, base: &str, m: &mut Model, dir: &Path, round: &str) -> Seen 
     let mut newest_cert = None;
     for d in &list {
         let dseq = d["seq"].as_u64().unwrap();
-        let cert = Client::new(base, &w.auditor).get(&routes::certificate("ebox", dseq));
+        let cert = as_auditor.get(&routes::certificate("ebox", dseq));
         assert_eq!(cert.status, 200, "{round}: {}", cert.text());
         let report = verify_certificate(CertificateInputs {
             certificate: &cert.body,
@@ -1442,6 +1443,7 @@ fn rows_and_documents_hot_and_cold_past_retention() -> Untouchable {
 
     // Rows and documents, most of them moved to the cold tier, some still hot.
     let pdf: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let as_producer = Client::new(&base, &producer);
     let upload = |key: &str, case: &str| {
         let sip = format!(
             r#"{{"key":"{key}","metadata":{{"case":"{case}","filed_on":"2024-05-06"}},"sha256":{{"ruling.pdf":"{}"}}}}"#,
@@ -1458,7 +1460,7 @@ fn rows_and_documents_hot_and_cold_past_retention() -> Untouchable {
             ),
         ]);
         let r = hit(
-            &Client::new(&base, &producer),
+            &as_producer,
             "POST",
             &routes::packages("files"),
             Some(&ct),
@@ -1470,7 +1472,7 @@ fn rows_and_documents_hot_and_cold_past_retention() -> Untouchable {
     let rows = |range: std::ops::Range<u64>| {
         let body: String = range.map(|i| month_row(i) + "\n").collect();
         let r = hit(
-            &Client::new(&base, &producer),
+            &as_producer,
             "POST",
             &routes::records_batch("ebox"),
             None,
@@ -1482,13 +1484,8 @@ fn rows_and_documents_hot_and_cold_past_retention() -> Untouchable {
     let doc_cold = upload("C-0001/ruling", "C-0001");
     upload("C-0002/ruling", "C-0002");
     clock.advance(184 * DAY_MS);
-    let r = hit(
-        &Client::new(&base, &admin),
-        "POST",
-        &routes::tier_run(),
-        None,
-        b"",
-    );
+    let as_admin = Client::new(&base, &admin);
+    let r = hit(&as_admin, "POST", &routes::tier_run(), None, b"");
     assert_eq!(r.status, 200, "{}", r.text());
     rows(40..60);
     let doc_hot = upload("C-0003/ruling", "C-0003");
@@ -1499,7 +1496,7 @@ fn rows_and_documents_hot_and_cold_past_retention() -> Untouchable {
         sealed: BTreeMap::from([("ebox", BTreeMap::new()), ("files", BTreeMap::new())]),
     };
     guard.check("setup");
-    let tier_before = Client::new(&base, &admin).get(&routes::tier()).json();
+    let tier_before = as_admin.get(&routes::tier()).json();
     for a in tier_before["archives"].as_array().unwrap() {
         if a["tenant"] == "acme" && (a["archive"] == "ebox" || a["archive"] == "files") {
             assert!(a["cold_packages"].as_u64().unwrap() > 0, "{a}");
@@ -1542,10 +1539,10 @@ fn rows_and_documents_hot_and_cold_past_retention() -> Untouchable {
         n: 0,
     };
     let tokens = [
-        ("admin", Client::new(&base, &admin)),
+        ("admin", as_admin),
         ("archivist", Client::new(&base, &archivist)),
         ("auditor", Client::new(&base, &auditor)),
-        ("producer", Client::new(&base, &producer)),
+        ("producer", as_producer),
         ("consumer", Client::new(&base, &consumer)),
         ("no token", Client::anonymous(&base)),
     ];

@@ -16,7 +16,8 @@ fn producer_consumer_auditor_journey() {
     let (producer, consumer, auditor) = setup_tenant(base, &admin, "acme", "ebox");
 
     // Ingest one row: 201 with a receipt that verifies offline under the published key.
-    let r = Client::new(base, &producer).ingest_row("ebox", row(1, "a").as_bytes());
+    let as_producer = Client::new(base, &producer);
+    let r = as_producer.ingest_row("ebox", row(1, "a").as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let receipt_json = r.json();
     assert_eq!(receipt_json["seq"], 1, "seq 0 is the agreement");
@@ -30,18 +31,18 @@ fn producer_consumer_auditor_journey() {
         .unwrap();
 
     // The same row again: the original receipt (200), not a new package.
-    let again = Client::new(base, &producer).ingest_row("ebox", row(1, "a").as_bytes());
+    let again = as_producer.ingest_row("ebox", row(1, "a").as_bytes());
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["seq"], 1);
     assert_eq!(again.json()["duplicate"], true);
     // The same key with different content: version 2.
-    let v2 = Client::new(base, &producer).ingest_row("ebox", row(1, "b").as_bytes());
+    let v2 = as_producer.ingest_row("ebox", row(1, "b").as_bytes());
     assert_eq!(v2.status, 201, "{}", v2.text());
     assert_eq!(v2.json()["version"], 2);
 
     // A batch of 100 rows, all or nothing.
     let batch: String = (100..200).map(|i| row(i, "x") + "\n").collect();
-    let b = Client::new(base, &producer).ingest_batch("ebox", batch.as_bytes());
+    let b = as_producer.ingest_batch("ebox", batch.as_bytes());
     assert_eq!(b.status, 201, "{}", b.text());
     assert_eq!(b.json()["receipts"].as_array().unwrap().len(), 100);
     let bad = format!(
@@ -49,7 +50,7 @@ fn producer_consumer_auditor_journey() {
         row(300, "x") + "\n",
         row(301, "x").replace("\"RSZ\",\"amount", "\"NOPE\",\"amount")
     );
-    let r = Client::new(base, &producer).ingest_batch("ebox", bad.as_bytes());
+    let r = as_producer.ingest_batch("ebox", bad.as_bytes());
     assert_eq!(r.status, 422, "{}", r.text());
     assert_eq!(r.content_type, "application/problem+json");
     assert_eq!(
@@ -58,24 +59,21 @@ fn producer_consumer_auditor_journey() {
         "{}",
         r.text()
     );
-    let r = Client::new(base, &consumer).read_record("ebox", "EBX-2025-000000300");
+    let as_consumer = Client::new(base, &consumer);
+    let r = as_consumer.read_record("ebox", "EBX-2025-000000300");
     assert_eq!(r.status, 404, "nothing of a refused batch is stored");
 
     // Read back: the exact record bytes, latest and by version.
-    let r = Client::new(base, &consumer).read_record("ebox", "EBX-2025-000000001");
+    let r = as_consumer.read_record("ebox", "EBX-2025-000000001");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("hot"));
     let j = r.json();
     assert_eq!(j["version"], 2);
     assert_eq!(j["record"]["subject"], "Aanslagbiljet b");
-    let r = Client::new(base, &consumer).get(&routes::record_version(
-        "ebox",
-        "EBX-2025-000000001",
-        "1",
-    ));
+    let r = as_consumer.get(&routes::record_version("ebox", "EBX-2025-000000001", "1"));
     assert_eq!(r.json()["record"]["subject"], "Aanslagbiljet a");
     let seq = r.json()["seq"].as_u64().unwrap();
-    let obj = Client::new(base, &consumer).get(&routes::object("ebox", seq, "record.json"));
+    let obj = as_consumer.get(&routes::object("ebox", seq, "record.json"));
     assert_eq!(obj.status, 200);
     let sent = row(1, "a");
     let record_start = sent.find("\"record\":").unwrap() + 9;
@@ -87,12 +85,13 @@ fn producer_consumer_auditor_journey() {
     );
 
     // Auditor: checkpoint, proof and receipt verify offline together.
-    let cp = Client::new(base, &auditor).checkpoint("ebox");
+    let as_auditor = Client::new(base, &auditor);
+    let cp = as_auditor.checkpoint("ebox");
     assert_eq!(cp.status, 200, "{}", cp.text());
     let size: u64 = cp.text().lines().nth(1).unwrap().parse().unwrap();
-    let proof = Client::new(base, &auditor).get(&routes::inclusion("ebox", seq, size));
+    let proof = as_auditor.get(&routes::inclusion("ebox", seq, size));
     assert_eq!(proof.status, 200, "{}", proof.text());
-    let sealed = Client::new(base, &auditor).sealed("ebox", seq);
+    let sealed = as_auditor.sealed("ebox", seq);
     let report = verify_package(PackageInputs {
         sealed: &sealed.body,
         proof: Some(&proof.body),
@@ -101,7 +100,7 @@ fn producer_consumer_auditor_journey() {
         key: &key,
     });
     assert!(report.passed(), "{report:?}");
-    let cons = Client::new(base, &auditor).get(&routes::proof(
+    let cons = as_auditor.get(&routes::proof(
         "ebox",
         "consistency",
         format!("from=2&to={size}"),
@@ -117,7 +116,8 @@ fn tenants_are_isolated_and_roles_enforced() {
     let (producer, consumer, auditor) = setup_tenant(base, &admin, "acme", "ebox");
     let (other_producer, other_consumer, other_auditor) =
         setup_tenant(base, &admin, "globex", "mail");
-    let r = Client::new(base, &producer).ingest_row("ebox", row(1, "a").as_bytes());
+    let as_producer = Client::new(base, &producer);
+    let r = as_producer.ingest_row("ebox", row(1, "a").as_bytes());
     assert_eq!(r.status, 201);
 
     // Every archive route, with another tenant's keys: a plain 404, as if it did not exist.
@@ -175,13 +175,13 @@ fn tenants_are_isolated_and_roles_enforced() {
     // manage keys or tenants.
     let r = Client::new(base, &consumer).ingest_row("ebox", row(5, "a").as_bytes());
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = Client::new(base, &producer).read_record("ebox", "EBX-2025-000000001");
+    let r = as_producer.read_record("ebox", "EBX-2025-000000001");
     assert_eq!(r.status, 403, "{}", r.text());
     let r = Client::new(base, &auditor).put(&routes::agreement("ebox"), AGREEMENT.as_bytes());
     assert_eq!(r.status, 403, "{}", r.text());
     let r = Client::new(base, &auditor).post(&routes::tenants(), br#"{"tenant":"x"}"#);
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = Client::new(base, &producer).post(&routes::tenant_keys("acme"), br#"{"role":"admin"}"#);
+    let r = as_producer.post(&routes::tenant_keys("acme"), br#"{"role":"admin"}"#);
     assert_eq!(r.status, 403, "{}", r.text());
 
     // API keys are stored only as hashes: no token appears in the database files.
@@ -281,16 +281,17 @@ fn bad_input_gets_specific_problems() {
         assert!(text.contains("HTTP/1.1 413"), "{text}");
         assert!(text.contains("application/problem+json"), "{text}");
     }
-    let r = Client::new(base, &consumer).get(&routes::proof("ebox", "inclusion", "seq=99"));
+    let as_consumer = Client::new(base, &consumer);
+    let r = as_consumer.get(&routes::proof("ebox", "inclusion", "seq=99"));
     assert_eq!(r.status, 400, "{}", r.text());
-    let r = Client::new(base, &consumer).package("ebox", "999");
+    let r = as_consumer.package("ebox", "999");
     assert_eq!(r.status, 404, "{}", r.text());
     // A route the API does not have: only this test names it.
-    let r = Client::new(base, &consumer).get("/v1/nope");
+    let r = as_consumer.get("/v1/nope");
     assert_eq!(r.status, 404);
     assert_eq!(r.content_type, "application/problem+json");
     // The framework's own rejections are problem+json too, with their reason.
-    let r = Client::new(base, &consumer).package("ebox", "not-a-number");
+    let r = as_consumer.package("ebox", "not-a-number");
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.content_type, "application/problem+json");
     assert!(

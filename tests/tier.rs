@@ -235,14 +235,15 @@ fn every_read_is_the_same_from_the_cold_tier(w: &Tiered) {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("cold"));
     assert_eq!(&r.body, record_before);
-    let r = Client::new(base, consumer).sealed("ebox", "3");
+    let as_consumer = Client::new(base, consumer);
+    let r = as_consumer.sealed("ebox", "3");
     assert_eq!(r.header("zegel-tier"), Some("cold"));
     assert_eq!(
         w.search("sender=RSZ&limit=300"),
         *search_before,
         "search reads cold headers"
     );
-    let obj = Client::new(base, consumer).get(&routes::object("files", doc_seq, "ruling.pdf"));
+    let obj = as_consumer.get(&routes::object("files", doc_seq, "ruling.pdf"));
     assert_eq!(obj.status, 200, "{}", obj.text());
     assert_eq!(obj.header("zegel-tier"), Some("cold"));
     assert_eq!(&obj.body, pdf);
@@ -258,8 +259,7 @@ fn every_read_is_the_same_from_the_cold_tier(w: &Tiered) {
     let r = w.record("EBX-2025-000000007");
     assert_eq!(r.header("zegel-tier"), Some("hot"));
     assert_eq!(r.json()["version"], 2);
-    let r =
-        Client::new(base, consumer).get(&routes::record_version("ebox", "EBX-2025-000000007", "1"));
+    let r = as_consumer.get(&routes::record_version("ebox", "EBX-2025-000000007", "1"));
     assert_eq!(r.header("zegel-tier"), Some("cold"));
     let (old, now) = (
         serde_json::from_slice::<serde_json::Value>(record_before).unwrap(),
@@ -282,7 +282,8 @@ fn usage_shows_the_bytes_moved_to_the_cold_tier(w: &Tiered, cold_bytes: u64) {
         usage_before,
         ..
     } = w;
-    let usage = Client::new(base, auditor).get(&routes::usage()).json();
+    let as_auditor = Client::new(base, auditor);
+    let usage = as_auditor.get(&routes::usage()).json();
     let (b, a) = (&usage_before["now"][0], &usage["now"][0]);
     assert_eq!(a["tenant"], "acme");
     assert!(a["cold_bytes"].as_u64().unwrap() >= cold_bytes, "{usage}");
@@ -298,13 +299,13 @@ fn usage_shows_the_bytes_moved_to_the_cold_tier(w: &Tiered, cold_bytes: u64) {
         "{usage}"
     );
     // Tenants see only their own usage and tiering; running tiering is the operator's.
-    let r = Client::new(base, auditor).get(&routes::with_query(routes::usage(), "tenant=globex"));
+    let r = as_auditor.get(&routes::with_query(routes::usage(), "tenant=globex"));
     assert_eq!(r.status, 404, "{}", r.text());
     let r = Client::new(base, producer).get(&routes::tier());
     assert_eq!(r.status, 403, "{}", r.text());
     let r = Client::new(base, archivist).post(&routes::tier_run(), b"");
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = Client::new(base, auditor).get(&routes::with_query(routes::usage(), "from=2026-13-01"));
+    let r = as_auditor.get(&routes::with_query(routes::usage(), "from=2026-13-01"));
     assert_eq!(r.status, 400, "{}", r.text());
 }
 
