@@ -1655,24 +1655,31 @@ fn undocumented_write_methods_are_refused(w: &mut Untouchable, doc: &serde_json:
     guard.check("undocumented methods");
 }
 
+/// `zegel ARGS` as `token`: its output as JSON, or as a JSON string when it is not JSON.
+fn zegel_json(base: &str, token: &str, args: &[&str]) -> serde_json::Value {
+    let out = cli(base, token, args);
+    serde_json::from_str(&out).unwrap_or(serde_json::Value::String(out))
+}
+
 /// The CLI commands that write: holds, erasure requests and rejections, tiering, a new
 /// agreement version, a tenant, an audit, a key and its revocation.
 fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
+    cli_holds_and_erasure_requests_dispose_of_nothing(w);
+    cli_tiering_agreement_tenant_and_audit_dispose_of_nothing(w);
+    cli_keys_and_listings_dispose_of_nothing(w);
+}
+
+/// Holds placed by package, record and query and one removed; erasures requested by package
+/// and record and one rejected.
+fn cli_holds_and_erasure_requests_dispose_of_nothing(w: &mut Untouchable) {
     let Untouchable {
-        node,
         base,
-        admin,
-        auditor,
         archivist,
         guard,
-        fx,
         ..
     } = w;
-    let z = |token: &str, args: &[&str]| -> serde_json::Value {
-        let out = cli(base, token, args);
-        serde_json::from_str(&out).unwrap_or(serde_json::Value::String(out))
-    };
-    let h = z(
+    let h = zegel_json(
+        base,
         archivist,
         &[
             "hold",
@@ -1686,7 +1693,8 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         ],
     );
     guard.check("zegel hold add --package");
-    z(
+    zegel_json(
+        base,
         archivist,
         &[
             "hold",
@@ -1700,7 +1708,8 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         ],
     );
     guard.check("zegel hold add --record");
-    z(
+    zegel_json(
+        base,
         archivist,
         &[
             "hold",
@@ -1714,7 +1723,8 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         ],
     );
     guard.check("zegel hold add --query");
-    z(
+    zegel_json(
+        base,
         archivist,
         &[
             "hold",
@@ -1726,7 +1736,8 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         ],
     );
     guard.check("zegel hold remove");
-    let e = z(
+    let e = zegel_json(
+        base,
         archivist,
         &[
             "erasure",
@@ -1740,7 +1751,8 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         ],
     );
     guard.check("zegel erasure request --package");
-    z(
+    zegel_json(
+        base,
         archivist,
         &[
             "erasure",
@@ -1754,7 +1766,8 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         ],
     );
     guard.check("zegel erasure request --record");
-    z(
+    zegel_json(
+        base,
         archivist,
         &[
             "erasure",
@@ -1766,19 +1779,34 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         ],
     );
     guard.check("zegel erasure reject");
-    z(admin, &["tier", "run"]);
+}
+
+/// Tiering, a new agreement version, a new tenant; the audit records itself in each log.
+fn cli_tiering_agreement_tenant_and_audit_dispose_of_nothing(w: &mut Untouchable) {
+    let Untouchable {
+        node,
+        base,
+        admin,
+        auditor,
+        archivist,
+        guard,
+        fx,
+        ..
+    } = w;
+    zegel_json(base, admin, &["tier", "run"]);
     guard.check("zegel tier run");
     let file = tmp_path(
         node.dir.path(),
         "agreement.json",
         fx.next_agreement("ebox").as_bytes(),
     );
-    z(
+    zegel_json(
+        base,
         archivist,
         &["agreement", "apply", "ebox", file.to_str().unwrap()],
     );
     guard.check("zegel agreement apply");
-    z(admin, &["tenant", "create", "cli-tenant"]);
+    zegel_json(base, admin, &["tenant", "create", "cli-tenant"]);
     guard.check("zegel tenant create");
     // The audit records itself in each log; it finds only what retention has left due (the
     // files nothing holds), and exits non-zero for it.
@@ -1798,7 +1826,20 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         "zegel audit: {out}{err}"
     );
     guard.check("zegel audit");
-    let k = z(
+}
+
+/// A key created and revoked, and the listings between.
+fn cli_keys_and_listings_dispose_of_nothing(w: &mut Untouchable) {
+    let Untouchable {
+        base,
+        admin,
+        auditor,
+        archivist,
+        guard,
+        ..
+    } = w;
+    let k = zegel_json(
+        base,
         admin,
         &[
             "key",
@@ -1818,9 +1859,10 @@ fn the_cli_commands_that_write_dispose_of_nothing(w: &mut Untouchable) {
         (archivist.as_str(), vec!["erasure", "list", "ebox"]),
         (admin.as_str(), vec!["tier", "status"]),
     ] {
-        z(token, &args);
+        zegel_json(base, token, &args);
     }
-    z(
+    zegel_json(
+        base,
         admin,
         &[
             "key",
