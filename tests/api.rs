@@ -7,52 +7,17 @@ use zegel::format::hash::sha256;
 
 use crate::support::*;
 
-const DOC_AGREEMENT: &str = r#"{
-  "version": 1,
-  "title": "Court files",
-  "metadata": {
-    "case": {"type": "pattern", "pattern": "C-[0-9]{4}"},
-    "filed_on": {"type": "date", "required": true}
-  },
-  "media_types": ["application/pdf", "text/plain"],
-  "object_bytes_max": 1000000,
-  "retention": {"after": "filed_on", "years": 30},
-  "indexed": ["case"]
-}"#;
-
-fn archivist_of(base: &str, admin: &str, tenant: &str) -> String {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tenants/{tenant}/keys"),
-        Some(admin),
-        Some(br#"{"role":"archivist"}"#),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["token"].as_str().unwrap().to_string()
+/// The court files' agreement ([`DOCS`]) with objects of at most 1 MB.
+fn doc_agreement() -> String {
+    DOCS.replace(
+        r#""retention""#,
+        r#""object_bytes_max": 1000000, "retention""#,
+    )
 }
 
 fn upload(base: &str, token: &str, parts: &[(&str, Option<&str>, &str, &[u8])]) -> Resp {
     let (body, ct) = multipart(parts);
-    call_typed(
-        "POST",
-        &format!("{base}/v1/archives/files/packages"),
-        Some(token),
-        Some(&ct),
-        Some(&body),
-    )
-    .unwrap()
-}
-
-fn size_of(base: &str, token: &str, archive: &str) -> u64 {
-    let r = must("GET", &format!("{base}/v1/archives"), Some(token), None);
-    r.json()["archives"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["archive"] == archive)
-        .unwrap()["packages"]
-        .as_u64()
-        .unwrap()
+    Client::new(base, token).post_typed(&routes::packages("files"), &ct, &body)
 }
 
 #[test]
@@ -61,13 +26,8 @@ fn document_packages_are_checked_and_read_back() {
     let base = &node.base;
     let admin = node.admin_token();
     let (producer, consumer, _auditor) = setup_tenant(base, &admin, "court", "ebox");
-    let archivist = archivist_of(base, &admin, "court");
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/files/agreement"),
-        Some(&archivist),
-        Some(DOC_AGREEMENT.as_bytes()),
-    );
+    let archivist = key_of(base, &admin, "court", "archivist");
+    let r = Client::new(base, &archivist).put(&routes::agreement("files"), doc_agreement());
     assert_eq!(r.status, 201, "{}", r.text());
 
     let pdf: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
@@ -90,22 +50,13 @@ fn document_packages_are_checked_and_read_back() {
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["seq"], seq);
 
-    let obj = must(
-        "GET",
-        &format!("{base}/v1/archives/files/packages/{seq}/objects/ruling.pdf"),
-        Some(&consumer),
-        None,
-    );
+    let as_consumer = Client::new(base, &consumer);
+    let obj = as_consumer.get(&routes::object("files", seq, "ruling.pdf"));
     assert_eq!(obj.status, 200, "{}", obj.text());
     assert_eq!(obj.body, pdf);
     // By its key, a document package answers with its header and object list (valid JSON),
     // not its bytes.
-    let by_key = must(
-        "GET",
-        &format!("{base}/v1/archives/files/records/C-0001%2Fruling"),
-        Some(&consumer),
-        None,
-    );
+    let by_key = as_consumer.read_record("files", "C-0001%2Fruling");
     assert_eq!(by_key.status, 200, "{}", by_key.text());
     let j = by_key.json();
     assert_eq!(j["seq"], seq, "{j}");
@@ -113,19 +64,13 @@ fn document_packages_are_checked_and_read_back() {
     assert_eq!(j["package"]["objects"][0]["name"], "ruling.pdf", "{j}");
     assert_eq!(obj.content_type, "application/pdf");
     assert!(obj.header("repr-digest").unwrap().starts_with("sha-256=:"));
-    let pkg = must(
-        "GET",
-        &format!("{base}/v1/archives/files/packages/{seq}"),
-        Some(&consumer),
-        None,
-    )
-    .json();
+    let pkg = as_consumer.package("files", seq).json();
     assert_eq!(pkg["kind"], "document");
     assert_eq!(pkg["objects"].as_array().unwrap().len(), 2);
     assert!(pkg["retain_until_ms"].as_u64().unwrap() > 2_500_000_000_000);
 
     // Refusals: each names its object or part, and nothing is stored.
-    let before = size_of(base, &consumer, "files");
+    let before = log_size(base, &consumer, "files");
     let wrong_sha = sip.replace(&sha256(&pdf).to_hex(), &sha256(b"other").to_hex());
     let r = upload(
         base,
@@ -174,17 +119,14 @@ fn document_packages_are_checked_and_read_back() {
         text.contains("/metadata/case") && text.contains("at least one file"),
         "{text}"
     );
-    let r = call_typed(
-        "POST",
-        &format!("{base}/v1/archives/files/packages"),
-        Some(&producer),
-        Some("multipart/form-data; boundary=x"),
-        Some(b"--x\r\nbroken"),
-    )
-    .unwrap();
+    let r = Client::new(base, &producer).post_typed(
+        &routes::packages("files"),
+        "multipart/form-data; boundary=x",
+        b"--x\r\nbroken",
+    );
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.content_type, "application/problem+json");
-    assert_eq!(size_of(base, &consumer, "files"), before);
+    assert_eq!(log_size(base, &consumer, "files"), before);
 }
 
 #[test]
@@ -204,23 +146,19 @@ fn search_pages_through_indexed_fields_and_time() {
             r + "\n"
         })
         .collect();
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records/batch"),
-        Some(&producer),
-        Some(rows.as_bytes()),
-    );
+    let r = Client::new(base, &producer).ingest_batch("ebox", rows.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
 
     // Ten ONSS rows, in pages of three, each exactly once and in seq order.
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
+    let as_consumer = Client::new(base, &consumer);
     for _ in 0..10 {
-        let url = match &cursor {
-            Some(c) => format!("{base}/v1/archives/ebox/packages?sender=ONSS&limit=3&cursor={c}"),
-            None => format!("{base}/v1/archives/ebox/packages?sender=ONSS&limit=3"),
+        let query = match &cursor {
+            Some(c) => format!("sender=ONSS&limit=3&cursor={c}"),
+            None => "sender=ONSS&limit=3".to_string(),
         };
-        let page = must("GET", &url, Some(&consumer), None);
+        let page = as_consumer.get(&routes::search("ebox", query));
         assert_eq!(page.status, 200, "{}", page.text());
         let j = page.json();
         for p in j["packages"].as_array().unwrap() {
@@ -236,25 +174,20 @@ fn search_pages_through_indexed_fields_and_time() {
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
 
     // Time only: everything so far, then nothing after a future instant.
-    let all = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages?from=2000-01-01T00:00:00Z&limit=1000"),
-        Some(&consumer),
-        None,
-    )
-    .json();
+    let all = as_consumer
+        .get(&routes::search(
+            "ebox",
+            "from=2000-01-01T00:00:00Z&limit=1000",
+        ))
+        .json();
     assert_eq!(
         all["packages"].as_array().unwrap().len(),
         31,
         "agreement + 30 rows"
     );
-    let none = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages?from=2999-01-01T00:00:00Z"),
-        Some(&consumer),
-        None,
-    )
-    .json();
+    let none = as_consumer
+        .get(&routes::search("ebox", "from=2999-01-01T00:00:00Z"))
+        .json();
     assert!(none["packages"].as_array().unwrap().is_empty());
 
     for (query, needle) in [
@@ -263,12 +196,7 @@ fn search_pages_through_indexed_fields_and_time() {
         ("limit=0", "limit"),
         ("cursor=zz", "cursor"),
     ] {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/ebox/packages?{query}"),
-            Some(&consumer),
-            None,
-        );
+        let r = as_consumer.get(&routes::search("ebox", query));
         assert_eq!(r.status, 400, "{query}: {}", r.text());
         assert!(r.text().contains(needle), "{query}: {}", r.text());
     }
@@ -280,29 +208,15 @@ fn every_read_is_in_the_tamper_evident_access_log() {
     let base = &node.base;
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(base, &admin, "acme", "ebox");
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(row(7, "a").as_bytes()),
-    );
+    let r = Client::new(base, &producer).ingest_row("ebox", row(7, "a").as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     for _ in 0..3 {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/ebox/records/EBX-2025-000000007"),
-            Some(&consumer),
-            None,
-        );
+        let r = Client::new(base, &consumer).read_record("ebox", "EBX-2025-000000007");
         assert_eq!(r.status, 200, "{}", r.text());
     }
-    let consumer_key = must(
-        "GET",
-        &format!("{base}/v1/tenants/acme/keys"),
-        Some(&admin),
-        None,
-    )
-    .json()["keys"]
+    let consumer_key = Client::new(base, &admin)
+        .get(&routes::tenant_keys("acme"))
+        .json()["keys"]
         .as_array()
         .unwrap()
         .iter()
@@ -313,16 +227,15 @@ fn every_read_is_in_the_tamper_evident_access_log() {
         .to_string();
 
     // The access log is an archive of its own: read every entry back from its packages.
-    let size = size_of(base, &auditor, "zegel.access");
+    let size = log_size(base, &auditor, "zegel.access");
     assert!(size >= 1);
     let mut entries = Vec::new();
     for seq in 0..size {
-        let o = must(
-            "GET",
-            &format!("{base}/v1/archives/zegel.access/packages/{seq}/objects/entries.ndjson"),
-            Some(&consumer),
-            None,
-        );
+        let o = Client::new(base, &consumer).get(&routes::object(
+            "zegel.access",
+            seq,
+            "entries.ndjson",
+        ));
         assert_eq!(o.status, 200, "{}", o.text());
         for line in o.text().lines() {
             entries.push(serde_json::from_str::<serde_json::Value>(line).unwrap());
@@ -340,20 +253,11 @@ fn every_read_is_in_the_tamper_evident_access_log() {
         "reading the log is not logged"
     );
     // Its checkpoint is signed like any archive's, and the name is reserved.
-    let cp = must(
-        "POST",
-        &format!("{base}/v1/archives/zegel.access/checkpoint"),
-        Some(&auditor),
-        None,
-    );
+    let cp = Client::new(base, &auditor).checkpoint("zegel.access");
     assert_eq!(cp.status, 200, "{}", cp.text());
-    let archivist = archivist_of(base, &admin, "acme");
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/zegel.mine/agreement"),
-        Some(&archivist),
-        Some(AGREEMENT.as_bytes()),
-    );
+    let archivist = key_of(base, &admin, "acme", "archivist");
+    let r =
+        Client::new(base, &archivist).put(&routes::agreement("zegel.mine"), AGREEMENT.as_bytes());
     assert_eq!(r.status, 422, "{}", r.text());
     assert!(r.text().contains("reserved"));
 }
@@ -362,11 +266,13 @@ fn every_read_is_in_the_tamper_evident_access_log() {
 fn openapi_documents_every_route_and_only_real_ones() {
     let node = InProcess::start();
     let base = &node.base;
-    let doc = must("GET", &format!("{base}/openapi.json"), None, None);
+    let doc = Client::anonymous(base).get(&routes::openapi());
     assert_eq!(doc.status, 200);
     let doc = doc.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
+    // The documented routes, as the OpenAPI document writes them: the list is what this
+    // test checks, so it spells each template out.
     let expected = [
         ("post", "/v1/tenants"),
         ("post", "/v1/tenants/{tenant}/keys"),
@@ -429,16 +335,15 @@ fn openapi_documents_every_route_and_only_real_ones() {
             );
             assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
             // Every documented route is served: anything but the router's fallback.
-            let url = format!(
-                "{base}{}",
-                path.replace("{tenant}", "t")
-                    .replace("{id}", "i")
-                    .replace("{archive}", "a")
-                    .replace("{key}", "k")
-                    .replace("{seq}", "0")
-                    .replace("{name}", "n")
-            );
-            let r = must(&method.to_uppercase(), &url, None, None);
+            // The route is made from the documented template, whatever it is.
+            let route = path
+                .replace("{tenant}", "t")
+                .replace("{id}", "i")
+                .replace("{archive}", "a")
+                .replace("{key}", "k")
+                .replace("{seq}", "0")
+                .replace("{name}", "n");
+            let r = Client::anonymous(base).send(&method.to_uppercase(), &route, b"");
             assert!(
                 !(r.status == 404 && r.text().contains("no such route")),
                 "{method} {path} is documented but not served"
@@ -446,7 +351,7 @@ fn openapi_documents_every_route_and_only_real_ones() {
         }
     }
     assert_eq!(documented, expected.len(), "every route is documented");
-    let ui = must("GET", &format!("{base}/docs/"), None, None);
+    let ui = Client::anonymous(base).get(&routes::docs());
     assert_eq!(ui.status, 200);
     assert!(ui.text().contains("swagger"), "{}", ui.text());
 }
@@ -457,14 +362,9 @@ fn metrics_count_requests_by_route() {
     let base = &node.base;
     let admin = node.admin_token();
     let (producer, _, _) = setup_tenant(base, &admin, "acme", "ebox");
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(row(1, "m").as_bytes()),
-    );
+    let r = Client::new(base, &producer).ingest_row("ebox", row(1, "m").as_bytes());
     assert_eq!(r.status, 201);
-    let m = must("GET", &format!("{base}/metrics"), None, None);
+    let m = Client::anonymous(base).get(&routes::metrics());
     assert_eq!(m.status, 200);
     let text = m.text();
     assert!(
@@ -494,6 +394,7 @@ fn overload_is_refused_with_retry_after_not_queued() {
         attempt += 1;
         assert!(attempt <= 10, "could not get one request stuck in flight");
         let mut stuck = std::net::TcpStream::connect(addr).unwrap();
+        // A raw request on a bare socket (a body that never comes): no client writes one.
         write!(
             stuck,
             "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
@@ -501,7 +402,7 @@ fn overload_is_refused_with_retry_after_not_queued() {
         .unwrap();
         stuck.flush().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let r = must("GET", &format!("{base}/v1/archives"), Some(&admin), None);
+        let r = Client::new(base, &admin).get(&routes::archives());
         if r.status == 503 {
             break (stuck, r);
         }
@@ -521,17 +422,14 @@ fn overload_is_refused_with_retry_after_not_queued() {
     assert_eq!(r.header("retry-after"), Some("1"));
     assert_eq!(r.content_type, "application/problem+json");
     // Health stays outside the limit.
-    assert_eq!(
-        must("GET", &format!("{base}/healthz"), None, None).status,
-        200
-    );
+    assert_eq!(Client::anonymous(base).get(&routes::healthz()).status, 200);
     // Once the stuck request ends, requests are served again.
     stuck.shutdown(std::net::Shutdown::Both).unwrap();
     let mut sink = Vec::new();
     let _ = stuck.read_to_end(&mut sink);
     let mut ok = false;
     for _ in 0..100 {
-        if must("GET", &format!("{base}/v1/archives"), Some(&admin), None).status == 200 {
+        if Client::new(base, &admin).get(&routes::archives()).status == 200 {
             ok = true;
             break;
         }
@@ -552,6 +450,7 @@ fn request_bodies_held_at_once_are_bounded() {
     let stuck: Vec<std::net::TcpStream> = (0..33)
         .map(|_| {
             let mut s = std::net::TcpStream::connect(addr).unwrap();
+            // A raw request on a bare socket (a chunked body cut short).
             write!(
                 s,
                 "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{{\r\n"
@@ -562,13 +461,9 @@ fn request_bodies_held_at_once_are_bounded() {
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let mut refused = None;
+    let as_admin = Client::new(base, &admin);
     for _ in 0..100 {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/tenants"),
-            Some(&admin),
-            Some(b"{}"),
-        );
+        let r = as_admin.post(&routes::tenants(), b"{}");
         // Served (400: no tenant named) while the budget lasts; 503 once it is spent.
         if r.status == 503 {
             refused = Some(r);
@@ -580,17 +475,12 @@ fn request_bodies_held_at_once_are_bounded() {
     assert!(r.text().contains("request bodies"), "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("1"));
     // Requests without a body still get through, and the budget comes back.
-    let list = must("GET", &format!("{base}/v1/archives"), Some(&admin), None);
+    let list = as_admin.get(&routes::archives());
     assert_eq!(list.status, 200);
     drop(stuck);
     let mut served = false;
     for _ in 0..100 {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/tenants"),
-            Some(&admin),
-            Some(b"{}"),
-        );
+        let r = as_admin.post(&routes::tenants(), b"{}");
         if r.status == 400 {
             served = true;
             break;
@@ -610,24 +500,12 @@ fn a_new_tenants_first_concurrent_reads_all_succeed() {
         let admin = node.admin_token();
         let (producer, _, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
         let body: String = (0..8).map(|i| row(i, "m") + "\n").collect();
-        let r = must(
-            "POST",
-            &format!("{base}/v1/archives/ebox/records/batch"),
-            Some(&producer),
-            Some(body.as_bytes()),
-        );
+        let r = Client::new(&base, &producer).ingest_batch("ebox", body.as_bytes());
         assert_eq!(r.status, 201, "{}", r.text());
         let readers: Vec<_> = (1..=8)
             .map(|seq| {
                 let (base, auditor) = (base.clone(), auditor.clone());
-                std::thread::spawn(move || {
-                    must(
-                        "GET",
-                        &format!("{base}/v1/archives/ebox/packages/{seq}/sealed"),
-                        Some(&auditor),
-                        None,
-                    )
-                })
+                std::thread::spawn(move || Client::new(&base, &auditor).sealed("ebox", seq))
             })
             .collect();
         for r in readers {

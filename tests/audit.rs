@@ -62,10 +62,11 @@ fn segment_seqs(path: &Path) -> Vec<u64> {
     index.packages.iter().map(|p| p.seq).collect()
 }
 
-/// A tiny deterministic generator, so a failing injection can be replayed.
-struct Rng(u64);
+/// A tiny deterministic generator, so a failing injection can be replayed (its own sequence,
+/// not [`Rng`]'s: the faults it picks are the ones this test has always injected).
+struct FaultDice(u64);
 
-impl Rng {
+impl FaultDice {
     fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
@@ -87,16 +88,9 @@ fn a_clean_archive_audits_clean_and_the_audit_is_sealed_in_its_log() {
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
-    let body: String = (0..COLD_ROWS).map(|i| month_row(i) + "\n").collect();
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records/batch"),
-        Some(&producer),
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    ingest_month_rows(&base, &producer, 0..COLD_ROWS);
     clock.advance(184 * DAY_MS);
-    let r = must("POST", &format!("{base}/v1/tier/run"), Some(&admin), None);
+    let r = Client::new(&base, &admin).post(&routes::tier_run(), b"");
     assert_eq!(r.status, 200, "{}", r.text());
     let run = audit(&base, &auditor);
     assert_eq!(findings(&run), Vec::<serde_json::Value>::new(), "{run}");
@@ -104,12 +98,7 @@ fn a_clean_archive_audits_clean_and_the_audit_is_sealed_in_its_log() {
     assert!(run["log"]["checkpoints"].as_u64().unwrap() >= 1, "{run}");
     // The audit is an entry of the log, readable like any package.
     let seq = run["recorded_seq"].as_u64().unwrap();
-    let p = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages/{seq}"),
-        Some(&consumer),
-        None,
-    );
+    let p = Client::new(&base, &consumer).package("ebox", seq);
     assert_eq!(p.status, 200, "{}", p.text());
     assert_eq!(p.json()["kind"], "audit", "{}", p.text());
     // Sampled, through the CLI: exit status 0 when clean.
@@ -171,27 +160,23 @@ fn a_clean_archive_audits_clean_and_the_audit_is_sealed_in_its_log() {
     let n = |id: &str| id.trim_start_matches("audit-").parse::<u64>().unwrap();
     assert_eq!(n(&next), n(&last) + 1, "{last} then {next}");
     // Unknown runs and bad samples are refused by name.
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/audits"),
-        Some(&auditor),
-        Some(br#"{"sample_percent":0}"#),
-    );
+    let r = Client::new(&base, &auditor).post(&routes::audits("ebox"), br#"{"sample_percent":0}"#);
     assert_eq!(r.status, 400, "{}", r.text());
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/audits/audit-99/step"),
-        Some(&auditor),
-        None,
-    );
+    let r = Client::new(&base, &auditor).post(&routes::audit_step("ebox", "audit-99"), b"");
     assert_eq!(r.status, 404, "{}", r.text());
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/audits"),
-        Some(&producer),
-        None,
-    );
+    let r = Client::new(&base, &producer).post(&routes::audits("ebox"), b"");
     assert_eq!(r.status, 403, "{}", r.text());
+}
+
+/// A fault [`inject_a_fault`] made: how to put it back, the check the audit must report it
+/// under (alternatives split by `|`), the seqs one of which it must name (none for checks
+/// about the log as a whole), and for an altered stored leaf the leaf the package really
+/// hashes to.
+struct Fault {
+    undo: Undo,
+    check: &'static str,
+    seqs: Vec<u64>,
+    true_leaf: Option<String>,
 }
 
 /// Fifty random faults — a flipped bit in a hot header, a truncated hot object, a flipped bit
@@ -200,226 +185,243 @@ fn a_clean_archive_audits_clean_and_the_audit_is_sealed_in_its_log() {
 #[test]
 fn every_injected_fault_is_found_and_named() {
     let clock = ManualClock::new(START_MS);
-    let node = start(tempfile::tempdir().unwrap(), &clock);
+    let (mut dir, auditor) = cold_and_hot_rows_that_audit_clean(&clock);
+    let mut rng = FaultDice(0x5eed_2026_1128);
+    let mut seen = std::collections::BTreeSet::new();
+    for round in 0..50 {
+        let kind = rng.below(8);
+        let fault = inject_a_fault(&dir.path().join("data"), kind, round, &mut rng);
+        let node = start(dir, &clock);
+        the_audit_finds_and_names_the_fault(&node.base, &auditor, &fault, round);
+        seen.insert(if round % 10 == 9 { 8 } else { kind });
+        dir = node.stop();
+        put_back(&dir.path().join("data"), fault.undo);
+    }
+    assert_eq!(seen.len(), 9, "every kind of fault was injected: {seen:?}");
+    clean_again_once_every_fault_is_put_back(dir, &clock, &auditor);
+}
+
+/// Cold rows (moved by tiering) and hot rows that audit clean; the stopped node's directory
+/// and the auditor's token.
+fn cold_and_hot_rows_that_audit_clean(clock: &ManualClock) -> (tempfile::TempDir, String) {
+    let node = start(tempfile::tempdir().unwrap(), clock);
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, _, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
-    let send = |rows: std::ops::Range<u64>| {
-        let body: String = rows.map(|i| month_row(i) + "\n").collect();
-        let r = must(
-            "POST",
-            &format!("{base}/v1/archives/ebox/records/batch"),
-            Some(&producer),
-            Some(body.as_bytes()),
-        );
-        assert_eq!(r.status, 201, "{}", r.text());
-    };
-    send(0..COLD_ROWS);
+    ingest_month_rows(&base, &producer, 0..COLD_ROWS);
     clock.advance(184 * DAY_MS);
-    let r = must("POST", &format!("{base}/v1/tier/run"), Some(&admin), None);
+    let r = Client::new(&base, &admin).post(&routes::tier_run(), b"");
     assert_eq!(r.status, 200, "{}", r.text());
-    send(COLD_ROWS..COLD_ROWS + HOT_ROWS);
-    let cp = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/checkpoint"),
-        Some(&auditor),
-        None,
-    );
+    ingest_month_rows(&base, &producer, COLD_ROWS..COLD_ROWS + HOT_ROWS);
+    let cp = Client::new(&base, &auditor).checkpoint("ebox");
     assert_eq!(cp.status, 200, "{}", cp.text());
     assert_eq!(
         findings(&audit(&base, &auditor)),
         Vec::<serde_json::Value>::new()
     );
-    let mut dir = node.stop();
+    (node.stop(), auditor)
+}
+
+/// Injects a fault of `kind` (0 to 7; every tenth round the signed checkpoint instead) into
+/// the stopped node's data directory `data`.
+fn inject_a_fault(data: &Path, kind: u64, round: u64, rng: &mut FaultDice) -> Fault {
     let first_hot = COLD_ROWS + 1;
-    let mut rng = Rng(0x5eed_2026_1128);
-    let mut seen = std::collections::BTreeSet::new();
-    for round in 0..50 {
-        let data = dir.path().join("data");
-        let kind = rng.below(8);
-        // What the audit must report: a check, and the seqs one of which it must name (none
-        // for checks about the log as a whole).
-        // For an altered stored leaf: the leaf the package really hashes to.
-        let mut true_leaf = None;
-        let (undo, check, seqs): (Undo, &str, Vec<u64>) = match kind {
-            0 | 1 => {
-                let (store, id) = open_hot(&data);
-                let seq = first_hot + rng.below(HOT_ROWS);
-                let key = zegel::store::header_key(id, seq).to_vec();
-                let v = store.get(cf::HEADERS, &key).unwrap().unwrap();
-                let mut bad = v.clone();
-                if kind == 0 {
-                    let bit = rng.below(bad.len() as u64 * 8);
-                    bad[(bit / 8) as usize] ^= 1 << (bit % 8);
-                } else {
-                    bad.truncate(rng.below(bad.len() as u64) as usize);
-                }
-                let mut b = Batch::default();
-                b.put(cf::HEADERS, &key, &bad);
-                store.commit(b).unwrap();
-                (Undo::Hot(cf::HEADERS, key, v), "header.leaf", vec![seq])
+    // What the audit must report: a check, and the seqs one of which it must name (none
+    // for checks about the log as a whole).
+    // For an altered stored leaf: the leaf the package really hashes to.
+    let mut true_leaf = None;
+    let (undo, check, seqs): (Undo, &str, Vec<u64>) = match kind {
+        0 | 1 => {
+            let (store, id) = open_hot(data);
+            let seq = first_hot + rng.below(HOT_ROWS);
+            let key = zegel::store::header_key(id, seq).to_vec();
+            let v = store.get(cf::HEADERS, &key).unwrap().unwrap();
+            let mut bad = v.clone();
+            if kind == 0 {
+                let bit = rng.below(bad.len() as u64 * 8);
+                bad[(bit / 8) as usize] ^= 1 << (bit % 8);
+            } else {
+                bad.truncate(rng.below(bad.len() as u64) as usize);
             }
-            2 => {
-                let (store, id) = open_hot(&data);
-                let seq = first_hot + rng.below(HOT_ROWS);
-                let h = store
-                    .get(cf::HEADERS, &zegel::store::header_key(id, seq))
-                    .unwrap()
-                    .unwrap();
-                let h = zegel::format::header::PackageHeader::decode(&h).unwrap();
-                let key = zegel::store::object_key(id, &h.objects[0].digest);
-                let v = store.get(cf::OBJECTS, &key).unwrap().unwrap();
-                let mut bad = v.clone();
-                bad.truncate(8 + rng.below(v.len() as u64 - 8) as usize);
-                let mut b = Batch::default();
-                b.put(cf::OBJECTS, &key, &bad);
-                store.commit(b).unwrap();
-                (Undo::Hot(cf::OBJECTS, key, v), "object.digest", vec![seq])
-            }
-            3 | 4 => {
-                let files = segment_files(&data);
-                let f = files[rng.below(files.len() as u64) as usize].clone();
-                let v = std::fs::read(&f).unwrap();
-                let seqs = segment_seqs(&f);
-                if kind == 3 {
-                    // A bit in the blocks (before the index and trailer).
-                    let mut bad = v.clone();
-                    let at = 8 + rng.below(v.len() as u64 / 2) as usize;
-                    bad[at] ^= 1 << rng.below(8);
-                    std::fs::write(&f, &bad).unwrap();
-                } else {
-                    std::fs::remove_file(&f).unwrap();
-                }
-                // A flipped bit either breaks the block's compression or changes the bytes
-                // it inflates to, which then do not restore to the leaf.
-                let check = if kind == 3 {
-                    "cold.block|cold.leaf"
-                } else {
-                    "cold.missing"
-                };
-                (Undo::Files(vec![(f, v)]), check, seqs)
-            }
-            6 => {
-                // A stored leaf: its package no longer matches it (hot or cold).
-                let (store, id) = open_hot(&data);
-                let seq = 1 + rng.below(COLD_ROWS + HOT_ROWS);
-                let key = zegel::store::node_key(id, 0, seq);
-                let v = store.get(cf::NODES, &key).unwrap().unwrap();
-                true_leaf = Some(
-                    zegel::format::hash::Hash::from_slice(&v)
-                        .unwrap()
-                        .to_string(),
-                );
-                let mut bad = v.clone();
-                bad[rng.below(32) as usize] ^= 1 << rng.below(8);
-                let mut b = Batch::default();
-                b.put(cf::NODES, &key, &bad);
-                store.commit(b).unwrap();
-                (
-                    Undo::Hot(cf::NODES, key, v),
-                    "header.leaf|cold.leaf",
-                    vec![seq],
-                )
-            }
-            7 => {
-                // A stored inner node, which proofs are built from.
-                let (store, id) = open_hot(&data);
-                let leaves = 1 + COLD_ROWS + HOT_ROWS;
-                let level = 1 + rng.below(u64::from(leaves.ilog2())) as u32;
-                let index = rng.below(leaves >> level);
-                let key = zegel::store::node_key(id, level, index);
-                let v = store.get(cf::NODES, &key).unwrap().unwrap();
-                let mut bad = v.clone();
-                bad[rng.below(32) as usize] ^= 1 << rng.below(8);
-                let mut b = Batch::default();
-                b.put(cf::NODES, &key, &bad);
-                store.commit(b).unwrap();
-                (Undo::Hot(cf::NODES, key, v), "node.stored", vec![])
-            }
-            _ => {
-                let files = segment_files(&data);
-                let (i, j) = (rng.below(files.len() as u64) as usize, 0usize);
-                let j = if i == j { 1 } else { j };
-                let (a, b) = (files[i].clone(), files[j].clone());
-                let (va, vb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-                std::fs::write(&a, &vb).unwrap();
-                std::fs::write(&b, &va).unwrap();
-                let mut seqs = segment_seqs(&a);
-                seqs.extend(segment_seqs(&b));
-                (
-                    Undo::Files(vec![(a, va), (b, vb)]),
-                    "cold.leaf|cold.block",
-                    seqs,
-                )
-            }
-        };
-        // Every few rounds, the signed checkpoint is altered as well, alone.
-        let (undo, check, seqs) = if round % 10 == 9 {
-            put_back(&data, undo);
-            let (store, id) = open_hot(&data);
-            let (k, v) = store
-                .scan_prefix(cf::CHECKPOINTS, &id.to_be_bytes(), 1000)
-                .unwrap()
-                .pop()
-                .unwrap();
-            let text = String::from_utf8(v.clone()).unwrap();
-            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-            // The root line: another valid base64 root of 32 bytes.
-            lines[2] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
-            let bad = lines.join("\n") + "\n";
             let mut b = Batch::default();
-            b.put(cf::CHECKPOINTS, &k, bad.as_bytes());
+            b.put(cf::HEADERS, &key, &bad);
+            store.commit(b).unwrap();
+            (Undo::Hot(cf::HEADERS, key, v), "header.leaf", vec![seq])
+        }
+        2 => {
+            let (store, id) = open_hot(data);
+            let seq = first_hot + rng.below(HOT_ROWS);
+            let h = store
+                .get(cf::HEADERS, &zegel::store::header_key(id, seq))
+                .unwrap()
+                .unwrap();
+            let h = zegel::format::header::PackageHeader::decode(&h).unwrap();
+            let key = zegel::store::object_key(id, &h.objects[0].digest);
+            let v = store.get(cf::OBJECTS, &key).unwrap().unwrap();
+            let mut bad = v.clone();
+            bad.truncate(8 + rng.below(v.len() as u64 - 8) as usize);
+            let mut b = Batch::default();
+            b.put(cf::OBJECTS, &key, &bad);
+            store.commit(b).unwrap();
+            (Undo::Hot(cf::OBJECTS, key, v), "object.digest", vec![seq])
+        }
+        3 | 4 => {
+            let files = segment_files(data);
+            let f = files[rng.below(files.len() as u64) as usize].clone();
+            let v = std::fs::read(&f).unwrap();
+            let seqs = segment_seqs(&f);
+            if kind == 3 {
+                // A bit in the blocks (before the index and trailer).
+                let mut bad = v.clone();
+                let at = 8 + rng.below(v.len() as u64 / 2) as usize;
+                bad[at] ^= 1 << rng.below(8);
+                std::fs::write(&f, &bad).unwrap();
+            } else {
+                std::fs::remove_file(&f).unwrap();
+            }
+            // A flipped bit either breaks the block's compression or changes the bytes
+            // it inflates to, which then do not restore to the leaf.
+            let check = if kind == 3 {
+                "cold.block|cold.leaf"
+            } else {
+                "cold.missing"
+            };
+            (Undo::Files(vec![(f, v)]), check, seqs)
+        }
+        6 => {
+            // A stored leaf: its package no longer matches it (hot or cold).
+            let (store, id) = open_hot(data);
+            let seq = 1 + rng.below(COLD_ROWS + HOT_ROWS);
+            let key = zegel::store::node_key(id, 0, seq);
+            let v = store.get(cf::NODES, &key).unwrap().unwrap();
+            true_leaf = Some(
+                zegel::format::hash::Hash::from_slice(&v)
+                    .unwrap()
+                    .to_string(),
+            );
+            let mut bad = v.clone();
+            bad[rng.below(32) as usize] ^= 1 << rng.below(8);
+            let mut b = Batch::default();
+            b.put(cf::NODES, &key, &bad);
             store.commit(b).unwrap();
             (
-                Undo::Hot(cf::CHECKPOINTS, k, v),
-                "checkpoint.signature",
-                vec![],
+                Undo::Hot(cf::NODES, key, v),
+                "header.leaf|cold.leaf",
+                vec![seq],
             )
-        } else {
-            (undo, check, seqs)
-        };
-        let node = start(dir, &clock);
-        let run = audit(&node.base, &auditor);
-        let found = findings(&run);
-        let named = found.iter().any(|f| {
-            check.split('|').any(|c| f["check"] == c)
-                && (seqs.is_empty() || f["seq"].as_u64().is_some_and(|s| seqs.contains(&s)))
-        });
-        assert!(
-            named,
-            "round {round}: fault {check} over {seqs:?} not reported: {found:?}"
-        );
-        if check == "header.leaf" {
-            let f = found.iter().find(|f| f["check"] == check).unwrap();
-            assert!(f["expected"].is_string() && f["found"].is_string(), "{f}");
-            assert_ne!(f["expected"], f["found"], "{f}");
         }
-        for f in found.iter().filter(|f| f["check"] == "cold.leaf") {
-            // Named by the archive's name, and a found leaf (when the package restores)
-            // differs from the expected one.
-            assert!(!f["detail"].as_str().unwrap().contains("of archive"), "{f}");
-            assert_ne!(f["expected"], f["found"], "{f}");
+        7 => {
+            // A stored inner node, which proofs are built from.
+            let (store, id) = open_hot(data);
+            let leaves = 1 + COLD_ROWS + HOT_ROWS;
+            let level = 1 + rng.below(u64::from(leaves.ilog2())) as u32;
+            let index = rng.below(leaves >> level);
+            let key = zegel::store::node_key(id, level, index);
+            let v = store.get(cf::NODES, &key).unwrap().unwrap();
+            let mut bad = v.clone();
+            bad[rng.below(32) as usize] ^= 1 << rng.below(8);
+            let mut b = Batch::default();
+            b.put(cf::NODES, &key, &bad);
+            store.commit(b).unwrap();
+            (Undo::Hot(cf::NODES, key, v), "node.stored", vec![])
         }
-        if let (Some(leaf), false) = (&true_leaf, round % 10 == 9) {
-            // The package itself is intact: what it hashes to is the true leaf.
-            let f = found
-                .iter()
-                .find(|f| f["seq"].as_u64() == seqs.first().copied() && f["check"] != "node.stored")
-                .unwrap();
-            assert_eq!(f["found"].as_str(), Some(leaf.as_str()), "{f}");
+        _ => {
+            let files = segment_files(data);
+            let (i, j) = (rng.below(files.len() as u64) as usize, 0usize);
+            let j = if i == j { 1 } else { j };
+            let (a, b) = (files[i].clone(), files[j].clone());
+            let (va, vb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+            std::fs::write(&a, &vb).unwrap();
+            std::fs::write(&b, &va).unwrap();
+            let mut seqs = segment_seqs(&a);
+            seqs.extend(segment_seqs(&b));
+            (
+                Undo::Files(vec![(a, va), (b, vb)]),
+                "cold.leaf|cold.block",
+                seqs,
+            )
         }
-        if check == "object.digest" {
-            let f = found.iter().find(|f| f["check"] == check).unwrap();
-            assert_eq!(f["object"], "record.json", "{f}");
-        }
-        seen.insert(if round % 10 == 9 { 8 } else { kind });
-        dir = node.stop();
-        put_back(&dir.path().join("data"), undo);
+    };
+    // Every few rounds, the signed checkpoint is altered as well, alone.
+    let (undo, check, seqs) = if round % 10 == 9 {
+        put_back(data, undo);
+        let (store, id) = open_hot(data);
+        let (k, v) = store
+            .scan_prefix(cf::CHECKPOINTS, &id.to_be_bytes(), 1000)
+            .unwrap()
+            .pop()
+            .unwrap();
+        let text = String::from_utf8(v.clone()).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        // The root line: another valid base64 root of 32 bytes.
+        lines[2] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+        let bad = lines.join("\n") + "\n";
+        let mut b = Batch::default();
+        b.put(cf::CHECKPOINTS, &k, bad.as_bytes());
+        store.commit(b).unwrap();
+        (
+            Undo::Hot(cf::CHECKPOINTS, k, v),
+            "checkpoint.signature",
+            vec![],
+        )
+    } else {
+        (undo, check, seqs)
+    };
+    Fault {
+        undo,
+        check,
+        seqs,
+        true_leaf,
     }
-    assert_eq!(seen.len(), 9, "every kind of fault was injected: {seen:?}");
-    let node = start(dir, &clock);
+}
+
+/// The audit of the restarted node reports the fault under its check, naming one of its seqs.
+fn the_audit_finds_and_names_the_fault(base: &str, auditor: &str, fault: &Fault, round: u64) {
+    let (check, seqs, true_leaf) = (fault.check, &fault.seqs, &fault.true_leaf);
+    let run = audit(base, auditor);
+    let found = findings(&run);
+    let named = found.iter().any(|f| {
+        check.split('|').any(|c| f["check"] == c)
+            && (seqs.is_empty() || f["seq"].as_u64().is_some_and(|s| seqs.contains(&s)))
+    });
+    assert!(
+        named,
+        "round {round}: fault {check} over {seqs:?} not reported: {found:?}"
+    );
+    if check == "header.leaf" {
+        let f = found.iter().find(|f| f["check"] == check).unwrap();
+        assert!(f["expected"].is_string() && f["found"].is_string(), "{f}");
+        assert_ne!(f["expected"], f["found"], "{f}");
+    }
+    for f in found.iter().filter(|f| f["check"] == "cold.leaf") {
+        // Named by the archive's name, and a found leaf (when the package restores)
+        // differs from the expected one.
+        assert!(!f["detail"].as_str().unwrap().contains("of archive"), "{f}");
+        assert_ne!(f["expected"], f["found"], "{f}");
+    }
+    if let (Some(leaf), false) = (&true_leaf, round % 10 == 9) {
+        // The package itself is intact: what it hashes to is the true leaf.
+        let f = found
+            .iter()
+            .find(|f| f["seq"].as_u64() == seqs.first().copied() && f["check"] != "node.stored")
+            .unwrap();
+        assert_eq!(f["found"].as_str(), Some(leaf.as_str()), "{f}");
+    }
+    if check == "object.digest" {
+        let f = found.iter().find(|f| f["check"] == check).unwrap();
+        assert_eq!(f["object"], "record.json", "{f}");
+    }
+}
+
+/// Clean again once every fault is put back.
+fn clean_again_once_every_fault_is_put_back(
+    dir: tempfile::TempDir,
+    clock: &ManualClock,
+    auditor: &str,
+) {
+    let node = start(dir, clock);
     assert_eq!(
-        findings(&audit(&node.base, &auditor)),
+        findings(&audit(&node.base, auditor)),
         Vec::<serde_json::Value>::new(),
         "clean again once every fault is put back"
     );
@@ -442,7 +444,7 @@ fn put_back(data: &Path, undo: Undo) {
 }
 
 fn metric(base: &str, name: &str) -> u64 {
-    let m = must("GET", &format!("{base}/metrics"), None, None);
+    let m = Client::anonymous(base).get(&routes::metrics());
     m.text()
         .lines()
         .find(|l| l.starts_with(name))
@@ -463,14 +465,7 @@ fn the_background_scrub_rechecks_packages_and_counts_findings() {
     let p = Process::start_args(&data, &args);
     let admin = std::fs::read_to_string(data.join("admin.token")).unwrap();
     let (producer, _, _) = setup_tenant(&p.base, admin.trim(), "acme", "ebox");
-    let body: String = (0..40).map(|i| month_row(i) + "\n").collect();
-    let r = must(
-        "POST",
-        &format!("{}/v1/archives/ebox/records/batch", p.base),
-        Some(&producer),
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    ingest_month_rows(&p.base, &producer, 0..40);
     let waited = (0..100).find(|_| {
         std::thread::sleep(std::time::Duration::from_millis(100));
         metric(&p.base, "zegel_scrub_packages_total") >= 41

@@ -20,18 +20,6 @@ use crate::support::*;
 const ROUNDS: u64 = 20;
 const CLIENTS: u64 = 4;
 
-/// xorshift64*: reproducible from the printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 #[derive(Debug, Clone)]
 struct Acked {
     key: String,
@@ -55,7 +43,7 @@ fn kill_minus_nine_during_ingest_loses_no_acknowledged_package() {
         .trim()
         .to_string();
     let (producer, consumer, auditor) = setup_tenant(&node.base, &admin, "acme", "ebox");
-    let key = VerifierKey::from_text(must("GET", &format!("{}/v1/keys", node.base), None, None).json()["keys"][0]["verifier_key"].as_str().unwrap()).unwrap();
+    let key = verifier(&node.base);
     drop(node);
 
     let acked: Arc<Mutex<Vec<Acked>>> = Arc::new(Mutex::new(Vec::new()));
@@ -93,19 +81,17 @@ fn kill_minus_nine_during_ingest_loses_no_acknowledged_package() {
                         let batch = if c % 2 == 0 { 1 } else { 10 };
                         let first = next_key.fetch_add(batch, Ordering::SeqCst);
                         let keys: Vec<u64> = (first..first + batch).collect();
-                        let (url, body) = if batch == 1 {
-                            (
-                                format!("{base}/v1/archives/ebox/records"),
-                                row(first, "crash"),
-                            )
+                        let (route, body) = if batch == 1 {
+                            (routes::records("ebox"), row(first, "crash"))
                         } else {
                             (
-                                format!("{base}/v1/archives/ebox/records/batch"),
+                                routes::records_batch("ebox"),
                                 keys.iter().map(|k| row(*k, "crash") + "\n").collect(),
                             )
                         };
                         // A connection error is the crash; anything else must be a receipt.
-                        let Ok(r) = call("POST", &url, Some(&producer), Some(body.as_bytes()))
+                        let Ok(r) =
+                            Client::new(&base, &producer).try_send("POST", &route, None, body)
                         else {
                             break;
                         };
@@ -134,8 +120,8 @@ fn kill_minus_nine_during_ingest_loses_no_acknowledged_package() {
         // Let checkpoints publish now and then, then kill at a random moment.
         if round % 3 == 0 {
             std::thread::sleep(Duration::from_millis(60));
-            let url = format!("{base}/v1/archives/ebox/checkpoint");
-            if let Ok(r) = call("GET", &url, Some(&auditor), None)
+            if let Ok(r) =
+                Client::new(&base, &auditor).try_send("GET", &routes::checkpoint("ebox"), None, b"")
                 && r.status == 200
             {
                 checkpoints.push(r.text());
@@ -178,12 +164,8 @@ fn verify_everything(
     dir: &std::path::Path,
     round: u64,
 ) {
-    let cp_note = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/checkpoint"),
-        Some(auditor),
-        None,
-    );
+    let as_auditor = Client::new(base, auditor);
+    let cp_note = as_auditor.checkpoint("ebox");
     assert_eq!(cp_note.status, 200, "{}", cp_note.text());
     let cp = checkpoint::open(&cp_note.body, key).unwrap();
     let mut heads_checked = std::collections::BTreeSet::new();
@@ -191,12 +173,7 @@ fn verify_everything(
         let receipt = Receipt::decode(&a.receipt).unwrap();
         receipt.verify(key).unwrap();
         assert_eq!(receipt.seq, a.seq);
-        let versions = must(
-            "GET",
-            &format!("{base}/v1/archives/ebox/records/{}/versions", a.key),
-            Some(consumer),
-            None,
-        );
+        let versions = Client::new(base, consumer).get(&routes::record_versions("ebox", &a.key));
         assert_eq!(
             versions.status,
             200,
@@ -217,15 +194,7 @@ fn verify_everything(
         // The receipt's signed tree is consistent with the new checkpoint (once per head).
         let h = &receipt.signed.head;
         if heads_checked.insert(h.size) {
-            let cons = must(
-                "GET",
-                &format!(
-                    "{base}/v1/archives/ebox/proofs/consistency?from={}&to={}",
-                    h.size, cp.size
-                ),
-                Some(auditor),
-                None,
-            );
+            let cons = as_auditor.get(&routes::consistency("ebox", h.size, cp.size));
             assert_eq!(cons.status, 200, "{}", cons.text());
             ConsistencyProof::decode(&cons.body)
                 .unwrap()
@@ -235,28 +204,10 @@ fn verify_everything(
         // Sample: the package proves into the new checkpoint, with the library for every
         // 50th and with the real zegel-verify for the last few.
         if i % 50 == 0 || i + 3 >= acked.len() {
-            let r = must(
-                "GET",
-                &format!("{base}/v1/archives/ebox/records/{}", a.key),
-                Some(consumer),
-                None,
-            );
+            let r = Client::new(base, consumer).read_record("ebox", &a.key);
             assert_eq!(r.status, 200, "{}", r.text());
-            let sealed = must(
-                "GET",
-                &format!("{base}/v1/archives/ebox/packages/{}/sealed", a.seq),
-                Some(auditor),
-                None,
-            );
-            let proof = must(
-                "GET",
-                &format!(
-                    "{base}/v1/archives/ebox/proofs/inclusion?seq={}&size={}",
-                    a.seq, cp.size
-                ),
-                Some(auditor),
-                None,
-            );
+            let sealed = as_auditor.sealed("ebox", a.seq);
+            let proof = as_auditor.get(&routes::inclusion("ebox", a.seq, cp.size));
             let report = verify_package(PackageInputs {
                 sealed: &sealed.body,
                 proof: Some(&proof.body),
@@ -297,15 +248,7 @@ fn verify_everything(
         if o.size == 0 {
             continue;
         }
-        let cons = must(
-            "GET",
-            &format!(
-                "{base}/v1/archives/ebox/proofs/consistency?from={}&to={}",
-                o.size, cp.size
-            ),
-            Some(auditor),
-            None,
-        );
+        let cons = as_auditor.get(&routes::consistency("ebox", o.size, cp.size));
         assert_eq!(cons.status, 200, "{}", cons.text());
         ConsistencyProof::decode(&cons.body)
             .unwrap()

@@ -39,33 +39,11 @@ fn start_in(dir: tempfile::TempDir, clock: &ManualClock) -> InProcess {
     InProcess::start_config(dir, cfg, Arc::new(clock.clone()))
 }
 
-fn ingest(base: &str, producer: &str, rows: impl Iterator<Item = u64>) {
-    let body: String = rows.map(|i| month_row(i) + "\n").collect();
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records/batch"),
-        Some(producer),
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-}
-
-fn get(base: &str, token: &str, path: &str) -> Resp {
-    must("GET", &format!("{base}{path}"), Some(token), None)
-}
-
-fn post(base: &str, token: &str, path: &str, body: &str) -> Resp {
-    let body = (!body.is_empty()).then_some(body.as_bytes());
-    must("POST", &format!("{base}{path}"), Some(token), body)
-}
-
 /// A new key of `role`: (key id, token).
 fn new_key(base: &str, admin: &str, tenant: &str, role: &str) -> (String, String) {
-    let r = post(
-        base,
-        admin,
-        &format!("/v1/tenants/{tenant}/keys"),
-        &format!(r#"{{"role":"{role}"}}"#),
+    let r = Client::new(base, admin).post(
+        &routes::tenant_keys(tenant),
+        format!(r#"{{"role":"{role}"}}"#),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let j = r.json();
@@ -75,21 +53,20 @@ fn new_key(base: &str, admin: &str, tenant: &str, role: &str) -> (String, String
     )
 }
 
-fn verifier(base: &str) -> VerifierKey {
-    let j = must("GET", &format!("{base}/v1/keys"), None, None).json();
-    VerifierKey::from_text(j["keys"][0]["verifier_key"].as_str().unwrap()).unwrap()
-}
-
 /// A checkpoint signed now, as its note bytes.
 fn checkpoint_now(base: &str, auditor: &str, archive: &str) -> Vec<u8> {
-    let r = post(
-        base,
-        auditor,
-        &format!("/v1/archives/{archive}/checkpoint"),
-        "",
-    );
+    let r = Client::new(base, auditor).checkpoint(archive);
     assert_eq!(r.status, 200, "{}", r.text());
     r.body
+}
+
+/// Every route that reads package `seq` of `ebox`'s content: its header, sealed bytes, object.
+fn package_routes(seq: u64) -> [String; 3] {
+    [
+        routes::package("ebox", seq),
+        routes::sealed("ebox", seq),
+        routes::object("ebox", seq, "record.json"),
+    ]
 }
 
 /// The disposition seq a 410 names; panics on anything but a 410 problem.
@@ -103,13 +80,13 @@ fn gone(r: &Resp, what: &str) -> u64 {
 
 /// One `retention apply` call over HTTP.
 fn apply(base: &str, archivist: &str, body: &str) -> serde_json::Value {
-    let r = post(base, archivist, "/v1/archives/ebox/retention/apply", body);
+    let r = Client::new(base, archivist).post(&routes::retention_apply("ebox"), body);
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
 }
 
 fn dispositions(base: &str, token: &str, archive: &str) -> Vec<serde_json::Value> {
-    let r = get(base, token, &format!("/v1/archives/{archive}/dispositions"));
+    let r = Client::new(base, token).get(&routes::dispositions(archive));
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()["dispositions"].as_array().unwrap().clone()
 }
@@ -160,18 +137,7 @@ fn audit_bucket(root: &Path, tenant: &str, archive: &str, key: &VerifierKey) -> 
         key,
     });
     assert!(report.passed(), "{report:?}");
-    let leaf = |seq: u64| {
-        let (n, j) = (seq / 256, (seq % 256) as usize);
-        tiles
-            .iter()
-            .filter_map(|(k, v)| {
-                let (_, _, level, index, width) = layout::parse_tile_key(k)?;
-                (level == 0 && index == n && (j as u64) < width)
-                    .then(|| layout::decode_tile(v, width).ok())?
-            })
-            .max_by_key(|t| t.len())
-            .and_then(|t| t.get(j).copied())
-    };
+    let leaf = |seq: u64| tile_leaf(&tiles, seq);
     let segments: Vec<String> = keys
         .iter()
         .filter(|k| k.starts_with(&format!("{prefix}segments/")))
@@ -209,23 +175,15 @@ fn segment_seqs(root: &Path, key: &str) -> Vec<u64> {
 
 /// Everything a reader gets of one package: the header JSON and the sealed bytes.
 fn snapshot(base: &str, consumer: &str, seq: u64) -> (Vec<u8>, Vec<u8>) {
-    let a = get(base, consumer, &format!("/v1/archives/ebox/packages/{seq}"));
+    let a = Client::new(base, consumer).package("ebox", seq);
     assert_eq!(a.status, 200, "{seq}: {}", a.text());
-    let b = get(
-        base,
-        consumer,
-        &format!("/v1/archives/ebox/packages/{seq}/sealed"),
-    );
+    let b = Client::new(base, consumer).sealed("ebox", seq);
     assert_eq!(b.status, 200, "{seq}: {}", b.text());
     (a.body, b.body)
 }
 
 fn search(base: &str, consumer: &str, query: &str) -> Vec<u64> {
-    let r = get(
-        base,
-        consumer,
-        &format!("/v1/archives/ebox/packages?{query}"),
-    );
+    let r = Client::new(base, consumer).get(&routes::search("ebox", query));
     assert_eq!(r.status, 200, "{}", r.text());
     let j = r.json();
     assert!(j["next_cursor"].is_null(), "one page: {j}");
@@ -246,9 +204,53 @@ fn is_jan(seq: u64) -> bool {
     (seq - 1).is_multiple_of(3)
 }
 
+/// The node of [`retention_apply_disposes_due_packages_in_both_tiers`] and what its first
+/// step leaves for the others to check against.
+struct TwoTiers {
+    clock: ManualClock,
+    node: InProcess,
+    base: String,
+    admin: String,
+    consumer: String,
+    auditor: String,
+    archivist_id: String,
+    archivist: String,
+    key: VerifierKey,
+    /// The cold tier's directory (a local bucket).
+    root: std::path::PathBuf,
+    /// Checkpoints signed after each batch of rows.
+    checkpoints: Vec<Vec<u8>>,
+    /// The January segment as the first move wrote it.
+    original_jan: String,
+    keys_before: Vec<String>,
+    /// Every package as read before any disposal.
+    before: BTreeMap<u64, (Vec<u8>, Vec<u8>)>,
+    record_before: Vec<u8>,
+}
+
+/// The January segment's folder in the bucket.
+const JAN_DIR: &str = "v2/acme/ebox/segments/2035-01/";
+
 #[test]
 fn retention_apply_disposes_due_packages_in_both_tiers() {
-    let clock = ManualClock::new(START_MS);
+    let w = tier_300_rows_and_keep_30_hot(ManualClock::new(START_MS));
+    let due = hold_two_cold_and_one_hot_package(&w);
+    let disposition_seqs = cli_apply_disposes_january_in_three_steps(&w);
+    let which = dispositions_list_what_each_removed(&w, &due, &disposition_seqs);
+    disposed_packages_are_gone_and_the_rest_reads_back(&w, &which);
+    let rewritten = january_segment_keeps_only_the_held_packages(&w);
+    search_finds_nothing_disposed_of(&w, &which);
+    nothing_is_due_but_the_held_packages(&w);
+    let leaves = certificates_verify_and_name_their_packages(&w, &disposition_seqs, &which);
+    old_checkpoints_and_every_leaf_prove_into_the_newest(&w, &leaves);
+    tier_and_usage_count_what_is_gone(&w, &rewritten);
+    february_segment_goes_whole(&w);
+    tiering_afterwards_passes_over_the_gaps(&w, &which);
+    after_a_restart_gone_stays_gone_and_march_goes(w);
+}
+
+/// 300 rows tiered six months later (one segment per retention month), thirty more hot.
+fn tier_300_rows_and_keep_30_hot(clock: ManualClock) -> TwoTiers {
     let node = start(&clock);
     let base = node.base.clone();
     let admin = node.admin_token();
@@ -259,13 +261,13 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
     let mut checkpoints = Vec::new();
 
     // 300 rows, tiered six months later: one segment per retention month.
-    ingest(&base, &producer, 0..300);
+    ingest_month_rows(&base, &producer, 0..300);
     checkpoints.push(checkpoint_now(&base, &auditor, "ebox"));
     clock.advance(184 * DAY_MS);
     tier_run_clean(&base, &admin);
     assert_eq!(archive_tier(&base, &admin, "ebox")["cold_packages"], 301);
     let z = |n: u64| format!("{n:020}");
-    let jan_dir = "v2/acme/ebox/segments/2035-01/";
+    let jan_dir = JAN_DIR;
     let original_jan = format!("{jan_dir}{}-{}.zseg", z(0), z(301));
     let keys_before = cold_keys(&root);
     assert!(keys_before.contains(&original_jan), "{keys_before:?}");
@@ -276,21 +278,46 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         .collect();
     assert_eq!(feb_keys.len(), 1, "{keys_before:?}");
     // Thirty more rows stay hot: seqs 301..=330, ten of each month.
-    ingest(&base, &producer, 300..330);
+    ingest_month_rows(&base, &producer, 300..330);
     checkpoints.push(checkpoint_now(&base, &auditor, "ebox"));
     let size_before = 331;
     let mut before = BTreeMap::new();
     for seq in 0..size_before {
         before.insert(seq, snapshot(&base, &consumer, seq));
     }
-    let record_before = get(
-        &base,
-        &consumer,
-        "/v1/archives/ebox/records/EBX-2025-000000003",
-    )
-    .body;
+    let record_before = Client::new(&base, &consumer)
+        .read_record("ebox", "EBX-2025-000000003")
+        .body;
 
-    // Holds on two due cold packages of the January segment and on one due hot package.
+    TwoTiers {
+        clock,
+        node,
+        base,
+        admin,
+        consumer,
+        auditor,
+        archivist_id,
+        archivist,
+        key,
+        root,
+        checkpoints,
+        original_jan,
+        keys_before,
+        before,
+        record_before,
+    }
+}
+
+/// Holds on two due cold packages of the January segment and on one due hot package; the
+/// packages due in January that no hold keeps.
+fn hold_two_cold_and_one_hot_package(w: &TwoTiers) -> BTreeSet<u64> {
+    let TwoTiers {
+        base,
+        archivist,
+        before,
+        ..
+    } = w;
+    let size_before = before.len() as u64;
     let held: BTreeSet<u64> = [1, 4, 304].into();
     for body in [
         r#"{"package":1,"reason":"case C-0001"}"#.to_string(),
@@ -300,7 +327,7 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
             seq_of_row(303)
         ),
     ] {
-        let r = post(&base, &archivist, "/v1/archives/ebox/holds", &body);
+        let r = Client::new(base, archivist).post(&routes::holds("ebox"), &body);
         assert_eq!(r.status, 201, "{}", r.text());
     }
     let due: BTreeSet<u64> = (1..size_before)
@@ -309,12 +336,23 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
     assert_eq!(due.len(), 107);
     let due_cold = due.iter().filter(|s| **s < 301).count() as u64;
     assert_eq!(due_cold, 98);
+    due
+}
 
+/// Mid-January 2035 the CLI disposes of the January rows in steps of 40; the three
+/// dispositions' seqs.
+fn cli_apply_disposes_january_in_three_steps(w: &TwoTiers) -> Vec<u64> {
+    let TwoTiers {
+        base,
+        archivist,
+        clock,
+        ..
+    } = w;
     // Mid-January 2035: the January rows are due. The CLI loops in steps of 40.
     clock.set(MID_JAN_2035_MS);
     let out = cli(
-        &base,
-        &archivist,
+        base,
+        archivist,
         &[
             "retention",
             "apply",
@@ -369,12 +407,26 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         assert!(d["raw_bytes"].as_u64().unwrap() > 0, "{s}");
         assert_eq!(s["at_ms"], MID_JAN_2035_MS, "{s}");
     }
+    disposition_seqs
+}
 
-    // The dispositions, as listed, by the auditor as well as through the CLI.
-    let list = dispositions(&base, &auditor, "ebox");
+/// The dispositions, as listed, by the auditor as well as through the CLI; which disposition
+/// removed each disposed package.
+fn dispositions_list_what_each_removed(
+    w: &TwoTiers,
+    due: &BTreeSet<u64>,
+    disposition_seqs: &[u64],
+) -> BTreeMap<u64, u64> {
+    let TwoTiers {
+        base,
+        auditor,
+        archivist_id,
+        ..
+    } = w;
+    let list = dispositions(base, auditor, "ebox");
     assert_eq!(list.len(), 3, "{list:?}");
     let mut which = BTreeMap::new();
-    for (d, seq) in list.iter().zip(&disposition_seqs) {
+    for (d, seq) in list.iter().zip(disposition_seqs) {
         assert_eq!(d["seq"], *seq, "{d}");
         assert_eq!(d["cause"], "retention", "{d}");
         assert_eq!(d["authorized_by"], serde_json::json!([archivist_id]), "{d}");
@@ -390,8 +442,8 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         }
     }
     assert_eq!(which.len(), due.len());
-    let listed = cli(&base, &auditor, &["disposition", "list", "ebox"]);
-    for seq in &disposition_seqs {
+    let listed = cli(base, auditor, &["disposition", "list", "ebox"]);
+    for seq in disposition_seqs {
         assert!(
             listed
                 .lines()
@@ -400,38 +452,43 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         );
     }
 
-    // Disposed packages are gone, each naming its disposition; proofs of them still work.
-    for (&seq, &disposition) in &which {
-        for path in ["", "/sealed", "/objects/record.json"] {
-            let r = get(
-                &base,
-                &consumer,
-                &format!("/v1/archives/ebox/packages/{seq}{path}"),
-            );
-            assert_eq!(gone(&r, &format!("{seq}{path}")), disposition);
+    which
+}
+
+/// Disposed packages answer 410 naming their disposition (their receipts still read);
+/// everything else reads back byte for byte, held or not yet due, hot or cold.
+fn disposed_packages_are_gone_and_the_rest_reads_back(w: &TwoTiers, which: &BTreeMap<u64, u64>) {
+    let TwoTiers {
+        base,
+        consumer,
+        auditor,
+        before,
+        record_before,
+        ..
+    } = w;
+    let as_consumer = Client::new(base, consumer);
+    for (&seq, &disposition) in which {
+        for route in package_routes(seq) {
+            let r = as_consumer.get(&route);
+            assert_eq!(gone(&r, &route), disposition);
         }
-        let r = get(
-            &base,
-            &auditor,
-            &format!("/v1/archives/ebox/packages/{seq}/receipt"),
-        );
+        let r = Client::new(base, auditor).get(&routes::receipt("ebox", seq));
         assert_eq!(r.status, 200, "{}", r.text());
         let row_key = format!("EBX-2025-{:09}", seq - 1);
-        for path in ["", "/versions"] {
-            let r = get(
-                &base,
-                &consumer,
-                &format!("/v1/archives/ebox/records/{row_key}{path}"),
-            );
-            assert_eq!(r.status, 404, "{row_key}{path}: {}", r.text());
+        for route in [
+            routes::record("ebox", &row_key),
+            routes::record_versions("ebox", &row_key),
+        ] {
+            let r = as_consumer.get(&route);
+            assert_eq!(r.status, 404, "{route}: {}", r.text());
         }
     }
     // Everything else reads back byte for byte, held or not yet due, hot or cold.
-    for (seq, snap) in &before {
+    for (seq, snap) in before {
         if which.contains_key(seq) {
             continue;
         }
-        assert_eq!(&snapshot(&base, &consumer, *seq), snap, "package {seq}");
+        assert_eq!(&snapshot(base, consumer, *seq), snap, "package {seq}");
     }
     for (seq, tier) in [
         (1, "cold"),
@@ -440,33 +497,29 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         (2, "cold"),
         (302, "hot"),
     ] {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}/sealed"),
-        );
+        let r = as_consumer.sealed("ebox", seq);
         assert_eq!(r.header("zegel-tier"), Some(tier), "{seq}");
     }
-    let r = get(
-        &base,
-        &consumer,
-        "/v1/archives/ebox/records/EBX-2025-000000003",
-    );
+    let r = as_consumer.read_record("ebox", "EBX-2025-000000003");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("cold"));
-    assert_eq!(r.body, record_before);
-    let r = get(
-        &base,
-        &consumer,
-        "/v1/archives/ebox/packages/1/objects/record.json",
-    );
+    assert_eq!(&r.body, record_before);
+    let r = as_consumer.get(&routes::object("ebox", "1", "record.json"));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("cold"));
+}
 
-    // The January segment was rewritten three times; only the last rewrite is left, and it
-    // holds exactly the held packages. The other months are untouched.
-    let keys = cold_keys(&root);
-    let jan: Vec<&String> = keys.iter().filter(|k| k.starts_with(jan_dir)).collect();
+/// The January segment was rewritten three times; only the last rewrite is left, and it
+/// holds exactly the held packages. The other months are untouched. Its key.
+fn january_segment_keeps_only_the_held_packages(w: &TwoTiers) -> String {
+    let TwoTiers {
+        root,
+        keys_before,
+        original_jan,
+        ..
+    } = w;
+    let keys = cold_keys(root);
+    let jan: Vec<&String> = keys.iter().filter(|k| k.starts_with(JAN_DIR)).collect();
     let rewritten = layout::rewritten_segment_key(
         "acme",
         "ebox",
@@ -479,38 +532,52 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         3,
     );
     assert_eq!(jan, vec![&rewritten], "{keys:?}");
-    assert!(!keys.contains(&original_jan));
-    assert_eq!(segment_seqs(&root, &rewritten), vec![1, 4]);
-    for k in keys_before.iter().filter(|k| !k.starts_with(jan_dir)) {
+    assert!(!keys.contains(original_jan));
+    assert_eq!(segment_seqs(root, &rewritten), vec![1, 4]);
+    for k in keys_before.iter().filter(|k| !k.starts_with(JAN_DIR)) {
         assert!(keys.contains(k), "{k} is still there");
     }
+    rewritten
+}
 
-    // Search finds nothing disposed of, with or without an index, and across the gaps.
+/// Search finds nothing disposed of, with or without an index, and across the gaps.
+fn search_finds_nothing_disposed_of(w: &TwoTiers, which: &BTreeMap<u64, u64>) {
+    let TwoTiers { base, consumer, .. } = w;
     let live: Vec<u64> = (0..334).filter(|s| !which.contains_key(s)).collect();
-    assert_eq!(search(&base, &consumer, "limit=1000"), live);
+    assert_eq!(search(base, consumer, "limit=1000"), live);
     let rsz: Vec<u64> = live
         .iter()
         .copied()
         .filter(|s| (1..331).contains(s))
         .collect();
-    assert_eq!(search(&base, &consumer, "sender=RSZ&limit=1000"), rsz);
+    assert_eq!(search(base, consumer, "sender=RSZ&limit=1000"), rsz);
     assert_eq!(
-        search(&base, &consumer, "sent_at=2025-01-04T10:00:00Z&limit=1000"),
+        search(base, consumer, "sent_at=2025-01-04T10:00:00Z&limit=1000"),
         vec![1, 4, 304]
     );
     let since_second_batch = (START_MS + 184 * DAY_MS).to_string();
     let later: Vec<u64> = live.iter().copied().filter(|s| *s >= 301).collect();
     assert_eq!(
         search(
-            &base,
-            &consumer,
+            base,
+            consumer,
             &format!("from={since_second_batch}&limit=1000")
         ),
         later
     );
+}
 
-    // The plan has nothing left due but the held ones; another apply disposes of nothing.
-    let plan = get(&base, &auditor, "/v1/archives/ebox/retention/plan").json();
+/// The plan has nothing left due but the held ones; another apply disposes of nothing.
+fn nothing_is_due_but_the_held_packages(w: &TwoTiers) {
+    let TwoTiers {
+        base,
+        auditor,
+        archivist,
+        ..
+    } = w;
+    let plan = Client::new(base, auditor)
+        .get(&routes::retention_plan("ebox"))
+        .json();
     assert_eq!(
         (
             plan["due_packages"].as_u64(),
@@ -519,30 +586,39 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         (Some(0), Some(3)),
         "{plan}"
     );
-    let planned = cli(&base, &auditor, &["retention", "plan", "--archive", "ebox"]);
+    let planned = cli(base, auditor, &["retention", "plan", "--archive", "ebox"]);
     let line = planned.lines().find(|l| l.starts_with("ebox")).unwrap();
     assert_eq!(line.split_whitespace().nth(1), Some("0"), "{planned}");
     let again = cli(
-        &base,
-        &archivist,
+        base,
+        archivist,
         &["retention", "apply", "--archive", "ebox"],
     );
     assert!(
         again.contains("0 packages disposed of; 3 due packages kept by legal holds"),
         "{again}"
     );
-    assert_eq!(dispositions(&base, &auditor, "ebox").len(), 3);
+    assert_eq!(dispositions(base, auditor, "ebox").len(), 3);
+}
 
-    // Every certificate, fetched by the CLI, verifies with the real zegel-verify; its record
-    // names exactly the packages its disposition removed.
+/// Every certificate, fetched by the CLI, verifies with the real zegel-verify; its record
+/// names exactly the packages its disposition removed. The leaf hash of each.
+fn certificates_verify_and_name_their_packages(
+    w: &TwoTiers,
+    disposition_seqs: &[u64],
+    which: &BTreeMap<u64, u64>,
+) -> BTreeMap<u64, zegel::format::hash::Hash> {
+    let TwoTiers {
+        base, auditor, key, ..
+    } = w;
     let tmp = tempfile::tempdir().unwrap();
     let key_file = tmp_path(tmp.path(), "ebox.key", key.to_text().as_bytes());
     let mut leaves = BTreeMap::new();
-    for seq in &disposition_seqs {
+    for seq in disposition_seqs {
         let file = tmp.path().join(format!("ebox-{seq}.zcert"));
         let out = cli(
-            &base,
-            &auditor,
+            base,
+            auditor,
             &[
                 "disposition",
                 "certificate",
@@ -559,7 +635,7 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         let bytes = std::fs::read(&file).unwrap();
         let r = verify_certificate(CertificateInputs {
             certificate: &bytes,
-            key: &key,
+            key,
         });
         assert!(r.passed(), "{r:?}");
         let record = record_of(&bytes);
@@ -574,28 +650,31 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
             leaves.insert(p.seq, p.leaf);
         }
     }
-    let r = get(
-        &base,
-        &auditor,
-        &format!("/v1/archives/ebox/dispositions/{}/certificate", 2),
-    );
+    let r = Client::new(base, auditor).get(&routes::certificate("ebox", 2));
     assert_eq!(r.status, 404, "seq 2 is not a disposition: {}", r.text());
+    leaves
+}
 
-    // Every checkpoint signed before is consistent with the newest one, and every leaf,
-    // disposed of or not, proves into it.
-    let newest = checkpoint_now(&base, &auditor, "ebox");
-    let cp = checkpoint::open(&newest, &key).unwrap();
+/// Every checkpoint signed before is consistent with the newest one, and every leaf,
+/// disposed of or not, proves into it.
+fn old_checkpoints_and_every_leaf_prove_into_the_newest(
+    w: &TwoTiers,
+    leaves: &BTreeMap<u64, zegel::format::hash::Hash>,
+) {
+    let TwoTiers {
+        base,
+        auditor,
+        key,
+        checkpoints,
+        ..
+    } = w;
+    let newest = checkpoint_now(base, auditor, "ebox");
+    let cp = checkpoint::open(&newest, key).unwrap();
     assert_eq!(cp.size, 334);
-    for old in &checkpoints {
-        let o = checkpoint::open(old, &key).unwrap();
-        let r = get(
-            &base,
-            &auditor,
-            &format!(
-                "/v1/archives/ebox/proofs/consistency?from={}&to={}",
-                o.size, cp.size
-            ),
-        );
+    let as_auditor = Client::new(base, auditor);
+    for old in checkpoints {
+        let o = checkpoint::open(old, key).unwrap();
+        let r = as_auditor.get(&routes::consistency("ebox", o.size, cp.size));
         assert_eq!(r.status, 200, "{}", r.text());
         ConsistencyProof::decode(&r.body)
             .unwrap()
@@ -606,32 +685,31 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         let leaf = match leaves.get(&seq) {
             Some(l) => *l,
             None => {
-                let r = get(
-                    &base,
-                    &auditor,
-                    &format!("/v1/archives/ebox/packages/{seq}/sealed"),
-                );
+                let r = as_auditor.sealed("ebox", seq);
                 assert_eq!(r.status, 200, "{seq}: {}", r.text());
                 sealed::open(&r.body).unwrap().leaf_hash()
             }
         };
-        let r = get(
-            &base,
-            &auditor,
-            &format!(
-                "/v1/archives/ebox/proofs/inclusion?seq={seq}&size={}",
-                cp.size
-            ),
-        );
+        let r = as_auditor.get(&routes::inclusion("ebox", seq, cp.size));
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
         InclusionProof::decode(&r.body)
             .unwrap()
             .verify(&leaf, &cp.root)
             .unwrap_or_else(|e| panic!("leaf {seq}: {e:?}"));
     }
+}
 
-    // Tiering and usage count what is gone.
-    let t = archive_tier(&base, &admin, "ebox");
+/// Tiering and usage count what is gone; the bucket alone audits clean.
+fn tier_and_usage_count_what_is_gone(w: &TwoTiers, rewritten: &str) {
+    let TwoTiers {
+        base,
+        admin,
+        auditor,
+        key,
+        root,
+        ..
+    } = w;
+    let t = archive_tier(base, admin, "ebox");
     assert_eq!(
         (
             t["packages"].as_u64(),
@@ -643,7 +721,7 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         "{t}"
     );
     let status: serde_json::Value =
-        serde_json::from_str(&cli(&base, &admin, &["tier", "status", "--json"])).unwrap();
+        serde_json::from_str(&cli(base, admin, &["tier", "status", "--json"])).unwrap();
     let s = status["archives"]
         .as_array()
         .unwrap()
@@ -652,7 +730,7 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         .unwrap();
     assert_eq!(s["disposed_packages"], 107, "{status}");
     // Usage (the tenant's access log included) counts disposed packages in neither tier.
-    let usage = get(&base, &auditor, "/v1/usage").json();
+    let usage = Client::new(base, auditor).get(&routes::usage()).json();
     let now = &usage["now"][0];
     let n = |f: &str| now[f].as_u64().unwrap();
     assert_eq!(
@@ -661,12 +739,22 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         "{usage}"
     );
     // The bucket alone audits clean.
-    let segments = audit_bucket(&root, "acme", "ebox", &key);
-    assert!(segments.contains(&rewritten), "{segments:?}");
+    let segments = audit_bucket(root, "acme", "ebox", key);
+    assert!(segments.contains(&rewritten.to_string()), "{segments:?}");
+}
 
-    // A month later the February rows are due: their segment goes whole.
+/// A month later the February rows are due: their segment goes whole.
+fn february_segment_goes_whole(w: &TwoTiers) {
+    let TwoTiers {
+        base,
+        consumer,
+        archivist,
+        root,
+        clock,
+        ..
+    } = w;
     clock.set(MID_FEB_2035_MS);
-    let r = apply(&base, &archivist, "");
+    let r = apply(base, archivist, "");
     let d = &r["disposed"];
     assert_eq!(
         (
@@ -681,22 +769,34 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         "{r}"
     );
     assert!(r["next_from"].is_null(), "{r}");
-    let keys = cold_keys(&root);
+    let keys = cold_keys(root);
     assert!(
         !keys.iter().any(|k| k.contains("/segments/2035-02/")),
         "{keys:?}"
     );
-    let r = get(&base, &consumer, "/v1/archives/ebox/packages/2");
+    let r = Client::new(base, consumer).package("ebox", "2");
     assert_eq!(gone(&r, "2"), 334);
-    let r = get(&base, &consumer, "/v1/archives/ebox/packages/302/sealed");
+    let r = Client::new(base, consumer).sealed("ebox", "302");
     assert_eq!(gone(&r, "302"), 334);
+}
 
-    // Tiering afterwards passes over the gaps: every hot byte leaves, the rest reads the
-    // same from the cold tier, and the bucket still audits clean. (The disposition packages
-    // are new: they move six months after they were sealed, like any package.)
+/// Tiering afterwards passes over the gaps: every hot byte leaves, the rest reads the
+/// same from the cold tier, and the bucket still audits clean. (The disposition packages
+/// are new: they move six months after they were sealed, like any package.)
+fn tiering_afterwards_passes_over_the_gaps(w: &TwoTiers, which: &BTreeMap<u64, u64>) {
+    let TwoTiers {
+        base,
+        admin,
+        consumer,
+        key,
+        root,
+        clock,
+        before,
+        ..
+    } = w;
     clock.advance(184 * DAY_MS);
-    tier_run_clean(&base, &admin);
-    let t = archive_tier(&base, &admin, "ebox");
+    tier_run_clean(base, admin);
+    let t = archive_tier(base, admin, "ebox");
     assert_eq!(
         (
             t["hot_packages"].as_u64(),
@@ -707,25 +807,41 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         (Some(0), Some(0), Some(217), Some(118)),
         "{t}"
     );
-    for (seq, snap) in &before {
+    for (seq, snap) in before {
         if which.contains_key(seq) || (*seq > 0 && (seq - 1) % 3 == 1) {
             continue;
         }
-        assert_eq!(&snapshot(&base, &consumer, *seq), snap, "package {seq}");
+        assert_eq!(&snapshot(base, consumer, *seq), snap, "package {seq}");
     }
-    let r = get(&base, &consumer, "/v1/archives/ebox/packages/304/sealed");
+    let r = Client::new(base, consumer).sealed("ebox", "304");
     assert_eq!(r.header("zegel-tier"), Some("cold"));
-    audit_bucket(&root, "acme", "ebox", &key);
+    audit_bucket(root, "acme", "ebox", key);
+}
 
-    // After a restart everything disposed of stays gone, and what is due now (the March
-    // rows, in the first move's segment and in the last one's) goes as well.
+/// After a restart everything disposed of stays gone, and what is due now (the March
+/// rows, in the first move's segment and in the last one's) goes as well.
+fn after_a_restart_gone_stays_gone_and_march_goes(w: TwoTiers) {
+    let TwoTiers {
+        clock,
+        node,
+        admin,
+        consumer,
+        auditor,
+        archivist,
+        key,
+        root,
+        before,
+        ..
+    } = w;
     let node = start_in(node.stop(), &clock);
     let base = node.base.clone();
-    let r = get(&base, &consumer, "/v1/archives/ebox/packages/7");
+    let r = Client::new(&base, &consumer).package("ebox", "7");
     assert_eq!(gone(&r, "7 after a restart"), 331);
     assert_eq!(snapshot(&base, &consumer, 1), before[&1]);
     assert_eq!(dispositions(&base, &auditor, "ebox").len(), 4);
-    let plan = get(&base, &auditor, "/v1/archives/ebox/retention/plan").json();
+    let plan = Client::new(&base, &auditor)
+        .get(&routes::retention_plan("ebox"))
+        .json();
     assert_eq!(
         (
             plan["due_packages"].as_u64(),
@@ -753,11 +869,7 @@ fn retention_apply_disposes_due_packages_in_both_tiers() {
         "{keys:?}"
     );
     for seq in [0, 1, 4, 304, 331] {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}"),
-        );
+        let r = Client::new(&base, &consumer).package("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
     }
     let t = archive_tier(&base, &admin, "ebox");
@@ -777,51 +889,18 @@ fn shared_objects_survive_disposal_of_one_sharer() {
     let admin = node.admin_token();
     let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
     let (_, archivist) = new_key(&base, &admin, "acme", "archivist");
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/files/agreement"),
-        Some(&archivist),
-        Some(DOCS.as_bytes()),
-    );
+    let as_archivist = Client::new(&base, &archivist);
+    let r = as_archivist.put(&routes::agreement("files"), DOCS.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let pdf: Vec<u8> = (0..200_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect();
+    let pdf = noise(0x9e37_79b9_7f4a_7c15, 200_000);
     let upload = |key: &str, filed_on: &str, note: &[u8]| {
-        let sip =
-            format!(r#"{{"key":"{key}","metadata":{{"case":"C-0001","filed_on":"{filed_on}"}}}}"#);
-        let (body, ct) = multipart(&[
-            ("sip", None, "application/json", sip.as_bytes()),
-            ("file", Some("ruling.pdf"), "application/pdf", &pdf),
-            ("file", Some("note.txt"), "text/plain", note),
-        ]);
-        let r = call_typed(
-            "POST",
-            &format!("{base}/v1/archives/files/packages"),
-            Some(&producer),
-            Some(&ct),
-            Some(&body),
-        )
-        .unwrap();
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.json()["seq"].as_u64().unwrap()
+        upload_ruling(&Client::new(&base, &producer), key, filed_on, &pdf, note)
     };
     let read = |seq: u64, name: &str| {
-        must(
-            "GET",
-            &format!("{base}/v1/archives/files/packages/{seq}/objects/{name}"),
-            Some(&consumer),
-            None,
-        )
+        Client::new(&base, &consumer).get(&routes::object("files", seq, name))
     };
     let apply_files = || {
-        let r = post(&base, &archivist, "/v1/archives/files/retention/apply", "");
+        let r = as_archivist.post(&routes::retention_apply("files"), b"");
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()
     };
@@ -832,12 +911,7 @@ fn shared_objects_survive_disposal_of_one_sharer() {
     let c = upload("C-0001/c", "2024-06-01", b"shared note CD");
     let d = upload("C-0001/d", "1991-05-06", b"shared note CD");
     let sealed_of = |seq: u64| {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/files/packages/{seq}/sealed"),
-            Some(&consumer),
-            None,
-        );
+        let r = Client::new(&base, &consumer).sealed("files", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
         r.body
     };
@@ -874,11 +948,9 @@ fn shared_objects_survive_disposal_of_one_sharer() {
 
     // Cold: E and F are due and share one segment (retention month 2022-03); a hold keeps
     // F, so the segment is rewritten with F alone, and F, B, C still read the PDF.
-    let r = post(
-        &base,
-        &archivist,
-        "/v1/archives/files/holds",
-        &format!(r#"{{"package":{f},"reason":"appeal pending"}}"#),
+    let r = as_archivist.post(
+        &routes::holds("files"),
+        format!(r#"{{"package":{f},"reason":"appeal pending"}}"#),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let hold = r.json()["id"].as_str().unwrap().to_string();
@@ -916,10 +988,8 @@ fn shared_objects_survive_disposal_of_one_sharer() {
     assert_eq!(segment_seqs(&root, &month[0]), vec![f]);
 
     // Once the hold is lifted, F goes too, and its segment with it.
-    let r = post(
-        &base,
-        &archivist,
-        &format!("/v1/archives/files/holds/{hold}/lift"),
+    let r = as_archivist.post(
+        &routes::hold_lift("files", hold),
         r#"{"reason":"appeal decided"}"#,
     );
     assert_eq!(r.status, 200, "{}", r.text());
@@ -937,10 +1007,77 @@ fn shared_objects_survive_disposal_of_one_sharer() {
     audit_bucket(&root, "acme", "files", &verifier(&base));
 }
 
+/// The node of [`erasure_needs_two_archivists_and_respects_holds`]: tenant acme with two
+/// archivists (`a`, `b`; their key ids `a_id`, `b_id`), and globex (`other`) beside it.
+struct Erasures {
+    base: String,
+    admin: String,
+    producer: String,
+    consumer: String,
+    auditor: String,
+    a_id: String,
+    a: String,
+    b_id: String,
+    b: String,
+    other: String,
+    other_archivist: String,
+    /// The row whose two versions (seqs 1 and 7) are erased.
+    row0: &'static str,
+    _node: InProcess,
+}
+
+impl Erasures {
+    fn request(&self, token: &str, body: &str) -> Resp {
+        Client::new(&self.base, token).post(&routes::erasures("ebox"), body)
+    }
+
+    fn approve(&self, token: &str, id: &str) -> Resp {
+        Client::new(&self.base, token).post(&routes::erasure_approve("ebox", id), b"")
+    }
+
+    fn reject(&self, token: &str, id: &str, reason: &str) -> Resp {
+        Client::new(&self.base, token).post(
+            &routes::erasure_reject("ebox", id),
+            serde_json::json!({ "reason": reason }).to_string(),
+        )
+    }
+
+    /// The erasure requests, as the auditor lists them.
+    fn erasures(&self) -> Vec<serde_json::Value> {
+        let r = Client::new(&self.base, &self.auditor).get(&routes::erasures("ebox"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["erasures"].as_array().unwrap().clone()
+    }
+
+    /// Both versions of `row0` still read, and nothing was disposed of.
+    fn untouched(&self) {
+        for seq in [1, 7] {
+            let r = Client::new(&self.base, &self.consumer).package("ebox", seq);
+            assert_eq!(r.status, 200, "{seq}: {}", r.text());
+        }
+        let r = Client::new(&self.base, &self.consumer).read_record("ebox", self.row0);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(dispositions(&self.base, &self.auditor, "ebox").is_empty());
+    }
+}
+
 #[test]
 fn erasure_needs_two_archivists_and_respects_holds() {
-    let clock = ManualClock::new(START_MS);
-    let node = start(&clock);
+    let w = six_rows_and_a_second_version_of_row0(&ManualClock::new(START_MS));
+    the_requester_alone_cannot_erase(&w);
+    let hold = a_hold_blocks_the_second_archivist(&w);
+    let disposition = lifted_the_second_approval_erases_every_version(&w, &hold);
+    the_erasure_certificate_verifies_offline(&w, disposition);
+    let c = a_decided_request_stays_decided(&w);
+    a_rejected_request_erases_nothing(&w, &c);
+    bad_requests_are_refused_each_for_its_reason(&w, disposition);
+    only_archivists_request_decide_and_apply(&w, disposition);
+    the_cli_requests_approves_and_lists(&w);
+}
+
+/// Rows 0..6 are seqs 1..=6; a second version of row 0 is seq 7. Nothing is due.
+fn six_rows_and_a_second_version_of_row0(clock: &ManualClock) -> Erasures {
+    let node = start(clock);
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
@@ -948,56 +1085,34 @@ fn erasure_needs_two_archivists_and_respects_holds() {
     let (b_id, b) = new_key(&base, &admin, "acme", "archivist");
     let (other, _, _) = setup_tenant(&base, &admin, "globex", "mail");
     let other_archivist = key_of(&base, &admin, "globex", "archivist");
-    // Rows 0..6 are seqs 1..=6; a second version of row 0 is seq 7. Nothing is due.
-    ingest(&base, &producer, 0..6);
+    ingest_month_rows(&base, &producer, 0..6);
     let changed = month_row(0).replace("Aanslagbiljet 0", "Aanslagbiljet 0bis");
-    let r = post(&base, &producer, "/v1/archives/ebox/records", &changed);
+    let r = Client::new(&base, &producer).ingest_row("ebox", &changed);
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["seq"], 7, "{}", r.text());
     let row0 = "EBX-2025-000000000";
+    Erasures {
+        base,
+        admin,
+        producer,
+        consumer,
+        auditor,
+        a_id,
+        a,
+        b_id,
+        b,
+        other,
+        other_archivist,
+        row0,
+        _node: node,
+    }
+}
 
-    let request = |token: &str, body: &str| post(&base, token, "/v1/archives/ebox/erasures", body);
-    let approve = |token: &str, id: &str| {
-        post(
-            &base,
-            token,
-            &format!("/v1/archives/ebox/erasures/{id}/approve"),
-            "",
-        )
-    };
-    let reject = |token: &str, id: &str, reason: &str| {
-        post(
-            &base,
-            token,
-            &format!("/v1/archives/ebox/erasures/{id}/reject"),
-            &serde_json::json!({ "reason": reason }).to_string(),
-        )
-    };
-    let erasures = || {
-        let r = get(&base, &auditor, "/v1/archives/ebox/erasures");
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.json()["erasures"].as_array().unwrap().clone()
-    };
-    let untouched = || {
-        for seq in [1, 7] {
-            let r = get(
-                &base,
-                &consumer,
-                &format!("/v1/archives/ebox/packages/{seq}"),
-            );
-            assert_eq!(r.status, 200, "{seq}: {}", r.text());
-        }
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/records/{row0}"),
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-        assert!(dispositions(&base, &auditor, "ebox").is_empty());
-    };
-
-    let r = request(
-        &a,
+/// An archivist requests the erasure of row 0; alone, it cannot carry it out.
+fn the_requester_alone_cannot_erase(w: &Erasures) {
+    let Erasures { a_id, a, row0, .. } = w;
+    let r = w.request(
+        a,
         &format!(r#"{{"record":"{row0}","basis":"court order 2026/17, Brussels"}}"#),
     );
     assert_eq!(r.status, 201, "{}", r.text());
@@ -1012,33 +1127,52 @@ fn erasure_needs_two_archivists_and_respects_holds() {
         "{e}"
     );
     // The requester alone cannot carry it out.
-    let r = approve(&a, "erasure-1");
+    let r = w.approve(a, "erasure-1");
     assert_eq!(r.status, 409, "{}", r.text());
     assert_eq!(r.content_type, "application/problem+json");
-    untouched();
-    // A legal hold on the record blocks a second archivist too, and nothing is erased.
-    let r = post(
-        &base,
-        &a,
-        "/v1/archives/ebox/holds",
-        &format!(r#"{{"record":"{row0}","reason":"case C-0009"}}"#),
+    w.untouched();
+}
+
+/// A legal hold on the record blocks a second archivist too, and nothing is erased; the
+/// hold's id.
+fn a_hold_blocks_the_second_archivist(w: &Erasures) -> String {
+    let Erasures {
+        base, a, b, row0, ..
+    } = w;
+    let r = Client::new(base, a).post(
+        &routes::holds("ebox"),
+        format!(r#"{{"record":"{row0}","reason":"case C-0009"}}"#),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let hold = r.json()["id"].as_str().unwrap().to_string();
-    let r = approve(&b, "erasure-1");
+    let r = w.approve(b, "erasure-1");
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains(&hold), "{}", r.text());
-    untouched();
-    assert_eq!(erasures()[0]["state"], "requested");
-    // Lifted, the second archivist's approval erases every version of the record.
-    let r = post(
-        &base,
-        &a,
-        &format!("/v1/archives/ebox/holds/{hold}/lift"),
+    w.untouched();
+    assert_eq!(w.erasures()[0]["state"], "requested");
+    hold
+}
+
+/// Lifted, the second archivist's approval erases every version of the record; the
+/// disposition's seq.
+fn lifted_the_second_approval_erases_every_version(w: &Erasures, hold: &str) -> u64 {
+    let Erasures {
+        base,
+        consumer,
+        auditor,
+        a_id,
+        a,
+        b_id,
+        b,
+        row0,
+        ..
+    } = w;
+    let r = Client::new(base, a).post(
+        &routes::hold_lift("ebox", hold),
         r#"{"reason":"case closed"}"#,
     );
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = approve(&b, "erasure-1");
+    let r = w.approve(b, "erasure-1");
     assert_eq!(r.status, 200, "{}", r.text());
     let done = r.json();
     let disposition = done["erasure"]["disposition"].as_u64().unwrap();
@@ -1053,33 +1187,27 @@ fn erasure_needs_two_archivists_and_respects_holds() {
         (Some(2), Some(disposition)),
         "{done}"
     );
+    let as_consumer = Client::new(base, consumer);
     for seq in [1, 7] {
-        for path in ["", "/sealed", "/objects/record.json"] {
-            let r = get(
-                &base,
-                &consumer,
-                &format!("/v1/archives/ebox/packages/{seq}{path}"),
-            );
-            assert_eq!(gone(&r, &format!("{seq}{path}")), disposition);
+        for route in package_routes(seq) {
+            let r = as_consumer.get(&route);
+            assert_eq!(gone(&r, &route), disposition);
         }
     }
-    for path in ["", "?version=1", "?version=2", "/versions"] {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/records/{row0}{path}"),
-        );
-        assert_eq!(r.status, 404, "{path}: {}", r.text());
+    for route in [
+        routes::record("ebox", row0),
+        routes::record_version("ebox", row0, 1),
+        routes::record_version("ebox", row0, 2),
+        routes::record_versions("ebox", row0),
+    ] {
+        let r = as_consumer.get(&route);
+        assert_eq!(r.status, 404, "{route}: {}", r.text());
     }
     for seq in 2..=6 {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}"),
-        );
+        let r = as_consumer.package("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
     }
-    let list = dispositions(&base, &auditor, "ebox");
+    let list = dispositions(base, auditor, "ebox");
     assert_eq!(list.len(), 1, "{list:?}");
     let d = &list[0];
     assert_eq!(d["seq"], disposition);
@@ -1091,16 +1219,23 @@ fn erasure_needs_two_archivists_and_respects_holds() {
         (d["first_seq"].as_u64(), d["last_seq"].as_u64()),
         (Some(1), Some(7))
     );
+    disposition
+}
 
-    // Its certificate verifies offline and names the erasure and both keys.
-    let r = get(
-        &base,
-        &auditor,
-        &format!("/v1/archives/ebox/dispositions/{disposition}/certificate"),
-    );
+/// Its certificate verifies offline and names the erasure and both keys; against another
+/// key it fails.
+fn the_erasure_certificate_verifies_offline(w: &Erasures, disposition: u64) {
+    let Erasures {
+        base,
+        auditor,
+        a_id,
+        b_id,
+        ..
+    } = w;
+    let r = Client::new(base, auditor).get(&routes::certificate("ebox", disposition));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.content_type, "application/vnd.zegel.certificate+cbor");
-    let key = verifier(&base);
+    let key = verifier(base);
     let report = verify_certificate(CertificateInputs {
         certificate: &r.body,
         key: &key,
@@ -1118,7 +1253,7 @@ fn erasure_needs_two_archivists_and_respects_holds() {
     let (ok, out) = zegel_verify_certificate(&key_file, &cert);
     assert!(ok, "{out}");
     assert!(out.contains("erasure"), "{out}");
-    assert!(out.contains(&a_id) && out.contains(&b_id), "{out}");
+    assert!(out.contains(a_id) && out.contains(b_id), "{out}");
     // A certificate checked against another key fails.
     let wrong = tmp_path(
         tmp.path(),
@@ -1131,30 +1266,46 @@ fn erasure_needs_two_archivists_and_respects_holds() {
     );
     let (ok, out) = zegel_verify_certificate(&wrong, &cert);
     assert!(!ok, "{out}");
+}
 
-    // Decided is decided.
-    let r = approve(&b, "erasure-1");
+/// Decided is decided, for a third archivist too; that archivist's token.
+fn a_decided_request_stays_decided(w: &Erasures) -> String {
+    let Erasures { base, admin, b, .. } = w;
+    let r = w.approve(b, "erasure-1");
     assert_eq!(r.status, 409, "{}", r.text());
-    let (_, c) = new_key(&base, &admin, "acme", "archivist");
-    assert_eq!(approve(&c, "erasure-1").status, 409);
-    assert_eq!(reject(&c, "erasure-1", "too late").status, 409);
+    let (_, c) = new_key(base, admin, "acme", "archivist");
+    assert_eq!(w.approve(&c, "erasure-1").status, 409);
+    assert_eq!(w.reject(&c, "erasure-1", "too late").status, 409);
+    c
+}
 
-    // Rejected: nothing is erased, and it cannot be approved afterwards.
-    let r = request(&a, r#"{"package":2,"basis":"data subject request 44"}"#);
+/// Rejected: nothing is erased, and it cannot be approved afterwards.
+fn a_rejected_request_erases_nothing(w: &Erasures, c: &str) {
+    let Erasures {
+        base,
+        consumer,
+        a,
+        b,
+        ..
+    } = w;
+    let r = w.request(a, r#"{"package":2,"basis":"data subject request 44"}"#);
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["id"], "erasure-2");
-    assert_eq!(reject(&b, "erasure-2", "").status, 400);
-    let r = reject(&b, "erasure-2", "no legal ground");
+    assert_eq!(w.reject(b, "erasure-2", "").status, 400);
+    let r = w.reject(b, "erasure-2", "no legal ground");
     assert_eq!(r.status, 200, "{}", r.text());
     let rejected = r.json();
     assert_eq!(rejected["state"], "rejected", "{rejected}");
     assert_eq!(rejected["rejection"], "no legal ground", "{rejected}");
-    assert_eq!(approve(&c, "erasure-2").status, 409);
-    assert_eq!(reject(&a, "erasure-2", "again").status, 409);
-    let r = get(&base, &consumer, "/v1/archives/ebox/packages/2");
+    assert_eq!(w.approve(c, "erasure-2").status, 409);
+    assert_eq!(w.reject(a, "erasure-2", "again").status, 409);
+    let r = Client::new(base, consumer).package("ebox", "2");
     assert_eq!(r.status, 200, "{}", r.text());
+}
 
-    // Bad requests are refused, each for its reason.
+/// Bad requests are refused, each for its reason.
+fn bad_requests_are_refused_each_for_its_reason(w: &Erasures, disposition: u64) {
+    let Erasures { a, b, .. } = w;
     for (body, status) in [
         (r#"{"package":2,"record":"x","basis":"both"}"#, 400),
         (r#"{"basis":"neither"}"#, 400),
@@ -1163,84 +1314,116 @@ fn erasure_needs_two_archivists_and_respects_holds() {
         (r#"{"package":0,"basis":"the agreement"}"#, 400),
         (r#"{"package":1000,"basis":"beyond the log"}"#, 404),
     ] {
-        let r = request(&a, body);
+        let r = w.request(a, body);
         assert_eq!(r.status, status, "{body}: {}", r.text());
         assert_eq!(r.content_type, "application/problem+json", "{body}");
     }
-    let r = request(&a, &format!(r#"{{"package":{disposition},"basis":"x"}}"#));
+    let r = w.request(a, &format!(r#"{{"package":{disposition},"basis":"x"}}"#));
     assert_eq!(r.status, 400, "a disposition is never erased: {}", r.text());
-    let r = request(&a, r#"{"package":1,"basis":"already erased"}"#);
+    let r = w.request(a, r#"{"package":1,"basis":"already erased"}"#);
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("already disposed of"), "{}", r.text());
-    let r = request(
-        &a,
+    let r = w.request(
+        a,
         r#"{"record":"EBX-2025-999999999","basis":"unknown key"}"#,
     );
     assert_eq!(r.status, 404, "{}", r.text());
-    assert_eq!(approve(&b, "erasure-99").status, 404);
-    assert_eq!(approve(&b, "nonsense").status, 404);
+    assert_eq!(w.approve(b, "erasure-99").status, 404);
+    assert_eq!(w.approve(b, "nonsense").status, 404);
+}
 
-    // Only archivists request, decide and apply; auditors list; other tenants see nothing.
-    let apply_path = "/v1/archives/ebox/retention/apply";
-    for token in [&producer, &consumer, &auditor] {
+/// Only archivists request, decide and apply; auditors list; other tenants see nothing.
+fn only_archivists_request_decide_and_apply(w: &Erasures, disposition: u64) {
+    let Erasures {
+        base,
+        producer,
+        consumer,
+        auditor,
+        other,
+        other_archivist,
+        ..
+    } = w;
+    let apply_path = routes::retention_apply("ebox");
+    for token in [producer, consumer, auditor] {
         assert_eq!(
-            request(token, r#"{"package":3,"basis":"x"}"#).status,
+            w.request(token, r#"{"package":3,"basis":"x"}"#).status,
             403,
             "request"
         );
-        assert_eq!(approve(token, "erasure-2").status, 403, "approve");
-        assert_eq!(reject(token, "erasure-2", "x").status, 403, "reject");
-        assert_eq!(post(&base, token, apply_path, "").status, 403, "apply");
-    }
-    for token in [&producer, &consumer] {
+        assert_eq!(w.approve(token, "erasure-2").status, 403, "approve");
+        assert_eq!(w.reject(token, "erasure-2", "x").status, 403, "reject");
         assert_eq!(
-            get(&base, token, "/v1/archives/ebox/erasures").status,
+            Client::new(base, token).post(&apply_path, b"").status,
+            403,
+            "apply"
+        );
+    }
+    for token in [producer, consumer] {
+        assert_eq!(
+            Client::new(base, token)
+                .get(&routes::erasures("ebox"))
+                .status,
             403,
             "list"
         );
         assert_eq!(
-            get(&base, token, "/v1/archives/ebox/dispositions").status,
+            Client::new(base, token)
+                .get(&routes::dispositions("ebox"))
+                .status,
             403
         );
         assert_eq!(
-            get(
-                &base,
-                token,
-                &format!("/v1/archives/ebox/dispositions/{disposition}/certificate")
-            )
-            .status,
+            Client::new(base, token)
+                .get(&routes::certificate("ebox", disposition))
+                .status,
             403
         );
     }
-    for token in [&other, &other_archivist] {
+    for token in [other, other_archivist] {
         assert_eq!(
-            request(token, r#"{"package":3,"basis":"x"}"#).status,
+            w.request(token, r#"{"package":3,"basis":"x"}"#).status,
             404,
             "request"
         );
-        assert_eq!(approve(token, "erasure-2").status, 404);
-        assert_eq!(reject(token, "erasure-2", "x").status, 404);
-        assert_eq!(post(&base, token, apply_path, "").status, 404);
-        assert_eq!(get(&base, token, "/v1/archives/ebox/erasures").status, 404);
+        assert_eq!(w.approve(token, "erasure-2").status, 404);
+        assert_eq!(w.reject(token, "erasure-2", "x").status, 404);
+        assert_eq!(Client::new(base, token).post(&apply_path, b"").status, 404);
         assert_eq!(
-            get(&base, token, "/v1/archives/ebox/dispositions").status,
+            Client::new(base, token)
+                .get(&routes::erasures("ebox"))
+                .status,
             404
         );
         assert_eq!(
-            get(
-                &base,
-                token,
-                &format!("/v1/archives/ebox/dispositions/{disposition}/certificate")
-            )
-            .status,
+            Client::new(base, token)
+                .get(&routes::dispositions("ebox"))
+                .status,
+            404
+        );
+        assert_eq!(
+            Client::new(base, token)
+                .get(&routes::certificate("ebox", disposition))
+                .status,
             404
         );
     }
+}
 
-    // The CLI: request, a refused self-approval, approval by the second archivist, listings.
+/// The CLI: request, a refused self-approval, approval by the second archivist, listings.
+fn the_cli_requests_approves_and_lists(w: &Erasures) {
+    let Erasures {
+        base,
+        consumer,
+        auditor,
+        a_id,
+        a,
+        b_id,
+        b,
+        ..
+    } = w;
     let out = cli(
-        &base,
-        &a,
+        base,
+        a,
         &[
             "erasure",
             "request",
@@ -1255,11 +1438,11 @@ fn erasure_needs_two_archivists_and_respects_holds() {
         out.contains("erasure-3") && out.contains("requested"),
         "{out}"
     );
-    let (ok, _, err) = cli_run(&base, &a, &["erasure", "approve", "ebox", "erasure-3"]);
+    let (ok, _, err) = cli_run(base, a, &["erasure", "approve", "ebox", "erasure-3"]);
     assert!(!ok && err.contains("409"), "{err}");
-    let out = cli(&base, &b, &["erasure", "approve", "ebox", "erasure-3"]);
+    let out = cli(base, b, &["erasure", "approve", "ebox", "erasure-3"]);
     assert!(out.contains("erased"), "{out}");
-    let out = cli(&base, &auditor, &["erasure", "list", "ebox"]);
+    let out = cli(base, auditor, &["erasure", "list", "ebox"]);
     for state in ["erased", "rejected"] {
         assert!(out.contains(state), "{out}");
     }
@@ -1268,15 +1451,15 @@ fn erasure_needs_two_archivists_and_respects_holds() {
         3,
         "{out}"
     );
-    let r = get(&base, &consumer, "/v1/archives/ebox/packages/3");
+    let r = Client::new(base, consumer).package("ebox", "3");
     assert_eq!(gone(&r, "3"), 9);
-    let out = cli(&base, &auditor, &["disposition", "list", "ebox"]);
+    let out = cli(base, auditor, &["disposition", "list", "ebox"]);
     assert_eq!(
         out.lines().filter(|l| l.contains("erasure")).count(),
         2,
         "{out}"
     );
-    let list = dispositions(&base, &auditor, "ebox");
+    let list = dispositions(base, auditor, "ebox");
     assert_eq!(list[1]["erasure"], "erasure-3");
     assert_eq!(list[1]["authorized_by"], serde_json::json!([a_id, b_id]));
 }
@@ -1290,13 +1473,10 @@ fn disposal_never_before_retention() {
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
     let (_, archivist) = new_key(&base, &admin, "acme", "archivist");
     // Rows 0..12 are seqs 1..=12; rows 0, 3, 6, 9 (January) are due first.
-    ingest(&base, &producer, 0..12);
+    ingest_month_rows(&base, &producer, 0..12);
+    let as_consumer = Client::new(&base, &consumer);
     let retain_until = |seq: u64| {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}"),
-        );
+        let r = as_consumer.package("ebox", seq);
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()["retain_until_ms"].as_u64()
     };
@@ -1326,11 +1506,7 @@ fn disposal_never_before_retention() {
     }
     assert!(dispositions(&base, &auditor, "ebox").is_empty());
     for seq in 0..13 {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}"),
-        );
+        let r = as_consumer.package("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
     }
     // At its retain-until time a package is due; the next month's are not.
@@ -1339,11 +1515,7 @@ fn disposal_never_before_retention() {
     assert_eq!(r["disposed"]["packages"], 4, "{r}");
     assert_eq!(r["disposed"]["disposition"], 13, "{r}");
     for seq in 1..13u64 {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}"),
-        );
+        let r = as_consumer.package("ebox", seq);
         let expected = if (seq - 1).is_multiple_of(3) {
             410
         } else {
@@ -1356,22 +1528,17 @@ fn disposal_never_before_retention() {
     let v2 = AGREEMENT
         .replace("\"version\": 1", "\"version\": 2")
         .replace("\"years\": 10", "\"years\": 1");
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/ebox/agreement"),
-        Some(&archivist),
-        Some(v2.as_bytes()),
-    );
+    let as_archivist = Client::new(&base, &archivist);
+    let r = as_archivist.put(&routes::agreement("ebox"), v2.as_bytes());
     assert!(r.status == 200 || r.status == 201, "{}", r.text());
-    let agreement_v2 =
-        get(&base, &consumer, "/v1/archives/ebox/packages?limit=100").json()["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| p["kind"] == "agreement")
-            .map(|p| p["seq"].as_u64().unwrap())
-            .max()
-            .unwrap();
+    let agreement_v2 = as_consumer.get(&routes::search("ebox", "limit=100")).json()["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "agreement")
+        .map(|p| p["seq"].as_u64().unwrap())
+        .max()
+        .unwrap();
     assert_eq!(agreement_v2, 14);
 
     // Centuries later, every row is due: agreements and dispositions still stay.
@@ -1382,20 +1549,14 @@ fn disposal_never_before_retention() {
     let r = apply(&base, &archivist, "");
     assert!(r["disposed"].is_null(), "{r}");
     for seq in [0, 13, 14, 15] {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}"),
-        );
+        let r = as_consumer.package("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}/sealed"),
-        );
+        let r = as_consumer.sealed("ebox", seq);
         assert_eq!(r.status, 200, "{seq}: {}", r.text());
     }
-    let plan = get(&base, &auditor, "/v1/archives/ebox/retention/plan").json();
+    let plan = Client::new(&base, &auditor)
+        .get(&routes::retention_plan("ebox"))
+        .json();
     assert_eq!(plan["due_packages"], 0, "{plan}");
     assert_eq!(dispositions(&base, &auditor, "ebox").len(), 2);
 
@@ -1406,10 +1567,10 @@ fn disposal_never_before_retention() {
         r#"{"from":0,"extra":1}"#,
         "not json",
     ] {
-        let r = post(&base, &archivist, "/v1/archives/ebox/retention/apply", body);
+        let r = as_archivist.post(&routes::retention_apply("ebox"), body);
         assert_eq!(r.status, 400, "{body}: {}", r.text());
     }
-    let r = post(&base, &archivist, "/v1/archives/nope/retention/apply", "");
+    let r = as_archivist.post(&routes::retention_apply("nope"), b"");
     assert_eq!(r.status, 404, "{}", r.text());
 }
 
@@ -1426,7 +1587,7 @@ fn version_numbers_are_not_reused_after_a_disposal() {
     // Row 2 is sent in March (due 2035-03), row 0 in January (due 2035-01), row 1 in February.
     let send = |i: u64| {
         let body = month_row(i).replace(&format!("EBX-2025-{i:09}"), "EBX-V");
-        let r = post(&base, &producer, "/v1/archives/ebox/records", &body);
+        let r = Client::new(&base, &producer).ingest_row("ebox", &body);
         assert_eq!(r.status, 201, "{}", r.text());
         r.json()
     };
@@ -1435,22 +1596,15 @@ fn version_numbers_are_not_reused_after_a_disposal() {
     clock.set(MID_JAN_2035_MS);
     let step = apply(&base, &archivist, "");
     assert_eq!(step["disposed"]["packages"], 1, "{step}");
-    let r = get(
-        &base,
-        &consumer,
-        "/v1/archives/ebox/records/EBX-V?version=2",
-    );
+    let as_consumer = Client::new(&base, &consumer);
+    let r = as_consumer.get(&routes::record_version("ebox", "EBX-V", "2"));
     assert_eq!(r.status, 404, "{}", r.text());
-    let latest = get(&base, &consumer, "/v1/archives/ebox/records/EBX-V");
+    let latest = as_consumer.read_record("ebox", "EBX-V");
     assert_eq!(latest.status, 200, "{}", latest.text());
     assert_eq!(latest.json()["version"], 1, "{}", latest.text());
     // The next version is 3: version 2 was used by the disposed package.
     assert_eq!(send(1)["version"], 3);
-    let r = get(
-        &base,
-        &consumer,
-        "/v1/archives/ebox/records/EBX-V?version=2",
-    );
+    let r = as_consumer.get(&routes::record_version("ebox", "EBX-V", "2"));
     assert_eq!(r.status, 404, "{}", r.text());
 }
 
@@ -1464,35 +1618,23 @@ fn a_shared_object_leaves_the_hot_store_with_its_last_hot_sharer() {
     let admin = node.admin_token();
     let (producer, _, _) = setup_tenant(&base, &admin, "acme", "ebox");
     let (_, archivist) = new_key(&base, &admin, "acme", "archivist");
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/files/agreement"),
-        Some(&archivist),
-        Some(DOCS.as_bytes()),
-    );
+    let r = Client::new(&base, &archivist).put(&routes::agreement("files"), DOCS.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let pdf: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let upload = |key: &str, filed_on: &str| {
-        let sip =
-            format!(r#"{{"key":"{key}","metadata":{{"case":"C-0001","filed_on":"{filed_on}"}}}}"#);
-        let (body, ct) = multipart(&[
-            ("sip", None, "application/json", sip.as_bytes()),
-            ("file", Some("ruling.pdf"), "application/pdf", &pdf),
-        ]);
-        let r = call_typed(
-            "POST",
-            &format!("{base}/v1/archives/files/packages"),
-            Some(&producer),
-            Some(&ct),
-            Some(&body),
+        let files = [("ruling.pdf", "application/pdf", pdf.as_slice())];
+        upload_document(
+            &Client::new(&base, &producer),
+            key,
+            "C-0001",
+            filed_on,
+            &files,
         )
-        .unwrap();
-        assert_eq!(r.status, 201, "{}", r.text());
     };
     // B is kept, D (the newest sharer) is due and disposed of while both are hot.
     upload("C-0001/b", "2024-05-06");
     upload("C-0001/d", "1991-05-06");
-    let r = post(&base, &archivist, "/v1/archives/files/retention/apply", "");
+    let r = Client::new(&base, &archivist).post(&routes::retention_apply("files"), b"");
     assert_eq!(r.json()["disposed"]["packages"], 1, "{}", r.text());
     clock.advance(184 * DAY_MS);
     tier_run_clean(&base, &admin);
@@ -1546,16 +1688,14 @@ fn disposal_rewrites_and_deletes_segments_on_a_real_s3_server() {
     let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
     let archivist = key_of(&base, &admin, "acme", "archivist");
     // Rows 0..60: January rows are i % 3 == 0, February i % 3 == 1 (seq = i + 1).
-    ingest(&base, &producer, 0..60);
+    ingest_month_rows(&base, &producer, 0..60);
     let before: BTreeMap<u64, Vec<u8>> = (1..=60)
         .map(|s| (s, snapshot(&base, &consumer, s).1))
         .collect();
     clock.advance(184 * DAY_MS);
     tier_run_clean(&base, &admin);
-    let r = post(
-        &base,
-        &archivist,
-        "/v1/archives/ebox/holds",
+    let r = Client::new(&base, &archivist).post(
+        &routes::holds("ebox"),
         r#"{"package":1,"reason":"case C-0042"}"#,
     );
     assert_eq!(r.status, 201, "{}", r.text());
@@ -1598,11 +1738,7 @@ fn disposal_rewrites_and_deletes_segments_on_a_real_s3_server() {
     );
     // The held row reads back from the rewritten segment, unchanged; the rest are gone.
     for (seq, sealed) in &before {
-        let r = get(
-            &base,
-            &consumer,
-            &format!("/v1/archives/ebox/packages/{seq}/sealed"),
-        );
+        let r = Client::new(&base, &consumer).sealed("ebox", seq);
         let month = (seq - 1) % 3;
         if *seq == 1 || month == 2 {
             assert_eq!(r.status, 200, "{seq}: {}", r.text());
@@ -1615,17 +1751,12 @@ fn disposal_rewrites_and_deletes_segments_on_a_real_s3_server() {
     // An integrity audit afterwards is clean: every disposed package is named by its
     // disposition, every kept one (the rewritten segment's included) hashes to its leaf.
     let auditor = key_of(&base, &admin, "acme", "auditor");
-    let r = post(&base, &auditor, "/v1/archives/ebox/audits", "");
+    let r = Client::new(&base, &auditor).post(&routes::audits("ebox"), b"");
     assert_eq!(r.status, 201, "{}", r.text());
     let id = r.json()["id"].as_str().unwrap().to_string();
     let mut run = r.json();
     while run["finished_ms"].is_null() {
-        let r = post(
-            &base,
-            &auditor,
-            &format!("/v1/archives/ebox/audits/{id}/step"),
-            "",
-        );
+        let r = Client::new(&base, &auditor).post(&routes::audit_step("ebox", &id), b"");
         assert_eq!(r.status, 200, "{}", r.text());
         run = r.json();
     }

@@ -63,86 +63,108 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     (be(&bytes[16..20]), be(&bytes[20..24]))
 }
 
+/// The node of [`bundles_verify_offline_and_tampering_fails`] and what its steps export:
+/// rows and two documents moved cold, then one hot row; one document disposed of.
+struct Exports {
+    _node: InProcess,
+    base: String,
+    producer: String,
+    consumer: String,
+    auditor: String,
+    /// The document kept, the one disposed of, and the hot row.
+    kept: u64,
+    old: u64,
+    hot_seq: u64,
+    /// Where bundles are written, and the node's verifier key file inside it.
+    work: tempfile::TempDir,
+    key: std::path::PathBuf,
+}
+
 #[test]
 fn bundles_verify_offline_and_tampering_fails() {
+    let w = documents_cold_one_disposed_and_a_hot_row();
+    let (row, bag) = a_hot_row_exports_with_a_bagit_bag(&w);
+    let doc = a_cold_document_exports_whole_and_redacted(&w);
+    what_cannot_be_done_is_refused_before_writing(&w, &doc);
+    a_disposed_document_bundle_proves_the_disposal(&w);
+    tampering_truncating_or_another_key_fails(&w, &doc, &row);
+    producers_and_other_tenants_get_no_bundle(&w);
+    the_bag_validates_and_its_report_renders(&w, &bag);
+}
+
+/// Rows and two documents, all moved cold, then one hot row; the older document is due (30
+/// years after 1990) and disposed of.
+fn documents_cold_one_disposed_and_a_hot_row() -> Exports {
     let clock = ManualClock::new(START_MS);
     let node = InProcess::start_manual(tempfile::tempdir().unwrap(), &clock);
-    let base = node.base.clone();
-    let admin = node.admin_token();
-    let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
-    let archivist = key_of(&base, &admin, "acme", "archivist");
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/files/agreement"),
-        Some(&archivist),
-        Some(DOCS.as_bytes()),
-    );
+    let Acme {
+        base,
+        admin,
+        producer,
+        consumer,
+        auditor,
+        archivist,
+    } = node.acme();
+    let r = Client::new(&base, &archivist).put(&routes::agreement("files"), DOCS.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
-    let body: String = (0..30).map(|i| month_row(i) + "\n").collect();
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records/batch"),
-        Some(&producer),
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    ingest_month_rows(&base, &producer, 0..30);
     let upload = |key: &str, filed_on: &str| {
-        let sip =
-            format!(r#"{{"key":"{key}","metadata":{{"case":"C-0007","filed_on":"{filed_on}"}}}}"#);
-        let (body, ct) = multipart(&[
-            ("sip", None, "application/json", sip.as_bytes()),
-            (
-                "file",
-                Some("ruling.pdf"),
-                "application/pdf",
-                b"%PDF-1.7 ruling",
-            ),
-            ("file", Some("note.txt"), "text/plain", b"a private note"),
-        ]);
-        let r = call_typed(
-            "POST",
-            &format!("{base}/v1/archives/files/packages"),
-            Some(&producer),
-            Some(&ct),
-            Some(&body),
+        let files: [(&str, &str, &[u8]); 2] = [
+            ("ruling.pdf", "application/pdf", b"%PDF-1.7 ruling"),
+            ("note.txt", "text/plain", b"a private note"),
+        ];
+        upload_document(
+            &Client::new(&base, &producer),
+            key,
+            "C-0007",
+            filed_on,
+            &files,
         )
-        .unwrap();
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.json()["seq"].as_u64().unwrap()
     };
     let kept = upload("C-0007/ruling", "2024-05-06");
     let old = upload("C-0007/old", "1990-01-02");
     // Everything moves cold; then one more hot row.
     clock.advance(184 * DAY_MS);
-    let r = must("POST", &format!("{base}/v1/tier/run"), Some(&admin), None);
+    let r = Client::new(&base, &admin).post(&routes::tier_run(), b"");
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(month_row(99).as_bytes()),
-    );
+    let r = Client::new(&base, &producer).ingest_row("ebox", month_row(99).as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let hot_seq = r.json()["seq"].as_u64().unwrap();
     // The old document is due (30 years after 1990): disposed of.
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/files/retention/apply"),
-        Some(&archivist),
-        None,
-    );
+    let r = Client::new(&base, &archivist).post(&routes::retention_apply("files"), b"");
     assert_eq!(r.json()["disposed"]["packages"], 1, "{}", r.text());
 
     let work = tempfile::tempdir().unwrap();
     let key = work.path().join("key.pub");
-    let keys = must("GET", &format!("{base}/v1/keys"), None, None).json();
-    std::fs::write(&key, keys["keys"][0]["verifier_key"].as_str().unwrap()).unwrap();
+    std::fs::write(&key, verifier_text(&base)).unwrap();
+    Exports {
+        _node: node,
+        base,
+        producer,
+        consumer,
+        auditor,
+        kept,
+        old,
+        hot_seq,
+        work,
+        key,
+    }
+}
 
-    // A hot row, with a BagIt bag beside it.
+/// A hot row, with a BagIt bag beside it: the bundle verifies. The bundle and the bag.
+fn a_hot_row_exports_with_a_bagit_bag(w: &Exports) -> (std::path::PathBuf, std::path::PathBuf) {
+    let Exports {
+        base,
+        consumer,
+        hot_seq,
+        work,
+        key,
+        ..
+    } = w;
     let bag = work.path().join("bag");
     let row = export(
-        &base,
-        &consumer,
+        base,
+        consumer,
         work.path(),
         "row.zbundle",
         &[
@@ -152,22 +174,34 @@ fn bundles_verify_offline_and_tampering_fails() {
             bag.to_str().unwrap(),
         ],
     );
-    let (ok, out) = verify(&key, &row);
+    let (ok, out) = verify(key, &row);
     assert!(ok, "{out}");
     assert!(out.contains("VERIFIED"), "{out}");
-    // A cold document, whole; and redacted to the ruling alone.
+    (row, bag)
+}
+
+/// A cold document, whole; and redacted to the ruling alone. The whole one.
+fn a_cold_document_exports_whole_and_redacted(w: &Exports) -> std::path::PathBuf {
+    let Exports {
+        base,
+        auditor,
+        kept,
+        work,
+        key,
+        ..
+    } = w;
     let doc = export(
-        &base,
-        &auditor,
+        base,
+        auditor,
         work.path(),
         "doc.zbundle",
         &["files", &kept.to_string()],
     );
-    let (ok, out) = verify(&key, &doc);
+    let (ok, out) = verify(key, &doc);
     assert!(ok, "{out}");
     let redacted = export(
-        &base,
-        &auditor,
+        base,
+        auditor,
         work.path(),
         "redacted.zbundle",
         &[
@@ -178,7 +212,7 @@ fn bundles_verify_offline_and_tampering_fails() {
             "ruling.pdf",
         ],
     );
-    let (ok, out) = verify(&key, &redacted);
+    let (ok, out) = verify(key, &redacted);
     assert!(ok, "{out}");
     let red = zegel::format::bundle::Bundle::decode(&std::fs::read(&redacted).unwrap()).unwrap();
     let opened = zegel::format::sealed::open(red.package.as_deref().unwrap()).unwrap();
@@ -190,15 +224,27 @@ fn bundles_verify_offline_and_tampering_fails() {
         !String::from_utf8_lossy(&std::fs::read(&redacted).unwrap()).contains("a private note"),
         "a withheld object is not in the file"
     );
-    // What cannot be done as asked is refused before anything is written: an object the
-    // package does not have (a typo would otherwise withhold everything), an existing
-    // output file, a bag directory that is not empty.
+    doc
+}
+
+/// What cannot be done as asked is refused before anything is written: an object the
+/// package does not have (a typo would otherwise withhold everything), an existing
+/// output file, a bag directory that is not empty.
+fn what_cannot_be_done_is_refused_before_writing(w: &Exports, doc: &Path) {
+    let Exports {
+        base,
+        auditor,
+        kept,
+        work,
+        key,
+        ..
+    } = w;
     // `zegel export files <kept> ARGS` as the auditor: (success, stdout, stderr).
     let export_doc = |args: &[&str]| {
         let kept = kept.to_string();
         let mut all = vec!["export", "files", kept.as_str()];
         all.extend_from_slice(args);
-        cli_run(&base, &auditor, &all)
+        cli_run(base, auditor, &all)
     };
     let typo = work.path().join("typo.zbundle");
     let (ok, _, err) = export_doc(&[
@@ -225,7 +271,7 @@ fn bundles_verify_offline_and_tampering_fails() {
     // --force replaces it.
     let (ok, _, err) = export_doc(&["--out", doc.to_str().unwrap(), "--force"]);
     assert!(ok, "{err}");
-    let (ok, out) = verify(&key, &doc);
+    let (ok, out) = verify(key, doc);
     assert!(ok, "{out}");
     let fresh = work.path().join("fresh.zbundle");
     let (ok, _, err) = export_doc(&[
@@ -243,31 +289,42 @@ fn bundles_verify_offline_and_tampering_fails() {
     assert_eq!(v["bundle"], fresh.to_str().unwrap());
     assert_eq!(v["bytes"], std::fs::metadata(&fresh).unwrap().len());
     // The API says the same for the object, as problem+json.
-    let r = call(
-        "GET",
-        &format!("{base}/v1/archives/files/packages/{kept}/bundle?objects=nope.pdf"),
-        Some(&auditor),
-        None,
-    )
-    .unwrap();
+    let r = Client::new(base, auditor).get(&routes::with_query(
+        routes::bundle("files", kept),
+        "objects=nope.pdf",
+    ));
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("no object named"), "{}", r.text());
+}
 
-    // A disposed document: the bundle proves the disposal.
+/// A disposed document: the bundle proves the disposal.
+fn a_disposed_document_bundle_proves_the_disposal(w: &Exports) {
+    let Exports {
+        base,
+        auditor,
+        old,
+        work,
+        key,
+        ..
+    } = w;
     let gone = export(
-        &base,
-        &auditor,
+        base,
+        auditor,
         work.path(),
         "gone.zbundle",
         &["files", &old.to_string()],
     );
-    let (ok, out) = verify(&key, &gone);
+    let (ok, out) = verify(key, &gone);
     assert!(ok, "{out}");
     let g = zegel::format::bundle::Bundle::decode(&std::fs::read(&gone).unwrap()).unwrap();
     assert!(g.package.is_none() && g.dispositions.len() == 1);
+}
 
-    // Tampering with any byte of the package region, or truncating, fails with a reason.
-    let bytes = std::fs::read(&doc).unwrap();
+/// Tampering with any byte of the package region, or truncating, fails with a reason;
+/// another key never verifies.
+fn tampering_truncating_or_another_key_fails(w: &Exports, doc: &Path, row: &Path) {
+    let Exports { work, key, .. } = w;
+    let bytes = std::fs::read(doc).unwrap();
     for (name, bad) in [
         ("flipped", {
             let mut b = bytes.clone();
@@ -279,7 +336,7 @@ fn bundles_verify_offline_and_tampering_fails() {
     ] {
         let p = work.path().join(format!("{name}.zbundle"));
         std::fs::write(&p, bad).unwrap();
-        let (ok, out) = verify(&key, &p);
+        let (ok, out) = verify(key, &p);
         assert!(!ok, "{name}: {out}");
         assert!(out.contains("FAILED"), "{name}: {out}");
     }
@@ -308,29 +365,32 @@ fn bundles_verify_offline_and_tampering_fails() {
     );
     let other_pub = work.path().join("other.pub");
     std::fs::write(&other_pub, String::from_utf8_lossy(&out.stdout).trim()).unwrap();
-    let (ok, out) = verify(&other_pub, &row);
+    let (ok, out) = verify(&other_pub, row);
     assert!(!ok, "{out}");
+}
 
-    // Consumers of another tenant see nothing; producers may not export.
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages/{hot_seq}/bundle"),
-        Some(&producer),
-        None,
-    );
+/// Consumers of another tenant see nothing; producers may not export.
+fn producers_and_other_tenants_get_no_bundle(w: &Exports) {
+    let Exports {
+        base,
+        producer,
+        consumer,
+        hot_seq,
+        ..
+    } = w;
+    let r = Client::new(base, producer).get(&routes::bundle("ebox", hot_seq));
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages/100000/bundle"),
-        Some(&consumer),
-        None,
-    );
+    let r = Client::new(base, consumer).get(&routes::bundle("ebox", "100000"));
     assert_eq!(r.status, 404, "{}", r.text());
+}
 
-    // The bag validates with the Library of Congress tool.
+/// The bag validates with the Library of Congress tool, and its report renders in a
+/// headless browser.
+fn the_bag_validates_and_its_report_renders(w: &Exports, bag: &Path) {
+    let Exports { work, .. } = w;
     let out = Command::new("python3")
         .args(["-m", "bagit", "--validate"])
-        .arg(&bag)
+        .arg(bag)
         .output()
         .expect("python3 -m bagit (pip install bagit; scripts/test.sh installs it)");
     assert!(

@@ -61,27 +61,17 @@ fn the_readme_first_session_works_with_the_real_binaries() {
 
     // Archive a row as the README's curl does, read it back, verify it offline.
     let row = r#"{"key":"EBX-1","record":{"message_id":"EBX-1","subject":"Aanslagbiljet"},"metadata":{"sent_at":"2025-03-04T10:00:00Z","sender":"RSZ"}}"#;
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(row.as_bytes()),
-    );
+    let r = Client::new(&base, &producer).ingest_row("ebox", row.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let receipt = r.json();
     let seq = receipt["seq"].as_u64().unwrap();
-    let back = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-1"),
-        Some(&consumer),
-        None,
-    );
+    let back = Client::new(&base, &consumer).read_record("ebox", "EBX-1");
     assert_eq!(back.status, 200, "{}", back.text());
     assert_eq!(back.json()["record"]["subject"], "Aanslagbiljet");
 
-    let b = format!("{base}/v1/archives/ebox");
+    let reader = Client::new(&base, &consumer);
     let checkpoint = loop {
-        let cp = must("GET", &format!("{b}/checkpoint"), Some(&consumer), None).text();
+        let cp = reader.get(&routes::checkpoint("ebox")).text();
         let size: u64 = cp.lines().nth(1).unwrap().parse().unwrap();
         if size > seq {
             break cp;
@@ -90,27 +80,11 @@ fn the_readme_first_session_works_with_the_real_binaries() {
     };
     let size = checkpoint.lines().nth(1).unwrap().to_string();
     let files = dir.path();
-    let package = tmp_path(
-        files,
-        "package.zpkg",
-        &must(
-            "GET",
-            &format!("{b}/packages/{seq}/sealed"),
-            Some(&consumer),
-            None,
-        )
-        .body,
-    );
+    let package = tmp_path(files, "package.zpkg", &reader.sealed("ebox", seq).body);
     let proof = tmp_path(
         files,
         "package.proof",
-        &must(
-            "GET",
-            &format!("{b}/proofs/inclusion?seq={seq}&size={size}"),
-            Some(&consumer),
-            None,
-        )
-        .body,
+        &reader.get(&routes::inclusion("ebox", seq, &size)).body,
     );
     let cp = tmp_path(files, "checkpoint", checkpoint.as_bytes());
     let rc = tmp_path(
@@ -118,12 +92,7 @@ fn the_readme_first_session_works_with_the_real_binaries() {
         "package.receipt",
         &B64.decode(receipt["receipt"].as_str().unwrap()).unwrap(),
     );
-    let keys = must("GET", &format!("{base}/v1/keys"), None, None).json();
-    let key = tmp_path(
-        files,
-        "key.pub",
-        keys["keys"][0]["verifier_key"].as_str().unwrap().as_bytes(),
-    );
+    let key = tmp_path(files, "key.pub", verifier_text(&base).as_bytes());
     let out = Command::new(VERIFY)
         .arg("package")
         .arg("--key")
@@ -163,12 +132,7 @@ fn the_readme_first_session_works_with_the_real_binaries() {
         .unwrap()
         .to_string();
     cli(&base, &admin, &["key", "revoke", "--tenant", "acme", &id]);
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(row.as_bytes()),
-    );
+    let r = Client::new(&base, &producer).ingest_row("ebox", row.as_bytes());
     assert_eq!(r.status, 401);
     let (success, _, err) = cli_run(&base, &producer, &["archive", "list"]);
     assert!(!success);

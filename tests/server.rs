@@ -3,7 +3,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use zegel::format::note::VerifierKey;
 use zegel::format::receipt::Receipt;
 use zegel::format::verify::{PackageInputs, verify_package};
 
@@ -17,17 +16,12 @@ fn producer_consumer_auditor_journey() {
     let (producer, consumer, auditor) = setup_tenant(base, &admin, "acme", "ebox");
 
     // Ingest one row: 201 with a receipt that verifies offline under the published key.
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(row(1, "a").as_bytes()),
-    );
+    let as_producer = Client::new(base, &producer);
+    let r = as_producer.ingest_row("ebox", row(1, "a").as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let receipt_json = r.json();
     assert_eq!(receipt_json["seq"], 1, "seq 0 is the agreement");
-    let keys = must("GET", &format!("{base}/v1/keys"), None, None).json();
-    let key = VerifierKey::from_text(keys["keys"][0]["verifier_key"].as_str().unwrap()).unwrap();
+    let key = verifier(base);
     let receipt_bytes = B64
         .decode(receipt_json["receipt"].as_str().unwrap())
         .unwrap();
@@ -37,33 +31,18 @@ fn producer_consumer_auditor_journey() {
         .unwrap();
 
     // The same row again: the original receipt (200), not a new package.
-    let again = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(row(1, "a").as_bytes()),
-    );
+    let again = as_producer.ingest_row("ebox", row(1, "a").as_bytes());
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["seq"], 1);
     assert_eq!(again.json()["duplicate"], true);
     // The same key with different content: version 2.
-    let v2 = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(row(1, "b").as_bytes()),
-    );
+    let v2 = as_producer.ingest_row("ebox", row(1, "b").as_bytes());
     assert_eq!(v2.status, 201, "{}", v2.text());
     assert_eq!(v2.json()["version"], 2);
 
     // A batch of 100 rows, all or nothing.
     let batch: String = (100..200).map(|i| row(i, "x") + "\n").collect();
-    let b = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records/batch"),
-        Some(&producer),
-        Some(batch.as_bytes()),
-    );
+    let b = as_producer.ingest_batch("ebox", batch.as_bytes());
     assert_eq!(b.status, 201, "{}", b.text());
     assert_eq!(b.json()["receipts"].as_array().unwrap().len(), 100);
     let bad = format!(
@@ -71,12 +50,7 @@ fn producer_consumer_auditor_journey() {
         row(300, "x") + "\n",
         row(301, "x").replace("\"RSZ\",\"amount", "\"NOPE\",\"amount")
     );
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records/batch"),
-        Some(&producer),
-        Some(bad.as_bytes()),
-    );
+    let r = as_producer.ingest_batch("ebox", bad.as_bytes());
     assert_eq!(r.status, 422, "{}", r.text());
     assert_eq!(r.content_type, "application/problem+json");
     assert_eq!(
@@ -85,40 +59,21 @@ fn producer_consumer_auditor_journey() {
         "{}",
         r.text()
     );
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000300"),
-        Some(&consumer),
-        None,
-    );
+    let as_consumer = Client::new(base, &consumer);
+    let r = as_consumer.read_record("ebox", "EBX-2025-000000300");
     assert_eq!(r.status, 404, "nothing of a refused batch is stored");
 
     // Read back: the exact record bytes, latest and by version.
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000001"),
-        Some(&consumer),
-        None,
-    );
+    let r = as_consumer.read_record("ebox", "EBX-2025-000000001");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("hot"));
     let j = r.json();
     assert_eq!(j["version"], 2);
     assert_eq!(j["record"]["subject"], "Aanslagbiljet b");
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000001?version=1"),
-        Some(&consumer),
-        None,
-    );
+    let r = as_consumer.get(&routes::record_version("ebox", "EBX-2025-000000001", "1"));
     assert_eq!(r.json()["record"]["subject"], "Aanslagbiljet a");
     let seq = r.json()["seq"].as_u64().unwrap();
-    let obj = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages/{seq}/objects/record.json"),
-        Some(&consumer),
-        None,
-    );
+    let obj = as_consumer.get(&routes::object("ebox", seq, "record.json"));
     assert_eq!(obj.status, 200);
     let sent = row(1, "a");
     let record_start = sent.find("\"record\":").unwrap() + 9;
@@ -130,27 +85,13 @@ fn producer_consumer_auditor_journey() {
     );
 
     // Auditor: checkpoint, proof and receipt verify offline together.
-    let cp = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/checkpoint"),
-        Some(&auditor),
-        None,
-    );
+    let as_auditor = Client::new(base, &auditor);
+    let cp = as_auditor.checkpoint("ebox");
     assert_eq!(cp.status, 200, "{}", cp.text());
     let size: u64 = cp.text().lines().nth(1).unwrap().parse().unwrap();
-    let proof = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/proofs/inclusion?seq={seq}&size={size}"),
-        Some(&auditor),
-        None,
-    );
+    let proof = as_auditor.get(&routes::inclusion("ebox", seq, size));
     assert_eq!(proof.status, 200, "{}", proof.text());
-    let sealed = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages/{seq}/sealed"),
-        Some(&auditor),
-        None,
-    );
+    let sealed = as_auditor.sealed("ebox", seq);
     let report = verify_package(PackageInputs {
         sealed: &sealed.body,
         proof: Some(&proof.body),
@@ -159,12 +100,11 @@ fn producer_consumer_auditor_journey() {
         key: &key,
     });
     assert!(report.passed(), "{report:?}");
-    let cons = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/proofs/consistency?from=2&to={size}"),
-        Some(&auditor),
-        None,
-    );
+    let cons = as_auditor.get(&routes::proof(
+        "ebox",
+        "consistency",
+        format!("from=2&to={size}"),
+    ));
     assert_eq!(cons.status, 200, "{}", cons.text());
 }
 
@@ -176,55 +116,40 @@ fn tenants_are_isolated_and_roles_enforced() {
     let (producer, consumer, auditor) = setup_tenant(base, &admin, "acme", "ebox");
     let (other_producer, other_consumer, other_auditor) =
         setup_tenant(base, &admin, "globex", "mail");
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(row(1, "a").as_bytes()),
-    );
+    let as_producer = Client::new(base, &producer);
+    let r = as_producer.ingest_row("ebox", row(1, "a").as_bytes());
     assert_eq!(r.status, 201);
 
     // Every archive route, with another tenant's keys: a plain 404, as if it did not exist.
-    let routes = [
-        ("POST", "/v1/archives/ebox/records", Some(row(2, "a"))),
-        ("POST", "/v1/archives/ebox/records/batch", Some(row(3, "a"))),
-        ("GET", "/v1/archives/ebox/records/EBX-2025-000000001", None),
-        (
-            "GET",
-            "/v1/archives/ebox/records/EBX-2025-000000001/versions",
-            None,
-        ),
-        ("GET", "/v1/archives/ebox/packages/1", None),
-        ("GET", "/v1/archives/ebox/packages/1/sealed", None),
-        ("GET", "/v1/archives/ebox/packages/1/receipt", None),
-        (
-            "GET",
-            "/v1/archives/ebox/packages/1/objects/record.json",
-            None,
-        ),
-        ("GET", "/v1/archives/ebox/checkpoint", None),
-        ("POST", "/v1/archives/ebox/checkpoint", None),
-        ("GET", "/v1/archives/ebox/proofs/inclusion?seq=0", None),
-        ("GET", "/v1/archives/ebox/proofs/consistency?from=1", None),
-        ("GET", "/v1/archives/ebox/agreement", None),
-        ("GET", "/v1/archives/ebox/packages?sender=RSZ", None),
+    let key = "EBX-2025-000000001";
+    let calls = [
+        ("POST", routes::records("ebox"), Some(row(2, "a"))),
+        ("POST", routes::records_batch("ebox"), Some(row(3, "a"))),
+        ("GET", routes::record("ebox", key), None),
+        ("GET", routes::record_versions("ebox", key), None),
+        ("GET", routes::package("ebox", 1), None),
+        ("GET", routes::sealed("ebox", 1), None),
+        ("GET", routes::receipt("ebox", 1), None),
+        ("GET", routes::object("ebox", 1, "record.json"), None),
+        ("GET", routes::checkpoint("ebox"), None),
+        ("POST", routes::checkpoint("ebox"), None),
+        ("GET", routes::proof("ebox", "inclusion", "seq=0"), None),
+        ("GET", routes::proof("ebox", "consistency", "from=1"), None),
+        ("GET", routes::agreement("ebox"), None),
+        ("GET", routes::search("ebox", "sender=RSZ"), None),
         (
             "POST",
-            "/v1/archives/ebox/packages",
+            routes::packages("ebox"),
             Some(
                 "--x\r\nContent-Disposition: form-data; name=\"sip\"\r\n\r\n{}\r\n--x--\r\n"
                     .to_string(),
             ),
         ),
     ];
-    for (method, path, body) in &routes {
+    for (method, path, body) in &calls {
+        let body = body.as_deref().unwrap_or_default();
         for token in [&other_producer, &other_consumer, &other_auditor] {
-            let r = must(
-                method,
-                &format!("{base}{path}"),
-                Some(token),
-                body.as_deref().map(str::as_bytes),
-            );
+            let r = Client::new(base, token).send(method, path, body);
             assert_eq!(
                 r.status,
                 404,
@@ -232,28 +157,14 @@ fn tenants_are_isolated_and_roles_enforced() {
                 r.text()
             );
         }
-        let r = must(
-            method,
-            &format!("{base}{path}"),
-            None,
-            body.as_deref().map(str::as_bytes),
-        );
+        let r = Client::anonymous(base).send(method, path, body);
         assert_eq!(r.status, 401, "{method} {path} without a token");
-        let r = must(
-            method,
-            &format!("{base}{path}"),
-            Some("zgl_forged"),
-            body.as_deref().map(str::as_bytes),
-        );
+        let r = Client::new(base, "zgl_forged").send(method, path, body);
         assert_eq!(r.status, 401, "{method} {path} with a forged token");
     }
-    let listed = must(
-        "GET",
-        &format!("{base}/v1/archives"),
-        Some(&other_consumer),
-        None,
-    )
-    .json();
+    let listed = Client::new(base, &other_consumer)
+        .get(&routes::archives())
+        .json();
     assert_eq!(
         listed["archives"].as_array().unwrap().len(),
         1,
@@ -262,40 +173,15 @@ fn tenants_are_isolated_and_roles_enforced() {
 
     // Roles: a consumer cannot ingest, a producer cannot read content, nobody but admins
     // manage keys or tenants.
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&consumer),
-        Some(row(5, "a").as_bytes()),
-    );
+    let r = Client::new(base, &consumer).ingest_row("ebox", row(5, "a").as_bytes());
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000001"),
-        Some(&producer),
-        None,
-    );
+    let r = as_producer.read_record("ebox", "EBX-2025-000000001");
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/ebox/agreement"),
-        Some(&auditor),
-        Some(AGREEMENT.as_bytes()),
-    );
+    let r = Client::new(base, &auditor).put(&routes::agreement("ebox"), AGREEMENT.as_bytes());
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tenants"),
-        Some(&auditor),
-        Some(br#"{"tenant":"x"}"#),
-    );
+    let r = Client::new(base, &auditor).post(&routes::tenants(), br#"{"tenant":"x"}"#);
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tenants/acme/keys"),
-        Some(&producer),
-        Some(br#"{"role":"admin"}"#),
-    );
+    let r = as_producer.post(&routes::tenant_keys("acme"), br#"{"role":"admin"}"#);
     assert_eq!(r.status, 403, "{}", r.text());
 
     // API keys are stored only as hashes: no token appears in the database files.
@@ -329,14 +215,7 @@ fn bad_input_gets_specific_problems() {
     let base = &node.base;
     let admin = node.admin_token();
     let (producer, consumer, _) = setup_tenant(base, &admin, "acme", "ebox");
-    let post = |body: &[u8]| {
-        must(
-            "POST",
-            &format!("{base}/v1/archives/ebox/records"),
-            Some(&producer),
-            Some(body),
-        )
-    };
+    let post = |body: &[u8]| Client::new(base, &producer).ingest_row("ebox", body);
     let cases: Vec<(Vec<u8>, u16, &str)> = vec![
         (b"not json".to_vec(), 422, "not a row SIP"),
         (br#"{"key":"k"}"#.to_vec(), 422, "/record"),
@@ -382,6 +261,7 @@ fn bad_input_gets_specific_problems() {
     {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+        // A raw request on a bare socket: only the headers, never the body.
         write!(
             s,
             "POST /v1/archives/ebox/records HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {producer}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
@@ -401,30 +281,17 @@ fn bad_input_gets_specific_problems() {
         assert!(text.contains("HTTP/1.1 413"), "{text}");
         assert!(text.contains("application/problem+json"), "{text}");
     }
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/proofs/inclusion?seq=99"),
-        Some(&consumer),
-        None,
-    );
+    let as_consumer = Client::new(base, &consumer);
+    let r = as_consumer.get(&routes::proof("ebox", "inclusion", "seq=99"));
     assert_eq!(r.status, 400, "{}", r.text());
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages/999"),
-        Some(&consumer),
-        None,
-    );
+    let r = as_consumer.package("ebox", "999");
     assert_eq!(r.status, 404, "{}", r.text());
-    let r = must("GET", &format!("{base}/v1/nope"), Some(&consumer), None);
+    // A route the API does not have: only this test names it.
+    let r = as_consumer.get("/v1/nope");
     assert_eq!(r.status, 404);
     assert_eq!(r.content_type, "application/problem+json");
     // The framework's own rejections are problem+json too, with their reason.
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages/not-a-number"),
-        Some(&consumer),
-        None,
-    );
+    let r = as_consumer.package("ebox", "not-a-number");
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(r.content_type, "application/problem+json");
     assert!(
@@ -432,31 +299,19 @@ fn bad_input_gets_specific_problems() {
         "{}",
         r.text()
     );
-    let r = must(
-        "DELETE",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        None,
-    );
+    let r = Client::new(base, &producer).send("DELETE", &routes::records("ebox"), b"");
     assert_eq!(r.status, 405, "{}", r.text());
     assert_eq!(r.content_type, "application/problem+json");
     assert!(r.header("allow").is_some());
-    let bad_agreement = must(
-        "PUT",
-        &format!("{base}/v1/archives/new/agreement"),
-        Some(&admin_key(base, &admin)),
-        Some(br#"{"version":1,"retention":{"after":"x"}}"#),
+    let bad_agreement = Client::new(base, &admin_key(base, &admin)).put(
+        &routes::agreement("new"),
+        br#"{"version":1,"retention":{"after":"x"}}"#,
     );
     assert_eq!(bad_agreement.status, 422, "{}", bad_agreement.text());
 }
 
 fn admin_key(base: &str, admin: &str) -> String {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tenants/acme/keys"),
-        Some(admin),
-        Some(br#"{"role":"archivist"}"#),
-    );
+    let r = Client::new(base, admin).post(&routes::tenant_keys("acme"), br#"{"role":"archivist"}"#);
     r.json()["token"].as_str().unwrap().to_string()
 }
 
@@ -475,12 +330,7 @@ fn sigterm_stops_gracefully_and_everything_survives_a_restart() {
         .trim()
         .to_string();
     let (producer, consumer, _) = setup_tenant(&node.base, &admin, "acme", "ebox");
-    let r = must(
-        "POST",
-        &format!("{}/v1/archives/ebox/records", node.base),
-        Some(&producer),
-        Some(row(1, "t").as_bytes()),
-    );
+    let r = Client::new(&node.base, &producer).ingest_row("ebox", row(1, "t").as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let status = std::process::Command::new("kill")
         .args(["-TERM", &node.child.id().to_string()])
@@ -504,12 +354,7 @@ fn sigterm_stops_gracefully_and_everything_survives_a_restart() {
         std::fs::read(data.join("admin.token")).unwrap(),
         token_before
     );
-    let r = must(
-        "GET",
-        &format!("{}/v1/archives/ebox/records/EBX-2025-000000001", node.base),
-        Some(&consumer),
-        None,
-    );
+    let r = Client::new(&node.base, &consumer).read_record("ebox", "EBX-2025-000000001");
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
@@ -523,12 +368,7 @@ fn concurrent_submissions_of_one_key_are_one_package_or_successive_versions() {
     let admin = node.admin_token();
     let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
     let post = |body: String| {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/archives/ebox/records"),
-            Some(&producer),
-            Some(body.as_bytes()),
-        );
+        let r = Client::new(&base, &producer).ingest_row("ebox", body.as_bytes());
         assert!(r.status == 200 || r.status == 201, "{}", r.text());
         r.json()
     };
@@ -569,13 +409,9 @@ fn concurrent_submissions_of_one_key_are_one_package_or_successive_versions() {
         by_version.windows(2).all(|w| w[0].1 < w[1].1),
         "versions follow seqs: {by_version:?}"
     );
-    let versions = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000002/versions"),
-        Some(&consumer),
-        None,
-    )
-    .json();
+    let versions = Client::new(&base, &consumer)
+        .get(&routes::record_versions("ebox", "EBX-2025-000000002"))
+        .json();
     assert_eq!(
         versions["versions"].as_array().unwrap().len(),
         32,

@@ -1,269 +1,18 @@
-//! Helpers shared by the server tests: a tiny HTTP client and a node running in-process or
-//! as the real binary.
+//! Helpers shared by the server tests: the API's routes (`routes`) and a client for them
+//! (`client`), nodes to call (`nodes`: in-process, the real binary, moto), and here the steps
+//! many tests take (a tenant and its keys, rows and documents, tiering, audits).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::Command;
 
-use zegel::clock::SystemClock;
+mod client;
+mod nodes;
+pub mod routes;
+
+pub use client::{Client, Resp, must};
+pub use nodes::{Acme, InProcess, Moto, Process, manual_tier_config};
 
 pub const ZEGEL: &str = env!("CARGO_BIN_EXE_zegel");
-
-/// A response: status, content type, body.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub content_type: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends one request; never panics on HTTP error statuses.
-pub fn call(
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<&[u8]>,
-) -> Result<Resp, String> {
-    call_typed(method, url, token, None, body)
-}
-
-/// As [`call`], with a `Content-Type`.
-pub fn call_typed(
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    content_type: Option<&str>,
-    body: Option<&[u8]>,
-) -> Result<Resp, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    if let Some(ct) = content_type {
-        req = req.header("content-type", ct);
-    }
-    let req = req
-        .body(body.map(<[u8]>::to_vec).unwrap_or_default())
-        .map_err(|e| e.to_string())?;
-    let mut r = agent.run(req).map_err(|e| e.to_string())?;
-    let status = r.status().as_u16();
-    let headers: Vec<(String, String)> = r
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(128 * 1024 * 1024)
-        .read_to_vec()
-        .map_err(|e| e.to_string())?;
-    Ok(Resp {
-        status,
-        content_type,
-        headers,
-        body,
-    })
-}
-
-pub fn must(method: &str, url: &str, token: Option<&str>, body: Option<&[u8]>) -> Resp {
-    call(method, url, token, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
-}
-
-/// A node served in-process on 127.0.0.1:0, stopped on drop.
-pub struct InProcess {
-    pub base: String,
-    pub dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// A test node's configuration, its data inside `dir`: checkpoints every 100 ms, and tiering
-/// only when asked (`POST /v1/tier/run`), in moves of the default size unless the caller
-/// sets `tier.move_packages`.
-pub fn manual_tier_config(dir: &Path) -> zegel::server::Config {
-    zegel::server::Config {
-        data_dir: dir.join("data"),
-        checkpoint_interval_ms: 100,
-        tier: zegel::tier::mover::TierConfig {
-            interval_secs: 0,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
-impl InProcess {
-    pub fn start() -> InProcess {
-        InProcess::start_with(512)
-    }
-
-    /// A node that handles at most `in_flight_max` requests at once.
-    pub fn start_with(in_flight_max: usize) -> InProcess {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = zegel::server::Config {
-            data_dir: dir.path().join("data"),
-            checkpoint_interval_ms: 100,
-            in_flight_max,
-            ..Default::default()
-        };
-        InProcess::start_config(dir, cfg, Arc::new(SystemClock))
-    }
-
-    /// A node over [`manual_tier_config`] (its data directory inside `dir`) on `clock`.
-    pub fn start_manual(dir: tempfile::TempDir, clock: &zegel::clock::ManualClock) -> InProcess {
-        let cfg = manual_tier_config(dir.path());
-        InProcess::start_config(dir, cfg, Arc::new(clock.clone()))
-    }
-
-    /// A node over `cfg` (its data directory inside `dir`) on `clock`.
-    pub fn start_config(
-        dir: tempfile::TempDir,
-        cfg: zegel::server::Config,
-        clock: Arc<dyn zegel::clock::Clock>,
-    ) -> InProcess {
-        let (tx_addr, rx_addr) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let (state, _) = zegel::server::open(&cfg, clock).unwrap();
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx_addr.send(listener.local_addr().unwrap()).unwrap();
-                zegel::server::serve(state, cfg.in_flight_max, listener, async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = rx_addr.recv().unwrap();
-        InProcess {
-            base: format!("http://{addr}"),
-            dir,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops the node and hands back its directory.
-    pub fn stop(mut self) -> tempfile::TempDir {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
-    }
-
-    pub fn admin_token(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("data/admin.token"))
-            .unwrap()
-            .trim()
-            .to_string()
-    }
-}
-
-impl Drop for InProcess {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// The real `zegel serve` process on an ephemeral port.
-pub struct Process {
-    pub child: Child,
-    pub base: String,
-}
-
-impl Process {
-    pub fn start(data: &Path) -> Process {
-        Process::start_args(data, &[])
-    }
-
-    /// `zegel serve` with more arguments.
-    pub fn start_args(data: &Path, extra: &[&str]) -> Process {
-        let mut child = Command::new(ZEGEL)
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-                "--checkpoint-interval-ms",
-                "50",
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| panic!("zegel serve exited before listening"))
-                .unwrap();
-            if let Some(rest) = line.strip_prefix("zegel: listening on ") {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Process { child, base }
-    }
-
-    /// `kill -9`: no shutdown, no flush.
-    pub fn kill9(mut self) {
-        let _ = self.child.kill(); // SIGKILL on Unix
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A multipart/form-data body of `(part name, filename, content type, bytes)` parts; returns
 /// the body and its Content-Type.
@@ -296,11 +45,9 @@ pub fn setup_tenant(
     tenant: &str,
     archive: &str,
 ) -> (String, String, String) {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tenants"),
-        Some(admin),
-        Some(format!(r#"{{"tenant":"{tenant}"}}"#).as_bytes()),
+    let r = Client::new(base, admin).post(
+        &routes::tenants(),
+        format!(r#"{{"tenant":"{tenant}"}}"#).as_bytes(),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let key = |role: &str| key_of(base, admin, tenant, role);
@@ -310,12 +57,7 @@ pub fn setup_tenant(
         key("consumer"),
         key("auditor"),
     );
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/{archive}/agreement"),
-        Some(&archivist),
-        Some(AGREEMENT.as_bytes()),
-    );
+    let r = Client::new(base, &archivist).put(&routes::agreement(archive), AGREEMENT.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     (producer, consumer, auditor)
 }
@@ -349,11 +91,9 @@ pub fn tmp_path(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// A new API key of `tenant` with `role`; returns its token.
 pub fn key_of(base: &str, admin: &str, tenant: &str, role: &str) -> String {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tenants/{tenant}/keys"),
-        Some(admin),
-        Some(format!(r#"{{"role":"{role}"}}"#).as_bytes()),
+    let r = Client::new(base, admin).post(
+        &routes::tenant_keys(tenant),
+        format!(r#"{{"role":"{role}"}}"#).as_bytes(),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()["token"].as_str().unwrap().to_string()
@@ -391,65 +131,24 @@ pub fn month_row(i: u64) -> String {
     )
 }
 
-/// A real S3-compatible server (moto, from PyPI; scripts/test.sh installs the pinned version)
-/// on a free 127.0.0.1 port, stopped on drop.
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
+/// Ingests the [`month_row`]s `rows` into `ebox` in one batch, which must be stored (201).
+pub fn ingest_month_rows(base: &str, producer: &str, rows: impl Iterator<Item = u64>) {
+    let body: String = rows.map(|i| month_row(i) + "\n").collect();
+    let r = Client::new(base, producer).ingest_batch("ebox", body.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.text());
 }
 
-impl Moto {
-    pub fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Moto::start_on(port)
-    }
-
-    /// A moto server on `port` (e.g. again, after one was stopped).
-    pub fn start_on(port: u16) -> Moto {
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "python3 -m moto.server (pip install 'moto[server]'; scripts/test.sh installs it)",
-            );
-        // Owned by the guard from here on, so every path (even the panic) kills and reaps it.
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("moto did not listen on {} within 10 s", moto.endpoint);
-    }
-
-    pub fn create_bucket(&self, name: &str) {
-        let r = must("PUT", &format!("{}/{name}", self.endpoint), None, Some(b""));
-        assert_eq!(r.status, 200, "create bucket: {}", r.text());
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `len` poorly compressible bytes (xorshift from `seed`): the same for the same seed.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
 }
 
 /// 2026-01-01T00:00:00Z: where the tests that move the clock start.
@@ -461,7 +160,7 @@ pub const DOCS: &str = include_str!("../examples/files-agreement.json");
 
 /// `POST /v1/tier/run` with the admin token: the pass report (failures included).
 pub fn tier_run(base: &str, admin: &str) -> serde_json::Value {
-    let r = must("POST", &format!("{base}/v1/tier/run"), Some(admin), None);
+    let r = Client::new(base, admin).post(&routes::tier_run(), b"");
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
 }
@@ -475,7 +174,7 @@ pub fn tier_run_clean(base: &str, admin: &str) -> serde_json::Value {
 
 /// One archive's row of `GET /v1/tier`.
 pub fn archive_tier(base: &str, admin: &str, archive: &str) -> serde_json::Value {
-    let r = must("GET", &format!("{base}/v1/tier"), Some(admin), None);
+    let r = Client::new(base, admin).get(&routes::tier());
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()["archives"]
         .as_array()
@@ -484,6 +183,65 @@ pub fn archive_tier(base: &str, admin: &str, archive: &str) -> serde_json::Value
         .find(|a| a["archive"] == archive)
         .cloned()
         .unwrap_or_else(|| panic!("no {archive} in {}", r.text()))
+}
+
+/// The node's verifier key (the first `GET /v1/keys` lists), as its text.
+pub fn verifier_text(base: &str) -> String {
+    Client::anonymous(base).get(&routes::keys()).json()["keys"][0]["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The node's verifier key.
+pub fn verifier(base: &str) -> zegel::format::note::VerifierKey {
+    zegel::format::note::VerifierKey::from_text(&verifier_text(base)).unwrap()
+}
+
+/// Uploads a document of case `case`, filed on `filed_on`, to archive `files` as `key`: its
+/// SIP, then `files` (name, content type, bytes) in order. It must be stored (201); its seq.
+pub fn upload_document(
+    producer: &Client,
+    key: &str,
+    case: &str,
+    filed_on: &str,
+    files: &[(&str, &str, &[u8])],
+) -> u64 {
+    let sip =
+        format!(r#"{{"key":"{key}","metadata":{{"case":"{case}","filed_on":"{filed_on}"}}}}"#);
+    let mut parts = vec![("sip", None, "application/json", sip.as_bytes())];
+    parts.extend(
+        files
+            .iter()
+            .map(|(name, ct, bytes)| ("file", Some(*name), *ct, *bytes)),
+    );
+    let (body, ct) = multipart(&parts);
+    let r = producer.post_typed(&routes::packages("files"), &ct, &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["seq"].as_u64().unwrap()
+}
+
+/// [`upload_document`] of case C-0001 filed on `filed_on`: `pdf` as `ruling.pdf` and `note`
+/// as `note.txt`; its seq.
+pub fn upload_ruling(producer: &Client, key: &str, filed_on: &str, pdf: &[u8], note: &[u8]) -> u64 {
+    let files = [
+        ("ruling.pdf", "application/pdf", pdf),
+        ("note.txt", "text/plain", note),
+    ];
+    upload_document(producer, key, "C-0001", filed_on, &files)
+}
+
+/// How many packages `archive`'s log holds, as `GET /v1/archives` lists it to `token`.
+pub fn log_size(base: &str, token: &str, archive: &str) -> u64 {
+    let r = Client::new(base, token).get(&routes::archives());
+    r.json()["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["archive"] == archive)
+        .unwrap()["packages"]
+        .as_u64()
+        .unwrap()
 }
 
 /// Every file below `dir` (none if it does not exist), as paths relative to `root`.
@@ -514,25 +272,49 @@ pub fn record_of(cert: &[u8]) -> zegel::format::disposition::Disposition {
 /// One whole integrity audit of `archive` through the API (start, then steps of
 /// `max_packages` until it is finished, each answered 201 or 200); the finished run.
 pub fn run_audit(base: &str, token: &str, archive: &str, max_packages: u64) -> serde_json::Value {
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/{archive}/audits"),
-        Some(token),
-        None,
-    );
+    let r = Client::new(base, token).post(&routes::audits(archive), b"");
     assert_eq!(r.status, 201, "{}", r.text());
     let mut run = r.json();
     let id = run["id"].as_str().unwrap().to_string();
     let step = format!(r#"{{"max_packages":{max_packages}}}"#);
     while run["finished_ms"].is_null() {
-        let r = must(
-            "POST",
-            &format!("{base}/v1/archives/{archive}/audits/{id}/step"),
-            Some(token),
-            Some(step.as_bytes()),
-        );
+        let r = Client::new(base, token).post(&routes::audit_step(archive, &id), step.as_bytes());
         assert_eq!(r.status, 200, "{}", r.text());
         run = r.json();
     }
     run
+}
+
+/// xorshift64*: reproducible from the printed seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The leaf hash of package `seq` among a cold copy's tiles (by their bucket keys): from the
+/// widest level-0 tile that holds it; `None` when no tile does.
+pub fn tile_leaf(
+    tiles: &std::collections::BTreeMap<String, Vec<u8>>,
+    seq: u64,
+) -> Option<zegel::format::hash::Hash> {
+    let (n, j) = (seq / 256, (seq % 256) as usize);
+    tiles
+        .iter()
+        .filter_map(|(k, v)| {
+            let (_, _, level, index, width) = zegel::format::layout::parse_tile_key(k)?;
+            (level == 0 && index == n && (j as u64) < width)
+                .then(|| zegel::format::layout::decode_tile(v, width).ok())?
+        })
+        .max_by_key(|t| t.len())
+        .and_then(|t| t.get(j).copied())
 }

@@ -32,54 +32,87 @@ fn start(
     InProcess::start_config(dir, cfg, Arc::new(clock.clone()))
 }
 
-fn ingest(base: &str, producer: &str, rows: impl Iterator<Item = u64>) {
-    let body: String = rows.map(|i| month_row(i) + "\n").collect();
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records/batch"),
-        Some(producer),
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-}
-
 /// An archivist of `acme` and its document archive `files`; returns the archivist's token.
 fn files_archive(base: &str, admin: &str) -> String {
     let archivist = key_of(base, admin, "acme", "archivist");
-    let r = must(
-        "PUT",
-        &format!("{base}/v1/archives/files/agreement"),
-        Some(&archivist),
-        Some(DOCS.as_bytes()),
-    );
+    let r = Client::new(base, &archivist).put(&routes::agreement("files"), DOCS.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     archivist
 }
 
+/// A package's header, sealed bytes and receipt, as [`snapshot`] reads them.
+type Snapshot = (Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// Everything a consumer can read of one package, to compare before and after the move.
-fn snapshot(base: &str, consumer: &str, archive: &str, seq: u64) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let get = |path: &str| {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/{archive}/packages/{seq}{path}"),
-            Some(consumer),
-            None,
-        );
-        assert_eq!(r.status, 200, "{path}: {}", r.text());
+fn snapshot(base: &str, consumer: &str, archive: &str, seq: u64) -> Snapshot {
+    let get = |route: String| {
+        let r = Client::new(base, consumer).get(&route);
+        assert_eq!(r.status, 200, "{route}: {}", r.text());
         r
     };
-    (get("").body, get("/sealed").body, get("/receipt").body)
+    (
+        get(routes::package(archive, seq)).body,
+        get(routes::sealed(archive, seq)).body,
+        get(routes::receipt(archive, seq)).body,
+    )
+}
+
+/// The node of [`moves_after_six_months_and_reads_the_same`] and what was read of it while
+/// everything was hot.
+struct Tiered {
+    clock: ManualClock,
+    node: InProcess,
+    cold: Option<ColdConfig>,
+    base: String,
+    admin: String,
+    producer: String,
+    consumer: String,
+    auditor: String,
+    archivist: String,
+    /// The document's PDF and the document's seq.
+    pdf: Vec<u8>,
+    doc_seq: u64,
+    /// The packages of `ebox` (seqs `0..size`) as read before the move.
+    size: u64,
+    before: BTreeMap<u64, Snapshot>,
+    record_before: Vec<u8>,
+    search_before: serde_json::Value,
+    usage_before: serde_json::Value,
+}
+
+impl Tiered {
+    /// The latest version of the record `key` of `ebox`, as the consumer reads it.
+    fn record(&self, key: &str) -> Resp {
+        Client::new(&self.base, &self.consumer).read_record("ebox", key)
+    }
+
+    /// The packages a search of `ebox` finds.
+    fn search(&self, q: &str) -> serde_json::Value {
+        let r = Client::new(&self.base, &self.consumer).get(&routes::search("ebox", q));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["packages"].clone()
+    }
 }
 
 /// The whole journey against one cold backend.
 fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
+    let w = everything_hot_and_nothing_due_yet(cold);
+    let cold_bytes = six_months_later_tiering_moves_everything(&w);
+    every_read_is_the_same_from_the_cold_tier(&w);
+    usage_shows_the_bytes_moved_to_the_cold_tier(&w, cold_bytes);
+    the_operator_commands_show_the_same(&w, cold_bytes);
+    after_a_restart_cold_reads_work_and_nothing_is_redone(w);
+}
+
+/// 250 rows and a document, read while everything is hot; nothing is due.
+fn everything_hot_and_nothing_due_yet(cold: Option<ColdConfig>) -> Tiered {
     let clock = ManualClock::new(START_MS);
     let node = start(tempfile::tempdir().unwrap(), cold.clone(), 100, &clock);
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
     let archivist = files_archive(&base, &admin);
-    ingest(&base, &producer, 0..250);
+    ingest_month_rows(&base, &producer, 0..250);
     let pdf: Vec<u8> = (0..300_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
@@ -90,14 +123,7 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
         ("file", Some("ruling.pdf"), "application/pdf", &pdf),
         ("file", Some("note.txt"), "text/plain", &note),
     ]);
-    let r = call_typed(
-        "POST",
-        &format!("{base}/v1/archives/files/packages"),
-        Some(&producer),
-        Some(&ct),
-        Some(&body),
-    )
-    .unwrap();
+    let r = Client::new(&base, &producer).post_typed(&routes::packages("files"), &ct, &body);
     assert_eq!(r.status, 201, "{}", r.text());
     let doc_seq = r.json()["seq"].as_u64().unwrap();
 
@@ -107,45 +133,58 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
     for seq in 0..size {
         before.insert(seq, snapshot(&base, &consumer, "ebox", seq));
     }
-    let record = |key: &str| {
-        must(
-            "GET",
-            &format!("{base}/v1/archives/ebox/records/{key}"),
-            Some(&consumer),
-            None,
-        )
-    };
-    let r = record("EBX-2025-000000007");
+    let r = Client::new(&base, &consumer).read_record("ebox", "EBX-2025-000000007");
     assert_eq!(r.header("zegel-tier"), Some("hot"));
     let record_before = r.body;
-    let search = |q: &str| {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/ebox/packages?{q}"),
-            Some(&consumer),
-            None,
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.json()["packages"].clone()
+    let mut w = Tiered {
+        clock,
+        node,
+        cold,
+        base,
+        admin,
+        producer,
+        consumer,
+        auditor,
+        archivist,
+        pdf,
+        doc_seq,
+        size,
+        before,
+        record_before,
+        search_before: serde_json::Value::Null,
+        usage_before: serde_json::Value::Null,
     };
-    let search_before = search("sender=RSZ&limit=300");
-    let usage_before = must("GET", &format!("{base}/v1/usage"), Some(&auditor), None).json();
+    w.search_before = w.search("sender=RSZ&limit=300");
+    let Tiered {
+        base,
+        admin,
+        auditor,
+        ..
+    } = &w;
+    let usage_before = Client::new(base, auditor).get(&routes::usage()).json();
     assert_eq!(
-        tier_run(&base, &admin)["moves"].as_array().unwrap().len(),
+        tier_run(base, admin)["moves"].as_array().unwrap().len(),
         0,
         "nothing is older than 183 days yet"
     );
-    let cp = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/checkpoint"),
-        Some(&auditor),
-        None,
-    );
+    let cp = Client::new(base, auditor).get(&routes::checkpoint("ebox"));
     assert_eq!(cp.status, 200);
+    w.usage_before = usage_before;
+    w
+}
 
-    // Six months and a day later, tiering moves everything that was there.
+/// Six months and a day later, tiering moves everything that was there, compressed; the
+/// cold bytes of `ebox`.
+fn six_months_later_tiering_moves_everything(w: &Tiered) -> u64 {
+    let Tiered {
+        clock,
+        base,
+        admin,
+        size,
+        ..
+    } = w;
     clock.advance(184 * DAY_MS);
-    let report = tier_run(&base, &admin);
+    let report = tier_run(base, admin);
     assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
     let moved: u64 = report["moves"]
         .as_array()
@@ -154,11 +193,11 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
         .filter(|m| m["archive"] == "ebox")
         .map(|m| m["end"].as_u64().unwrap() - m["first"].as_u64().unwrap())
         .sum();
-    assert_eq!(moved, size, "{report}");
-    let t = archive_tier(&base, &admin, "ebox");
+    assert_eq!(moved, *size, "{report}");
+    let t = archive_tier(base, admin, "ebox");
     assert_eq!(t["hot_packages"], 0, "{t}");
     assert_eq!(t["hot_bytes"], 0, "every hot byte of ebox is freed: {t}");
-    assert_eq!(t["cold_packages"], size, "{t}");
+    assert_eq!(t["cold_packages"], *size, "{t}");
     assert_eq!(t["in_flight_packages"], 0, "{t}");
     assert!(t["stage"].is_null() && t["last_error"].is_null(), "{t}");
     let cold_bytes = t["cold_bytes"].as_u64().unwrap();
@@ -166,85 +205,85 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
         cold_bytes > 0 && cold_bytes < t["cold_raw_bytes"].as_u64().unwrap() / 2,
         "compressed: {t}"
     );
+    cold_bytes
+}
 
-    // Every read returns the same bytes, now from the cold tier.
-    for seq in 0..size {
+/// Every read returns the same bytes, now from the cold tier; proofs never need it; the
+/// same row again is the original package, and a new version lands hot beside the cold one.
+fn every_read_is_the_same_from_the_cold_tier(w: &Tiered) {
+    let Tiered {
+        base,
+        producer,
+        consumer,
+        auditor,
+        pdf,
+        doc_seq,
+        before,
+        record_before,
+        search_before,
+        size,
+        ..
+    } = w;
+    for seq in 0..*size {
         assert_eq!(
-            snapshot(&base, &consumer, "ebox", seq),
+            snapshot(base, consumer, "ebox", seq),
             before[&seq],
             "package {seq}"
         );
     }
-    let r = record("EBX-2025-000000007");
+    let r = w.record("EBX-2025-000000007");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("cold"));
-    assert_eq!(r.body, record_before);
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/packages/3/sealed"),
-        Some(&consumer),
-        None,
-    );
+    assert_eq!(&r.body, record_before);
+    let as_consumer = Client::new(base, consumer);
+    let r = as_consumer.sealed("ebox", "3");
     assert_eq!(r.header("zegel-tier"), Some("cold"));
     assert_eq!(
-        search("sender=RSZ&limit=300"),
-        search_before,
+        w.search("sender=RSZ&limit=300"),
+        *search_before,
         "search reads cold headers"
     );
-    let obj = must(
-        "GET",
-        &format!("{base}/v1/archives/files/packages/{doc_seq}/objects/ruling.pdf"),
-        Some(&consumer),
-        None,
-    );
+    let obj = as_consumer.get(&routes::object("files", doc_seq, "ruling.pdf"));
     assert_eq!(obj.status, 200, "{}", obj.text());
     assert_eq!(obj.header("zegel-tier"), Some("cold"));
-    assert_eq!(obj.body, pdf);
+    assert_eq!(&obj.body, pdf);
     // Proofs and checkpoints never need the cold tier.
-    let p = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/proofs/inclusion?seq=5"),
-        Some(&auditor),
-        None,
-    );
+    let p = Client::new(base, auditor).get(&routes::proof("ebox", "inclusion", "seq=5"));
     assert_eq!(p.status, 200, "{}", p.text());
     // The same row again is the original package; a new version lands hot beside the cold one.
-    let same = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(month_row(7).as_bytes()),
-    );
+    let same = Client::new(base, producer).ingest_row("ebox", month_row(7).as_bytes());
     assert_eq!(same.status, 200, "{}", same.text());
     let changed = month_row(7).replace("Aanslagbiljet 7", "Aanslagbiljet 7bis");
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records"),
-        Some(&producer),
-        Some(changed.as_bytes()),
-    );
+    let r = Client::new(base, producer).ingest_row("ebox", changed.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = record("EBX-2025-000000007");
+    let r = w.record("EBX-2025-000000007");
     assert_eq!(r.header("zegel-tier"), Some("hot"));
     assert_eq!(r.json()["version"], 2);
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000007?version=1"),
-        Some(&consumer),
-        None,
-    );
+    let r = as_consumer.get(&routes::record_version("ebox", "EBX-2025-000000007", "1"));
     assert_eq!(r.header("zegel-tier"), Some("cold"));
     let (old, now) = (
-        serde_json::from_slice::<serde_json::Value>(&record_before).unwrap(),
+        serde_json::from_slice::<serde_json::Value>(record_before).unwrap(),
         r.json(),
     );
     assert_eq!(
         (&now["record"], &now["seq"], now["versions"].as_u64()),
         (&old["record"], &old["seq"], Some(2))
     );
+}
 
-    // Usage shows the move: the bytes left the hot tier for the cold one.
-    let usage = must("GET", &format!("{base}/v1/usage"), Some(&auditor), None).json();
+/// Usage shows the move: the bytes left the hot tier for the cold one. Tenants see only
+/// their own usage and tiering; running tiering is the operator's.
+fn usage_shows_the_bytes_moved_to_the_cold_tier(w: &Tiered, cold_bytes: u64) {
+    let Tiered {
+        base,
+        producer,
+        auditor,
+        archivist,
+        usage_before,
+        ..
+    } = w;
+    let as_auditor = Client::new(base, auditor);
+    let usage = as_auditor.get(&routes::usage()).json();
     let (b, a) = (&usage_before["now"][0], &usage["now"][0]);
     assert_eq!(a["tenant"], "acme");
     assert!(a["cold_bytes"].as_u64().unwrap() >= cold_bytes, "{usage}");
@@ -260,33 +299,26 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
         "{usage}"
     );
     // Tenants see only their own usage and tiering; running tiering is the operator's.
-    let r = must(
-        "GET",
-        &format!("{base}/v1/usage?tenant=globex"),
-        Some(&auditor),
-        None,
-    );
+    let r = as_auditor.get(&routes::with_query(routes::usage(), "tenant=globex"));
     assert_eq!(r.status, 404, "{}", r.text());
-    let r = must("GET", &format!("{base}/v1/tier"), Some(&producer), None);
+    let r = Client::new(base, producer).get(&routes::tier());
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = must(
-        "POST",
-        &format!("{base}/v1/tier/run"),
-        Some(&archivist),
-        None,
-    );
+    let r = Client::new(base, archivist).post(&routes::tier_run(), b"");
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = must(
-        "GET",
-        &format!("{base}/v1/usage?from=2026-13-01"),
-        Some(&auditor),
-        None,
-    );
+    let r = as_auditor.get(&routes::with_query(routes::usage(), "from=2026-13-01"));
     assert_eq!(r.status, 400, "{}", r.text());
+}
 
-    // The operator's commands show the same: status, a run with nothing due, usage.
-    let zegel = |args: &[&str], token: &str| cli(&base, token, args);
-    let status = zegel(&["tier", "status"], &admin);
+/// The operator's commands show the same: status, a run with nothing due, usage.
+fn the_operator_commands_show_the_same(w: &Tiered, cold_bytes: u64) {
+    let Tiered {
+        base,
+        admin,
+        auditor,
+        ..
+    } = w;
+    let zegel = |args: &[&str], token: &str| cli(base, token, args);
+    let status = zegel(&["tier", "status"], admin);
     assert!(status.starts_with("TENANT  ARCHIVE"), "{status}");
     let line = status
         .lines()
@@ -294,19 +326,30 @@ fn moves_after_six_months_and_reads_the_same(cold: Option<ColdConfig>) {
         .unwrap();
     assert!(line.contains(&format!(" {cold_bytes} ")), "{line}");
     let json: serde_json::Value =
-        serde_json::from_str(&zegel(&["tier", "status", "--json"], &admin)).unwrap();
+        serde_json::from_str(&zegel(&["tier", "status", "--json"], admin)).unwrap();
     assert_eq!(json["hot_days"], 183);
-    let run = zegel(&["tier", "run"], &admin);
+    let run = zegel(&["tier", "run"], admin);
     assert!(run.starts_with("TENANT"), "{run}");
-    let usage = zegel(&["usage"], &auditor);
+    let usage = zegel(&["usage"], auditor);
     assert!(
         usage
             .lines()
             .any(|l| l.starts_with("2026-07-04") && l.contains("acme")),
         "{usage}"
     );
+}
 
-    // After a restart, cold reads still work and tiering has nothing left to redo.
+/// After a restart, cold reads still work and tiering has nothing left to redo.
+fn after_a_restart_cold_reads_work_and_nothing_is_redone(w: Tiered) {
+    let Tiered {
+        clock,
+        node,
+        cold,
+        admin,
+        consumer,
+        before,
+        ..
+    } = w;
     let dir = node.stop();
     let node = start(dir, cold, 100, &clock);
     let base = node.base.clone();
@@ -360,13 +403,8 @@ fn cold_layout_keys_are_exactly_these() {
     let admin = node.admin_token();
     let (producer, _, auditor) = setup_tenant(&base, &admin, "acme", "ebox");
     // Rows 1..=5 are seqs 1..=5, sent in February, March, January, February, March.
-    ingest(&base, &producer, 1..6);
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/checkpoint"),
-        Some(&auditor),
-        None,
-    );
+    ingest_month_rows(&base, &producer, 1..6);
+    let r = Client::new(&base, &auditor).checkpoint("ebox");
     assert_eq!(r.status, 200, "{}", r.text());
     clock.advance(184 * DAY_MS);
     let report = tier_run(&base, &admin);
@@ -423,15 +461,10 @@ fn corrupted_cold_bytes_are_refused_and_alarm() {
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
-    ingest(&base, &producer, 0..300);
+    ingest_month_rows(&base, &producer, 0..300);
     let mut originals = Vec::new();
     for i in 0..300 {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/ebox/records/EBX-2025-{i:09}"),
-            Some(&consumer),
-            None,
-        );
+        let r = Client::new(&base, &consumer).read_record("ebox", format!("EBX-2025-{i:09}"));
         originals.push(r.body);
     }
     clock.advance(184 * DAY_MS);
@@ -464,12 +497,7 @@ fn corrupted_cold_bytes_are_refused_and_alarm() {
     let base = node.base.clone();
     let mut refused = 0;
     for (i, original) in originals.iter().enumerate() {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/ebox/records/EBX-2025-{i:09}"),
-            Some(&consumer),
-            None,
-        );
+        let r = Client::new(&base, &consumer).read_record("ebox", format!("EBX-2025-{i:09}"));
         match r.status {
             200 => assert_eq!(&r.body, original, "row {i}: never other bytes"),
             500 => {
@@ -484,7 +512,7 @@ fn corrupted_cold_bytes_are_refused_and_alarm() {
         refused > 100,
         "the flipped bit and the 100 lost rows were found: {refused}"
     );
-    let m = must("GET", &format!("{base}/metrics"), None, None).text();
+    let m = Client::anonymous(&base).get(&routes::metrics()).text();
     let alarms: f64 = m
         .lines()
         .find(|l| l.starts_with("zegel_cold_corrupt_total"))
@@ -512,7 +540,7 @@ fn a_stopped_s3_server_keeps_the_hot_copy_and_is_reported() {
     let base = node.base.clone();
     let admin = node.admin_token();
     let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
-    ingest(&base, &producer, 0..50);
+    ingest_month_rows(&base, &producer, 0..50);
     drop(moto);
     clock.advance(184 * DAY_MS);
     let report = tier_run(&base, &admin);
@@ -528,15 +556,10 @@ fn a_stopped_s3_server_keeps_the_hot_copy_and_is_reported() {
             .contains("cold store"),
         "{t}"
     );
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000003"),
-        Some(&consumer),
-        None,
-    );
+    let r = Client::new(&base, &consumer).read_record("ebox", "EBX-2025-000000003");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("hot"));
-    let m = must("GET", &format!("{base}/metrics"), None, None).text();
+    let m = Client::anonymous(&base).get(&routes::metrics()).text();
     assert!(m.contains("zegel_tier_failures_total"), "{m}");
 
     // The store comes back (empty: moto keeps nothing); the move is written again.
@@ -547,12 +570,7 @@ fn a_stopped_s3_server_keeps_the_hot_copy_and_is_reported() {
     let t = archive_tier(&base, &admin, "ebox");
     assert_eq!(t["hot_packages"], 0, "{t}");
     assert!(t["last_error"].is_null(), "{t}");
-    let r = must(
-        "GET",
-        &format!("{base}/v1/archives/ebox/records/EBX-2025-000000003"),
-        Some(&consumer),
-        None,
-    );
+    let r = Client::new(&base, &consumer).read_record("ebox", "EBX-2025-000000003");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("zegel-tier"), Some("cold"));
 }
@@ -583,7 +601,7 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
         .to_string();
     let (producer, consumer, _) = setup_tenant(&p.base, &admin, "acme", "ebox");
     for chunk in 0..10 {
-        ingest(&p.base, &producer, chunk * 200..(chunk + 1) * 200);
+        ingest_month_rows(&p.base, &producer, chunk * 200..(chunk + 1) * 200);
     }
     p.kill9();
     let mut rows = 2000;
@@ -591,7 +609,7 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
     for round in 0..20 {
         let p = Process::start_args(&data, &["--config", config.to_str().unwrap()]);
         // A few more rows while it tiers.
-        ingest(&p.base, &producer, rows..rows + 20);
+        ingest_month_rows(&p.base, &producer, rows..rows + 20);
         rows += 20;
         std::thread::sleep(std::time::Duration::from_millis(300 + next() % 2200));
         let t = archive_tier(&p.base, &admin, "ebox");
@@ -620,12 +638,7 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
     assert_eq!(t["hot_bytes"], 0, "{t}");
     // Every row reads back, from the cold tier, as it was sent.
     for i in 0..rows {
-        let r = must(
-            "GET",
-            &format!("{}/v1/archives/ebox/records/EBX-2025-{i:09}", p.base),
-            Some(&consumer),
-            None,
-        );
+        let r = Client::new(&p.base, &consumer).read_record("ebox", format!("EBX-2025-{i:09}"));
         assert_eq!(r.status, 200, "row {i}: {}", r.text());
         assert_eq!(r.header("zegel-tier"), Some("cold"), "row {i}");
         let sent: serde_json::Value = serde_json::from_str(&month_row(i)).unwrap();
@@ -657,12 +670,7 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
     );
     // The bucket alone can be audited: the newest checkpoint copy verifies with the server's
     // public key, its tiles rebuild its root, and every segment restores against them.
-    let verifier =
-        must("GET", &format!("{}/v1/keys", p.base), None, None).json()["keys"][0]["verifier_key"]
-            .as_str()
-            .unwrap()
-            .to_string();
-    let verifier = zegel::format::note::VerifierKey::from_text(&verifier).unwrap();
+    let verifier = verifier(&p.base);
     let read = |k: &String| std::fs::read(root.join(k)).unwrap();
     let checkpoint = keys
         .iter()
@@ -683,18 +691,7 @@ fn kill_minus_nine_during_tiering_loses_and_duplicates_nothing() {
     assert!(report.passed(), "{report:?}");
     let (_, _, cp_size) = layout::parse_checkpoint_key(checkpoint).unwrap();
     assert!(cp_size >= size, "the newest copy covers every cold package");
-    let leaf = |seq: u64| {
-        let (n, j) = (seq / 256, (seq % 256) as usize);
-        tiles
-            .iter()
-            .filter_map(|(k, v)| {
-                let (_, _, level, index, width) = layout::parse_tile_key(k)?;
-                (level == 0 && index == n && (j as u64) < width)
-                    .then(|| layout::decode_tile(v, width).ok())?
-            })
-            .max_by_key(|t| t.len())
-            .and_then(|t| t.get(j).copied())
-    };
+    let leaf = |seq: u64| tile_leaf(&tiles, seq);
     for k in keys
         .iter()
         .filter(|k| k.starts_with("v2/acme/ebox/segments/"))
@@ -720,41 +717,18 @@ fn shared_and_large_objects_move_safely() {
     let (producer, consumer, _) = setup_tenant(&base, &admin, "acme", "ebox");
     files_archive(&base, &admin);
     // 9 MiB of poorly compressible bytes: larger than any block a writer aims for.
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let pdf: Vec<u8> = (0..9 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect();
+    let pdf = noise(0x2545_f491_4f6c_dd1d, 9 << 20);
     let upload = |key: &str, note: &[u8]| {
-        let sip =
-            format!(r#"{{"key":"{key}","metadata":{{"case":"C-0001","filed_on":"2024-05-06"}}}}"#);
-        let (body, ct) = multipart(&[
-            ("sip", None, "application/json", sip.as_bytes()),
-            ("file", Some("ruling.pdf"), "application/pdf", &pdf),
-            ("file", Some("note.txt"), "text/plain", note),
-        ]);
-        let r = call_typed(
-            "POST",
-            &format!("{base}/v1/archives/files/packages"),
-            Some(&producer),
-            Some(&ct),
-            Some(&body),
+        upload_ruling(
+            &Client::new(&base, &producer),
+            key,
+            "2024-05-06",
+            &pdf,
+            note,
         )
-        .unwrap();
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.json()["seq"].as_u64().unwrap()
     };
     let read = |seq: u64, name: &str| {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/files/packages/{seq}/objects/{name}"),
-            Some(&consumer),
-            None,
-        );
+        let r = Client::new(&base, &consumer).get(&routes::object("files", seq, name));
         assert_eq!(r.status, 200, "{}", r.text());
         (r.header("zegel-tier").unwrap().to_string(), r.body)
     };
@@ -777,12 +751,7 @@ fn shared_and_large_objects_move_safely() {
         read(first, "note.txt"),
         ("cold".to_string(), b"first".to_vec())
     );
-    let sealed = must(
-        "GET",
-        &format!("{base}/v1/archives/files/packages/{first}/sealed"),
-        Some(&consumer),
-        None,
-    );
+    let sealed = Client::new(&base, &consumer).sealed("files", first);
     assert_eq!(sealed.status, 200, "{}", sealed.text());
     // Later the second moves too, and with it the last hot copy of the PDF.
     clock.advance(100 * DAY_MS);
@@ -813,12 +782,7 @@ fn foreign_bytes_at_a_segment_key_are_replaced_not_trusted() {
         .iter()
         .map(|i| month_row(*i) + "\n")
         .collect();
-    let r = must(
-        "POST",
-        &format!("{base}/v1/archives/ebox/records/batch"),
-        Some(&producer),
-        Some(body.as_bytes()),
-    );
+    let r = Client::new(&base, &producer).ingest_batch("ebox", body.as_bytes());
     assert_eq!(r.status, 201, "{}", r.text());
     let key = layout::segment_key(
         "acme",
@@ -844,12 +808,7 @@ fn foreign_bytes_at_a_segment_key_are_replaced_not_trusted() {
     );
     assert_eq!(archive_tier(&base, &admin, "ebox")["hot_packages"], 6);
     let read_tier = || {
-        let r = must(
-            "GET",
-            &format!("{base}/v1/archives/ebox/records/EBX-2025-000000003"),
-            Some(&consumer),
-            None,
-        );
+        let r = Client::new(&base, &consumer).read_record("ebox", "EBX-2025-000000003");
         assert_eq!(r.status, 200, "{}", r.text());
         r.header("zegel-tier").map(str::to_string)
     };
