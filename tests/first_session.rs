@@ -9,8 +9,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::support::*;
 
-const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
-
 #[test]
 fn the_readme_first_session_works_with_the_real_binaries() {
     let dir = tempfile::tempdir().unwrap();
@@ -124,7 +122,7 @@ fn the_readme_first_session_works_with_the_real_binaries() {
         "key.pub",
         keys["keys"][0]["verifier_key"].as_str().unwrap().as_bytes(),
     );
-    let out = Command::new(VERIFY)
+    let out = Command::new(verify_bin())
         .arg("package")
         .arg("--key")
         .arg(&key)

@@ -1,0 +1,32 @@
+//! The programs a benchmark runs: `zegel` and `zegel-verify`, built into the same target
+//! directory as `zegel-bench` itself (scripts/bench.sh builds all three).
+
+use std::path::PathBuf;
+
+/// The server and admin CLI, for `zegel serve` and its commands.
+pub const ZEGEL: &str = "zegel";
+/// The offline verifier.
+pub const ZEGEL_VERIFY: &str = "zegel-verify";
+
+/// The path of `name` next to this executable, or what to build when it is not there.
+pub fn sibling(name: &str) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("this executable's path: {e}"))?;
+    let path = exe.with_file_name(name);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let profile = exe
+        .parent()
+        .and_then(|dir| dir.file_name())
+        .map_or_else(String::new, |p| p.to_string_lossy().into_owned());
+    let flag = match profile.as_str() {
+        "debug" => String::new(),
+        "release" => " --release".to_string(),
+        other => format!(" --profile {other}"),
+    };
+    Err(format!(
+        "{} not found beside {}: build it with `cargo build --locked{flag} -p {name}` (scripts/bench.sh does)",
+        path.display(),
+        exe.display()
+    ))
+}
