@@ -15,17 +15,15 @@ pub fn sibling(name: &str) -> Result<PathBuf, String> {
     if path.is_file() {
         return Ok(path);
     }
-    let profile = exe
-        .parent()
-        .and_then(|dir| dir.file_name())
-        .map_or_else(String::new, |p| p.to_string_lossy().into_owned());
-    let flag = match profile.as_str() {
-        "debug" => String::new(),
-        "release" => " --release".to_string(),
-        other => format!(" --profile {other}"),
+    // Cargo puts a profile's binaries in target/<profile>/ (debug for `dev`).
+    let (flag, then) = match exe.parent().and_then(|dir| dir.file_name()) {
+        Some(dir) if dir == "debug" => ("", ""),
+        Some(dir) if dir == "release" => (" --release", ""),
+        _ => (" --release", " and copy it there"),
     };
     Err(format!(
-        "{} not found beside {}: build it with `cargo build --locked{flag} -p {name}` (scripts/bench.sh does)",
+        "{} not found beside {}: build it with `cargo build{flag} --locked -p {name}`{then} \
+         (scripts/bench.sh builds zegel, zegel-verify and zegel-bench together)",
         path.display(),
         exe.display()
     ))

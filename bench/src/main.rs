@@ -3,6 +3,7 @@
 //! which generates the rows and builds `zegel` and `zegel-verify` beside this binary.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -221,6 +222,12 @@ fn report(
     Ok(())
 }
 
-fn main() -> Result<()> {
-    run(Cli::parse())
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zegel-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
