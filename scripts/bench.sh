@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks with the shared rows (../shared/bench/gen_rows.py), figures into docs/BENCHMARKS.md.
+# Benchmarks with the shared rows (../shared/bench/gen_rows.py), figures into docs/BENCHMARKS.md,
+# run by `zegel-bench` (the bench/ package; `zegel-bench --help`).
 # Usage: scripts/bench.sh formats|server|tier|audit [ROWS]   (default 100000 rows, seed 7)
 # ZEGEL_PROFILE=dev uses the debug build (dependencies optimised) instead of --release.
 set -euo pipefail
@@ -14,16 +15,17 @@ done
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 python3 "$gen" "$rows" 7 > "$scratch/rows.ndjson"
-if [ "${ZEGEL_PROFILE:-release}" = dev ]; then
-  # The test build's own binary: same features as scripts/test.sh, so RocksDB is not rebuilt.
-  cargo test --workspace --locked --no-run >/dev/null; zegel=./target/debug/zegel
-else
-  cargo build --release --locked --bin zegel --bin zegel-verify; zegel=./target/release/zegel
-fi
 case "$what" in
-  formats) ZEGEL_BENCH_COMMAND="scripts/bench.sh formats $rows" $zegel bench formats --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
-  server) ZEGEL_BENCH_COMMAND="scripts/bench.sh server $rows" $zegel bench server --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
-  tier) ZEGEL_BENCH_COMMAND="scripts/bench.sh tier $rows" $zegel bench tier --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
-  audit) ZEGEL_BENCH_COMMAND="scripts/bench.sh audit $rows" $zegel bench audit --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md ;;
+  formats|server|tier|audit) ;;
   *) echo "unknown benchmark $what (known: formats, server, tier, audit)" >&2; exit 1 ;;
 esac
+# zegel-bench (bench/) runs `zegel serve` and `zegel-verify` from its own directory: all three
+# are built into the same target directory.
+target=${CARGO_TARGET_DIR:-target}
+if [ "${ZEGEL_PROFILE:-release}" = dev ]; then
+  # The test build's own binaries: same features as scripts/test.sh, so RocksDB is not rebuilt.
+  cargo test --workspace --locked --no-run >/dev/null; bench=$target/debug/zegel-bench
+else
+  cargo build --release --locked -p zegel -p zegel-verify -p zegel-bench; bench=$target/release/zegel-bench
+fi
+ZEGEL_BENCH_COMMAND="scripts/bench.sh $what $rows" "$bench" "$what" --rows "$scratch/rows.ndjson" --write docs/BENCHMARKS.md

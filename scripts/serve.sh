@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 zegel_deps
-cargo build --release --locked --bin zegel --bin zegel-verify
+cargo build --release --locked -p zegel -p zegel-verify
 exec "${CARGO_TARGET_DIR:-target}/release/zegel" serve "$@"

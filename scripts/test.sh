@@ -29,7 +29,21 @@ else
 fi
 
 say "zegel-verify builds without the server stack"
-cargo build --locked --no-default-features --bin zegel-verify
+# The verifier courts are handed is its own package (verify/) on zegel-format alone: no
+# database, async runtime or HTTP crate may enter its dependency tree.
+cargo build --locked -p zegel-verify
+server_crates=$(cargo tree --locked -p zegel-verify -e normal,build --prefix none \
+  | grep -Ei '^(rocksdb|librocksdb-sys|tokio|axum|hyper|object_store|ureq|zegel) ' || true)
+if [ -n "$server_crates" ]; then
+  echo "zegel-verify depends on the server stack:" >&2
+  echo "$server_crates" >&2
+  exit 1
+fi
+verifier=${CARGO_TARGET_DIR:-target}/debug/zegel-verify
+if command -v nm >/dev/null 2>&1 && nm "$verifier" | grep -qiE 'rocksdb|tokio|axum'; then
+  echo "$verifier links server-stack symbols (nm | grep -iE 'rocksdb|tokio|axum')" >&2
+  exit 1
+fi
 
 if [ -f fuzz/Cargo.toml ]; then
   say "fuzz targets build (plain check; running them needs cargo-fuzz, see fuzz/README.md)"

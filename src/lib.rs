@@ -2,51 +2,27 @@
 //! signed receipts and checkpoints. See docs/ARCHITECTURE.md for the map.
 //!
 //! The formats themselves (bytes, proofs, verification) live in the `zegel-format` crate,
-//! re-exported here as [`format`]; this crate adds everything that does IO. The server stack
-//! (RocksDB, HTTP) is behind the default `server` feature, so the verifier builds without it.
+//! re-exported here as [`format`]; this crate adds everything that does IO. The offline
+//! verifier is its own package (`zegel-verify`), which links none of this crate.
 
 pub use zegel_format as format;
 
-pub mod bench;
+pub mod api;
+pub mod archive;
+pub mod audit;
+pub mod bagit;
+pub mod cli;
 pub mod clock;
-#[cfg(feature = "server")]
+pub mod cold;
 pub mod error;
+pub mod export;
 pub mod keyfile;
 pub mod limits;
-pub mod seal;
-pub mod verify_cli;
-
-#[cfg(feature = "server")]
-pub mod api;
-#[cfg(feature = "server")]
-pub mod archive;
-#[cfg(feature = "server")]
-pub mod audit;
-#[cfg(feature = "server")]
-pub mod bagit;
-#[cfg(feature = "server")]
-pub mod bench_audit;
-#[cfg(feature = "server")]
-pub mod bench_server;
-#[cfg(feature = "server")]
-pub mod bench_tier;
-#[cfg(feature = "server")]
-pub mod cli;
-#[cfg(feature = "server")]
-pub mod cold;
-#[cfg(feature = "server")]
-pub mod export;
-#[cfg(feature = "server")]
 pub mod retention;
-#[cfg(feature = "server")]
+pub mod seal;
 pub mod server;
-#[cfg(feature = "server")]
 pub mod store;
-#[cfg(feature = "server")]
 pub mod telemetry;
-#[cfg(feature = "server")]
 pub mod tenant;
-#[cfg(feature = "server")]
 pub mod tier;
-#[cfg(feature = "server")]
 pub mod usage;

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::verify_bin;
+
 const ZEGEL: &str = env!("CARGO_BIN_EXE_zegel");
-const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
 
 fn run(bin: &str, args: &[&str]) -> Output {
     Command::new(bin)
@@ -98,7 +99,7 @@ fn verify_seq(dir: &Path, public: &Path, seq: u64) -> Output {
             .to_string()
     };
     run(
-        VERIFY,
+        verify_bin(),
         &[
             "package",
             "--key",
@@ -149,11 +150,11 @@ fn every_sealed_package_verifies_with_the_real_binaries() {
         .collect();
     let mut args = vec!["chain"];
     args.extend(packages.iter().map(String::as_str));
-    let out = run(VERIFY, &args);
+    let out = run(verify_bin(), &args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // Out of order, the chain names the break.
     args.swap(3, 4);
-    let out = run(VERIFY, &args);
+    let out = run(verify_bin(), &args);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("FAILED: chain."), "{}", text(&out));
 }
@@ -194,7 +195,7 @@ fn tampering_is_named_and_exits_one() {
     );
     let other_pub = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let out = run(
-        VERIFY,
+        verify_bin(),
         &[
             "package",
             "--key",
@@ -219,7 +220,7 @@ fn tampering_is_named_and_exits_one() {
 fn unreadable_input_exits_two_with_a_reason() {
     let (dir, public) = sealed_log(1);
     let out = run(
-        VERIFY,
+        verify_bin(),
         &[
             "package",
             "--key",
@@ -235,7 +236,7 @@ fn unreadable_input_exits_two_with_a_reason() {
         text(&out)
     );
     let out = run(
-        VERIFY,
+        verify_bin(),
         &[
             "package",
             "--key",
@@ -251,7 +252,7 @@ fn unreadable_input_exits_two_with_a_reason() {
 #[test]
 fn the_conformance_vectors_pass_through_the_binary() {
     let out = run(
-        VERIFY,
+        verify_bin(),
         &["vectors", repo().join("formats/vectors").to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -314,8 +315,12 @@ fn seal_reports_the_bad_line() {
 #[test]
 fn help_texts_are_pinned() {
     let cases: &[(&str, &[&str], &str)] = &[
-        (VERIFY, &["--help"], "zegel-verify.txt"),
-        (VERIFY, &["package", "--help"], "zegel-verify-package.txt"),
+        (verify_bin(), &["--help"], "zegel-verify.txt"),
+        (
+            verify_bin(),
+            &["package", "--help"],
+            "zegel-verify-package.txt",
+        ),
         (ZEGEL, &["--help"], "zegel.txt"),
         (ZEGEL, &["seal", "--help"], "zegel-seal.txt"),
     ];

@@ -218,7 +218,7 @@ fn verify_everything(
             assert!(report.passed(), "round {round}, seq {}: {report:?}", a.seq);
             if i + 3 >= acked.len() {
                 let f = |n: &str, b: &[u8]| tmp_path(dir, n, b).to_str().unwrap().to_string();
-                let out = std::process::Command::new(env!("CARGO_BIN_EXE_zegel-verify"))
+                let out = std::process::Command::new(verify_bin())
                     .args([
                         "package",
                         "--key",

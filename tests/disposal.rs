@@ -21,7 +21,6 @@ use zegel::format::verify::{
 
 use crate::support::*;
 
-const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
 /// 2035-01-15T00:00:00Z: the January rows (due 2035-01-04) are due, February's are not.
 const MID_JAN_2035_MS: u64 = 2_052_432_000_000;
 /// 2035-02-15T00:00:00Z: the February rows (due 2035-02-04) are due too.
@@ -93,7 +92,7 @@ fn dispositions(base: &str, token: &str, archive: &str) -> Vec<serde_json::Value
 
 /// Runs the real `zegel-verify certificate`; (exit ok, stdout).
 fn zegel_verify_certificate(key_file: &Path, cert: &Path) -> (bool, String) {
-    let out = Command::new(VERIFY)
+    let out = Command::new(verify_bin())
         .args(["certificate", "--key"])
         .arg(key_file)
         .arg(cert)

@@ -309,7 +309,7 @@ fn check(w: &World, base: &str, m: &mut Model, dir: &Path, round: &str) -> Seen 
     // The newest certificate also passes the real verifier.
     if let Some(cert) = newest_cert {
         let file = tmp_path(dir, "newest.zcert", &cert);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zegel-verify"))
+        let out = std::process::Command::new(verify_bin())
             .args(["certificate", "--key"])
             .arg(&w.key_file)
             .arg(&file)

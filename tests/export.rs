@@ -11,12 +11,10 @@ use zegel::clock::ManualClock;
 
 use crate::support::*;
 
-const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
-
 /// `zegel-verify bundle`; whatever it accepts, the independent verifier written from the
 /// specs alone (formats/independent) must accept too.
 fn verify(key: &Path, file: &Path) -> (bool, String) {
-    let out = Command::new(VERIFY)
+    let out = Command::new(verify_bin())
         .args(["bundle", "--key"])
         .arg(key)
         .arg(file)

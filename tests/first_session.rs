@@ -9,8 +9,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::support::*;
 
-const VERIFY: &str = env!("CARGO_BIN_EXE_zegel-verify");
-
 #[test]
 fn the_readme_first_session_works_with_the_real_binaries() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,7 +91,7 @@ fn the_readme_first_session_works_with_the_real_binaries() {
         &B64.decode(receipt["receipt"].as_str().unwrap()).unwrap(),
     );
     let key = tmp_path(files, "key.pub", verifier_text(&base).as_bytes());
-    let out = Command::new(VERIFY)
+    let out = Command::new(verify_bin())
         .arg("package")
         .arg("--key")
         .arg(&key)

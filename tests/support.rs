@@ -14,6 +14,22 @@ pub use nodes::{Acme, InProcess, Moto, Process, manual_tier_config};
 
 pub const ZEGEL: &str = env!("CARGO_BIN_EXE_zegel");
 
+/// The `zegel-verify` binary beside `zegel`. It is its own package (`verify/`), so Cargo names
+/// no `CARGO_BIN_EXE_` for it here; a workspace build (`cargo nextest run --workspace`) builds
+/// it into the same directory.
+pub fn verify_bin() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::path::Path::new(ZEGEL).with_file_name("zegel-verify");
+        assert!(
+            path.is_file(),
+            "{} is missing: build it with `cargo build -p zegel-verify` (a `--workspace` test run does)",
+            path.display()
+        );
+        path.to_str().expect("the target directory's path is UTF-8").to_string()
+    })
+}
+
 /// A multipart/form-data body of `(part name, filename, content type, bytes)` parts; returns
 /// the body and its Content-Type.
 pub fn multipart(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (Vec<u8>, String) {

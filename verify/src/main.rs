@@ -1,13 +1,13 @@
 //! `zegel-verify`: offline verification of Zegel evidence. No server, no database: the files
 //! and the archive's public key suffice. `zegel-verify --key KEY FILE` verifies a proof bundle
 //! or a certificate by its extension. Exit codes: 0 verified, 1 a check failed, 2 could not
-//! run (see `zegel::verify_cli`).
+//! run (see the `zegel_verify` library).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use zegel::verify_cli::{self, EXIT_CANNOT_RUN, InputError, PackageFiles};
+use zegel_verify::{EXIT_CANNOT_RUN, InputError, PackageFiles};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -106,9 +106,9 @@ fn run(cli: Cli) -> Result<i32, InputError> {
     let command = match (cli.command, cli.key, cli.file) {
         (Some(command), _, _) => command,
         (None, Some(key), Some(file)) => {
-            let report = verify_cli::verify_file(&file, &key)?;
-            print!("{}", verify_cli::render(&report));
-            return Ok(verify_cli::exit_code(&report));
+            let report = zegel_verify::verify_file(&file, &key)?;
+            print!("{}", zegel_verify::render(&report));
+            return Ok(zegel_verify::exit_code(&report));
         }
         // clap requires --key and FILE together, and prints the help when nothing is given.
         (None, _, _) => return Err(InputError::UnknownFile("no file".into())),
@@ -121,8 +121,8 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             checkpoint,
             receipt,
         } => {
-            let key = verify_cli::load_key(&key)?;
-            verify_cli::verify_package_files(
+            let key = zegel_verify::load_key(&key)?;
+            zegel_verify::verify_package_files(
                 &PackageFiles {
                     package,
                     proof,
@@ -138,30 +138,30 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             new,
             proof,
         } => {
-            let key = verify_cli::load_key(&key)?;
-            verify_cli::verify_consistency_files(&old, &new, &proof, &key)?
+            let key = zegel_verify::load_key(&key)?;
+            zegel_verify::verify_consistency_files(&old, &new, &proof, &key)?
         }
         Command::Bundle { key, html, file } => {
-            let key = verify_cli::load_bundle_key(&key)?;
-            verify_cli::verify_bundle_file(&file, &key, html.as_deref())?
+            let key = zegel_verify::load_bundle_key(&key)?;
+            zegel_verify::verify_bundle_file(&file, &key, html.as_deref())?
         }
         Command::Certificate { key, file } => {
-            let key = verify_cli::load_key(&key)?;
-            verify_cli::verify_certificate_file(&file, &key)?
+            let key = zegel_verify::load_key(&key)?;
+            zegel_verify::verify_certificate_file(&file, &key)?
         }
-        Command::Chain { packages } => verify_cli::verify_chain_files(&packages)?,
+        Command::Chain { packages } => zegel_verify::verify_chain_files(&packages)?,
         Command::Vectors { paths } => {
-            let (text, ok) = verify_cli::run_vectors(&paths)?;
+            let (text, ok) = zegel_verify::run_vectors(&paths)?;
             print!("{text}");
             return Ok(if ok {
-                verify_cli::EXIT_VERIFIED
+                zegel_verify::EXIT_VERIFIED
             } else {
-                verify_cli::EXIT_FAILED
+                zegel_verify::EXIT_FAILED
             });
         }
     };
-    print!("{}", verify_cli::render(&report));
-    Ok(verify_cli::exit_code(&report))
+    print!("{}", zegel_verify::render(&report));
+    Ok(zegel_verify::exit_code(&report))
 }
 
 fn main() -> ExitCode {

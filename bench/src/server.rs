@@ -1,7 +1,8 @@
-//! `zegel bench server`: ingest and read figures of the real server process (this binary's
-//! `serve`, started on 127.0.0.1 with a fresh data directory), driven by a load generator in
-//! this process on the same machine, beside a same-run baseline that writes the same rows raw
-//! into RocksDB in synced batches. Measured, never asserted; written to docs/BENCHMARKS.md.
+//! `zegel-bench server`: ingest and read figures of the real server process (`zegel serve`
+//! from beside this executable, started on 127.0.0.1 with a fresh data directory), driven by
+//! a load generator in this process on the same machine, beside a same-run baseline that
+//! writes the same rows raw into RocksDB in synced batches. Measured, never asserted; written
+//! to docs/BENCHMARKS.md.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -10,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::bench::Figure;
-use crate::store::{Batch, Store, cf};
+use crate::report::Figure;
+use zegel::store::{Batch, Store, cf};
 
 /// The agreement of the benchmark archives: the gen_rows fields that matter, `sender` indexed.
 pub const BENCH_AGREEMENT: &str = r#"{
@@ -200,7 +201,7 @@ impl Server {
 
     /// `zegel serve` on `data` with more arguments.
     pub(crate) fn start_with(data: &Path, extra: &[&str]) -> Result<Server, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let exe = crate::binaries::sibling(crate::binaries::ZEGEL)?;
         let mut child = Command::new(exe)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
@@ -490,7 +491,7 @@ pub fn run(
 type Run = (Vec<Figure>, [f64; 4]);
 
 fn run_once(opts: &ServerBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Run, String> {
-    let rows = crate::bench::read_rows(&opts.rows)?;
+    let rows = crate::report::read_rows(&opts.rows)?;
     let sips: Vec<String> = rows.iter().map(|r| row_sip(r)).collect::<Result<_, _>>()?;
     let raw_bytes: usize = rows.iter().map(String::len).sum();
     let _ = std::fs::remove_dir_all(&opts.scratch);

@@ -1,4 +1,4 @@
-//! `zegel bench tier`: tiering figures of the real server process on the local filesystem —
+//! `zegel-bench tier`: tiering figures of the real server process on the local filesystem —
 //! throughput of a move (MB/s of raw content), cold bytes beside `zstd -3` of the same rows
 //! concatenated, and single-row read latency from the cold tier beside the hot tier.
 //! Measured, never asserted; written to docs/BENCHMARKS.md.
@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::bench::Figure;
-use crate::bench_server::{
+use crate::report::Figure;
+use crate::server::{
     Server, agent, bench_tenant, drive, expect, ingest_batches, message_ids, percentile, row_sip,
 };
 
@@ -43,7 +43,7 @@ fn zstd(level: u32, file: &std::path::Path) -> Result<(u64, f64), String> {
 }
 
 pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Figure>, String> {
-    let rows = crate::bench::read_rows(&opts.rows)?;
+    let rows = crate::report::read_rows(&opts.rows)?;
     let sips: Vec<String> = rows.iter().map(|r| row_sip(r)).collect::<Result<_, _>>()?;
     let rows_bytes: u64 = rows.iter().map(|r| r.len() as u64 + 1).sum();
     let _ = std::fs::remove_dir_all(&opts.scratch);
@@ -80,7 +80,7 @@ pub fn run(opts: &TierBenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Ve
     let keys = Arc::new(message_ids(&rows));
     let reads = opts.reads.min(keys.len()).max(1);
     let stride = (keys.len() / reads).max(1);
-    let read_plan = |ks: Arc<Vec<String>>| -> crate::bench_server::Plan {
+    let read_plan = |ks: Arc<Vec<String>>| -> crate::server::Plan {
         Arc::new(move |i| {
             let k = ks.get(i * stride).cloned().unwrap_or_default();
             (

@@ -1,5 +1,8 @@
 //! What `zegel-verify` does, as library functions the binary calls and tests reuse:
 //! read the input files, run the checks of `zegel_format::verify`, print one line per check.
+//!
+//! This package depends on `zegel-format` and small pure crates only: the verifier handed to
+//! courts links no database, no async runtime and no HTTP stack.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,7 @@
-//! `zegel bench formats`: the figures of the formats layer, each beside a same-run baseline,
-//! written into docs/BENCHMARKS.md between markers. Measured, never asserted.
+//! `zegel-bench formats`: the figures of the formats layer, each beside a same-run baseline.
+//! Measured, never asserted.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -14,7 +12,9 @@ use zegel_format::merkle::{self, MemoryTree};
 use zegel_format::note::SigningKey;
 use zegel_format::sip::{RECORD_MEDIA_TYPE, RECORD_OBJECT_NAME};
 
-use crate::seal::{LogWriter, Object, row_fields};
+use zegel::seal::{LogWriter, Object, row_fields};
+
+use crate::report::{Figure, read_rows};
 
 /// Proofs generated and verified per tree size.
 pub const BENCH_PROOFS: u64 = 20_000;
@@ -31,14 +31,6 @@ pub struct BenchOptions {
     pub documents: usize,
     /// Scratch directory for baseline input files.
     pub scratch: PathBuf,
-}
-
-/// One result row of the table.
-#[derive(Debug, Clone)]
-pub struct Figure {
-    pub what: String,
-    pub value: String,
-    pub baseline: String,
 }
 
 fn rate(count: f64, secs: f64) -> f64 {
@@ -79,20 +71,6 @@ fn baselines(file: &Path, bytes: usize) -> String {
         one("`sha256sum`", "sha256sum", &[]),
         one("`zstd -3 -T1`", "zstd", &["-3", "-T1", "-q", "-c"])
     )
-}
-
-/// The benchmark rows: one NDJSON line each, at least one.
-pub fn read_rows(path: &Path) -> Result<Vec<String>, String> {
-    let rows: Vec<String> = std::io::BufReader::new(
-        std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
-    )
-    .lines()
-    .collect::<Result<_, _>>()
-    .map_err(|e| e.to_string())?;
-    if rows.is_empty() {
-        return Err(format!("{}: no rows", path.display()));
-    }
-    Ok(rows)
 }
 
 /// Runs every formats benchmark and returns the figures.
@@ -275,43 +253,4 @@ fn merkle_figures(n: u64, figures: &mut Vec<Figure>) {
             )
         },
     });
-}
-
-/// The markdown section for docs/BENCHMARKS.md.
-pub fn render(figures: &[Figure], command: &str, rows: usize, setup: &str) -> String {
-    let mut s = String::new();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let _ = writeln!(
-        s,
-        "Command: `{command}` ({rows} rows from `../shared/bench/gen_rows.py {rows} 7`)  "
-    );
-    let _ = writeln!(s, "Machine: {cpu}, {cores} cores. {setup}\n");
-    let _ = writeln!(s, "| what | Zegel | same-run baseline |");
-    let _ = writeln!(s, "| --- | --- | --- |");
-    for f in figures {
-        let _ = writeln!(s, "| {} | {} | {} |", f.what, f.value, f.baseline);
-    }
-    s
-}
-
-/// Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->` in the
-/// file (appending the section if the markers are absent).
-pub fn write_section(file: &Path, name: &str, title: &str, body: &str) -> std::io::Result<()> {
-    let start = format!("<!-- bench:{name}:start -->");
-    let end = format!("<!-- bench:{name}:end -->");
-    let old = std::fs::read_to_string(file).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let section = format!("{start}\n## {title}\n\n{body}{end}");
-    let new = match (old.find(&start), old.find(&end)) {
-        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, &old[b + end.len()..]),
-        _ => format!("{}\n{}\n", old.trim_end(), section),
-    };
-    std::fs::write(file, new)
 }

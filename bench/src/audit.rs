@@ -1,4 +1,4 @@
-//! `zegel bench audit`: integrity-audit throughput of the real server process over hot and
+//! `zegel-bench audit`: integrity-audit throughput of the real server process over hot and
 //! cold data (half the rows moved to the cold tier), in MB/s of content re-hashed (header
 //! bytes plus objects), beside the same-run pipeline `zstd -dc | sha256sum` over the rows.
 //! Measured, never asserted; written to docs/BENCHMARKS.md.
@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::bench::Figure;
-use crate::bench_server::{
+use crate::report::Figure;
+use crate::server::{
     Server, agent, bench_tenant, expect, ingest_batches, message_ids, percentile, row_sip,
 };
 
@@ -43,7 +43,7 @@ pub fn run(
     opts: &AuditBenchOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Figure>, String> {
-    let rows = crate::bench::read_rows(&opts.rows)?;
+    let rows = crate::report::read_rows(&opts.rows)?;
     let sips: Vec<String> = rows.iter().map(|r| row_sip(r)).collect::<Result<_, _>>()?;
     let _ = std::fs::remove_dir_all(&opts.scratch);
     std::fs::create_dir_all(&opts.scratch).map_err(|e| e.to_string())?;
@@ -176,9 +176,7 @@ pub fn run(
     let bundle_file = opts.scratch.join("one.zbundle");
     std::fs::write(&key_file, key_text).map_err(|e| e.to_string())?;
     std::fs::write(&bundle_file, &last).map_err(|e| e.to_string())?;
-    let verifier = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .with_file_name("zegel-verify");
+    let verifier = crate::binaries::sibling(crate::binaries::ZEGEL_VERIFY)?;
     let mut verify_ms = Vec::new();
     for _ in 0..VERIFY_RUNS {
         let t = Instant::now();
@@ -188,7 +186,7 @@ pub fn run(
             .arg(&key_file)
             .arg(&bundle_file)
             .output()
-            .map_err(|e| format!("{}: {e} (cargo build --release)", verifier.display()))?;
+            .map_err(|e| format!("{}: {e}", verifier.display()))?;
         verify_ms.push(t.elapsed().as_secs_f64() * 1e3);
         if !out.status.success() {
             return Err(format!(
