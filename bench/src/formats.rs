@@ -81,7 +81,7 @@ pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Fi
 
     for &n in &opts.tree_sizes {
         progress(&format!("merkle: {n} leaves"));
-        merkle_figures(n, &mut figures);
+        merkle_figures(n, &mut figures)?;
     }
 
     progress(&format!("sealing {} rows", rows.len()));
@@ -186,7 +186,7 @@ pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Fi
     Ok(figures)
 }
 
-fn merkle_figures(n: u64, figures: &mut Vec<Figure>) {
+fn merkle_figures(n: u64, figures: &mut Vec<Figure>) -> Result<(), String> {
     let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect();
     let start = Instant::now();
     let mut tree = MemoryTree::new();
@@ -218,8 +218,9 @@ fn merkle_figures(n: u64, figures: &mut Vec<Figure>) {
     let start = Instant::now();
     let proofs: Vec<Vec<Hash>> = indices
         .iter()
-        .map(|&i| merkle::inclusion_proof(&tree, i, n).unwrap_or_default())
-        .collect();
+        .map(|&i| merkle::inclusion_proof(&tree, i, n))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("inclusion proof: {e}"))?;
     let gen_secs = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let ok = indices
@@ -253,4 +254,5 @@ fn merkle_figures(n: u64, figures: &mut Vec<Figure>) {
             )
         },
     });
+    Ok(())
 }
