@@ -14,7 +14,11 @@ const FUNCTION_LINES_MAX: usize = 100;
 const CRATES: &[(&str, &str)] = &[("zegel", "src"), ("zegel-format", "formats/src")];
 
 /// Where each crate's limits are named.
-const LIMITS_FILES: &[&str] = &["src/limits.rs", "formats/src/limits.rs"];
+const LIMITS_FILES: &[&str] = &[
+    "src/limits.rs",
+    "formats/src/limits.rs",
+    "verify/src/limits.rs",
+];
 
 /// Source roots the rules read (each crate's code, binaries and tests).
 const SOURCE_ROOTS: &[&str] = &[

@@ -4,6 +4,8 @@
 //! This package depends on `zegel-format` and small pure crates only: the verifier handed to
 //! courts links no database, no async runtime and no HTTP stack.
 
+pub mod limits;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -13,9 +15,7 @@ use zegel_format::note::VerifierKey;
 use zegel_format::vectors::Vector;
 use zegel_format::verify::{self, CertificateInputs, PackageInputs, Report, TrustedKey, Verdict};
 
-/// Largest input file `zegel-verify` reads: a proof bundle at its limit, which is larger than
-/// any sealed package or certificate.
-pub const INPUT_FILE_BYTES_MAX: u64 = zegel_format::limits::BUNDLE_BYTES_MAX as u64;
+use crate::limits::INPUT_FILE_BYTES_MAX;
 
 /// Exit code when every check passed.
 pub const EXIT_VERIFIED: i32 = 0;
