@@ -1360,6 +1360,19 @@ fn bundle_vectors(b: &mut Builder) {
         Some("bundle.report"),
         &lying,
     );
+    let mut reworded = ok.clone();
+    reworded.report =
+        reworded
+            .report
+            .replacen("proves nothing by itself", "proves everything by itself", 1);
+    add(
+        b,
+        "bundle-report-sentence-altered",
+        "The bundle of bundle-ok whose report says it \"proves everything by itself\" where the template says \"proves nothing by itself\": a changed word, no time or hash (formats/bundle-report.md).",
+        Outcome::BadReport,
+        Some("bundle.report"),
+        &reworded,
+    );
     add(
         b,
         "bundle-key-not-listed",
