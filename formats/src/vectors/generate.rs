@@ -206,7 +206,8 @@ impl Builder {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();
-        map.insert("public_key".into(), self.key_text.clone().into());
+        map.entry("public_key".into())
+            .or_insert_with(|| self.key_text.clone().into());
         self.out.push(Vector {
             format: VECTOR_FORMAT.into(),
             scenario: scenario.into(),
@@ -592,6 +593,79 @@ pub fn generate() -> Vec<Vector> {
     b.add("cbor-unsorted-keys", "Metadata key 'lines' renamed 'aaaa': it now follows 'paid', out of deterministic order (length first, then bytes).",
         "package", Outcome::DecodeError, Some("package.decode"), with(seal(&unsorted, &[Some(log.object(3))]), proof3.clone(), cp5.clone()));
 
+    // Strict Ed25519 (formats/algorithms.md §3). A note signed with one signature line by
+    // the trusted key's name and key id, whose 64 signature bytes are given.
+    let resigned = |key_id: [u8; 4], signature: &[u8]| {
+        let body = cp5.split_once("\n\n").map_or("", |(body, _)| body);
+        let mut raw = key_id.to_vec();
+        raw.extend_from_slice(signature);
+        format!("{body}\n\n\u{2014} zegel.test {}\n", B64.encode(raw))
+    };
+    // The identity point (y = 1) as a public key, and the signature R = identity, S = 0: the
+    // equation [S]B = R + [k]A holds for every message, which a lax verifier accepts.
+    let identity = {
+        let mut p = [0u8; 32];
+        p[0] = 1;
+        p
+    };
+    let identity_id = crate::note::key_id("zegel.test", &identity);
+    let identity_text = {
+        let mut raw = vec![crate::note::NOTE_ALG_ED25519];
+        raw.extend_from_slice(&identity);
+        format!(
+            "zegel.test+{}+{}",
+            hex::encode(identity_id),
+            B64.encode(raw)
+        )
+    };
+    let mut identity_sig = [0u8; 64];
+    identity_sig[0] = 1;
+    let mut inputs = with(
+        pkg3.clone(),
+        proof3.clone(),
+        resigned(identity_id, &identity_sig),
+    );
+    inputs.push(("public_key", text(identity_text)));
+    b.add(
+        "signature-identity-key",
+        "The trusted key is the identity point (a valid key text, signed-note.md §3.3) and the checkpoint's signature is R = identity, S = 0, which satisfies the verification equation for any message: strict verification refuses a public key or R of small order.",
+        "package",
+        Outcome::BadSignature,
+        Some("checkpoint.signature"),
+        inputs,
+    );
+    // The checkpoint's valid signature with L added to S: the same point equation holds, but
+    // S is not below the group order.
+    let s_plus_l = {
+        let line = cp5
+            .rsplit_once("\u{2014} zegel.test ")
+            .map_or("", |(_, l)| l.trim_end());
+        let mut raw = B64.decode(line).unwrap_or_default();
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut carry = 0u16;
+        for (byte, l) in raw.iter_mut().skip(36).zip(L) {
+            let sum = u16::from(*byte) + u16::from(l) + carry;
+            *byte = (sum & 0xff) as u8;
+            carry = sum >> 8;
+        }
+        let key_id: [u8; 4] = raw
+            .get(..4)
+            .and_then(|k| k.try_into().ok())
+            .unwrap_or_default();
+        resigned(key_id, raw.get(4..).unwrap_or_default())
+    };
+    b.add(
+        "signature-s-not-reduced",
+        "The checkpoint of package-ok with the group order L added to its signature's S: [S]B is unchanged, but S is not below L, so strict verification refuses it.",
+        "package",
+        Outcome::BadSignature,
+        Some("checkpoint.signature"),
+        with(pkg3.clone(), proof3.clone(), s_plus_l),
+    );
+
     // Receipt faults.
     let receipt = log.receipt(3, 4, key);
     let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
@@ -609,6 +683,35 @@ pub fn generate() -> Vec<Vector> {
     b.add(
         "receipt-bad-signature",
         "The receipt's signature has one bit flipped.",
+        "package",
+        Outcome::BadSignature,
+        Some("receipt.signature"),
+        inputs,
+    );
+    // Key names in a receipt: 1 to 256 bytes at decoding; any other name rule only by the
+    // comparison with the trusted key's name.
+    let renamed = |name: &str| {
+        let mut r = crate::receipt::Receipt::decode(&receipt).ok();
+        if let Some(r) = r.as_mut() {
+            r.signed.key_name = name.to_string();
+        }
+        b64(&r.map(|r| r.encode()).unwrap_or_default())
+    };
+    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    inputs.push(("receipt", renamed("")));
+    b.add(
+        "receipt-empty-key-name",
+        "The receipt of package-receipt-ok with its key name (key 2) empty: a receipt's key name is 1 to 256 bytes, so it does not decode.",
+        "package",
+        Outcome::DecodeError,
+        Some("receipt.decode"),
+        inputs,
+    );
+    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    inputs.push(("receipt", renamed("zegel test")));
+    b.add(
+        "receipt-key-name-not-a-name",
+        "The receipt of package-receipt-ok with its key name \"zegel test\" (a space: not a key name by signed-note.md §3.1): it decodes, and is refused as not by the trusted key.",
         "package",
         Outcome::BadSignature,
         Some("receipt.signature"),
@@ -665,7 +768,24 @@ pub fn generate() -> Vec<Vector> {
         "chain",
         Outcome::BadLink,
         Some("chain.2"),
-        vec![("packages", chain.into())],
+        vec![("packages", chain.clone().into())],
+    );
+    // Checks run package by package (decode, then link), so a broken link is reported before
+    // a later package that does not open.
+    let mut link_first = chain;
+    if let Some(slot) = link_first.get_mut(3) {
+        let sealed = log.sealed(3);
+        *slot = b64(sealed
+            .get(..sealed.len().saturating_sub(1))
+            .unwrap_or_default());
+    }
+    b.add(
+        "chain-link-before-later-decode",
+        "The chain of chain-broken-link whose seq 3 has also lost its last byte (a truncated frame, which does not open): the broken link at seq 2 is found first, because each package is decoded and linked before the next is decoded.",
+        "chain",
+        Outcome::BadLink,
+        Some("chain.2"),
+        vec![("packages", link_first.into())],
     );
     let mut gap = all.clone();
     gap.remove(2);
@@ -883,6 +1003,27 @@ fn certificate_vectors(b: &mut Builder) {
 /// Segments of the sample log (formats/cold-layout.md §10): the move of seqs [0, 4), whose
 /// rows 1–3 share a retention month while the agreement at seq 0 is kept forever; the same
 /// segment under its v1 key; and its rewrite that keeps rows 1 and 3.
+/// A segment of these inflated blocks under this index (offsets and lengths recomputed), as
+/// formats/cold-segment.md §3 lays it out.
+fn rebuild_segment(index: &segment::SegmentIndex, blocks: &[Vec<u8>]) -> Vec<u8> {
+    let mut index = index.clone();
+    let mut out = segment::SEGMENT_MAGIC.to_vec();
+    for (b, raw) in index.blocks.iter_mut().zip(blocks) {
+        let frame = zstd::bulk::compress(raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+        b.offset = out.len() as u64;
+        b.length = frame.len() as u64;
+        b.raw_length = raw.len() as u64;
+        out.extend_from_slice(&frame);
+    }
+    let index_frame = zstd::bulk::compress(&index.encode(), SEAL_ZSTD_LEVEL).unwrap_or_default();
+    out.extend_from_slice(&index_frame);
+    let digest = sha256(&out);
+    out.extend_from_slice(&(index_frame.len() as u64).to_be_bytes());
+    out.extend_from_slice(&digest.0);
+    out.extend_from_slice(&segment::SEGMENT_MAGIC);
+    out
+}
+
 fn segment_vectors(b: &mut Builder, log: &SampleLog) {
     let (first, end) = (0u64, 4u64);
     let seqs = [1usize, 2, 3];
@@ -1011,6 +1152,84 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         Outcome::BadDigest,
         Some("segment.2"),
         inputs(&key, &altered),
+    );
+    // Index entries that do not state their header's seq or record key, and a package with a
+    // null object; trailer and tiling consistent, so only reading the package finds them.
+    let edited = |edit: &dyn Fn(&mut segment::SegmentIndex, &mut Vec<Vec<u8>>)| {
+        let Ok(mut index) = segment::open_segment(&good) else {
+            return Vec::new();
+        };
+        let mut blocks: Vec<Vec<u8>> = (0..index.blocks.len())
+            .map(|n| segment::read_block(&good, &index, n).unwrap_or_default())
+            .collect();
+        edit(&mut index, &mut blocks);
+        rebuild_segment(&index, &blocks)
+    };
+    b.add(
+        "segment-index-record-key",
+        "The segment of segment-ok whose index gives seq 1 the record key \"INV-0000\" while its header's record key (key 9) is another: an index entry states its header's record key.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.1"),
+        inputs(
+            &key,
+            &edited(&|index, _| {
+                if let Some(p) = index.packages.first_mut() {
+                    p.record_key = Some("INV-0000".into());
+                }
+            }),
+        ),
+    );
+    b.add(
+        "segment-index-seq",
+        "The segment of segment-ok whose index calls the package of seq 1 seq 0 (still ascending, inside the move): an index entry states its header's seq.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.0"),
+        inputs(
+            &key,
+            &edited(&|index, _| {
+                if let Some(p) = index.packages.first_mut() {
+                    p.seq = 0;
+                }
+            }),
+        ),
+    );
+    b.add(
+        "segment-null-object",
+        "The segment of segment-ok whose package of seq 2 has its object replaced by null (the index adjusted): a segment holds whole packages.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.2"),
+        inputs(
+            &key,
+            &edited(&|index, blocks| {
+                let Some(at) = index.packages.iter().position(|p| p.seq == 2) else {
+                    return;
+                };
+                let Some(entry) = index.packages.get(at).cloned() else {
+                    return;
+                };
+                let Some(block) = blocks.get_mut(entry.block as usize) else {
+                    return;
+                };
+                let (start, end) = (entry.offset as usize, (entry.offset + entry.length) as usize);
+                let Some(Ok((header, _))) = block.get(start..end).map(sealed::decode_package_cbor)
+                else {
+                    return;
+                };
+                let cbor = sealed::encode_package(&header, &[None]);
+                let shrink = entry.length - cbor.len() as u64;
+                block.splice(start..end, cbor);
+                for (i, p) in index.packages.iter_mut().enumerate().skip(at) {
+                    if i == at {
+                        p.length -= shrink;
+                    } else if p.block == entry.block {
+                        p.offset -= shrink;
+                    }
+                }
+            }),
+        ),
     );
     let next_month = match month {
         RetentionMonth::Month { year, month: 12 } => RetentionMonth::Month {
@@ -1339,6 +1558,30 @@ fn bundle_vectors(b: &mut Builder) {
             x.agreement = Some(AgreementEvidence {
                 package: log.sealed(1).to_vec(),
                 proof: log.inclusion(1, 5).encode(),
+            });
+        }),
+    );
+    // The agreement of another archive of the tenant, sealed at the same seq with the same
+    // document: its proof under the bundle's checkpoint names another log.
+    let foreign_agreement = {
+        let mut h = log
+            .headers
+            .first()
+            .cloned()
+            .unwrap_or_else(|| std::process::abort());
+        h.archive = "payroll".into();
+        seal(&h.encode(), &[Some(log.object(0))])
+    };
+    add(
+        b,
+        "bundle-agreement-other-archive",
+        "The bundle of bundle-ok whose agreement is sealed for the archive payroll of the same tenant (same seq, same document), with the agreement's inclusion proof: the bundle checkpoint's origin names acme/invoices, not the agreement's log.",
+        Outcome::BadOrigin,
+        Some("bundle.agreement"),
+        &with(&|x| {
+            x.agreement = Some(AgreementEvidence {
+                package: foreign_agreement.clone(),
+                proof: log.inclusion(0, 5).encode(),
             });
         }),
     );
