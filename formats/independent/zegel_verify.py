@@ -1734,11 +1734,82 @@ def run_vector(path, out):
         cat, name = verify_package(run, base64.b64decode(inp["package"], validate=True), key, inp.get("checkpoint"),
                                    base64.b64decode(inp["proof"], validate=True) if "proof" in inp else None,
                                    base64.b64decode(inp["receipt"], validate=True) if "receipt" in inp else None)
+    elif v["check"] == "chain":
+        cat, name = verify_chain(run, [base64.b64decode(x, validate=True) for x in inp["packages"]])
+    elif v["check"] == "consistency":
+        cat, name = verify_consistency_pair(run, inp["old_checkpoint"], inp["new_checkpoint"],
+                                           base64.b64decode(inp["proof"], validate=True), key)
     else:
-        raise Usage("%s: check %r is not implemented by this verifier (bundle, certificate, package)" % (path, v["check"]))
+        raise Usage("%s: check %r is not implemented by this verifier (bundle, certificate, package, chain, "
+                    "consistency)" % (path, v["check"]))
     good = cat == v["expect"] and name == v["failed_check"]
     print("%s %s: got %s at %s" % ("REPRODUCED" if good else "NOT REPRODUCED", v["scenario"], cat, name or "none"), file=out)
     return good
+
+
+def verify_chain(run, packages):
+    """vectors/README.md §3.2: package by package, decode then link; the first failure stops."""
+    prev = None
+    try:
+        for i, sealed in enumerate(packages):
+            try:
+                p = open_package(sealed)
+            except Refused as e:
+                run.fail("package.%d.decode" % i, "decode-error", str(e), stop=True)
+            h = p.header
+            if prev is not None:
+                name = "chain.%d" % h.seq
+                if (h.tenant, h.archive) != (prev.tenant, prev.archive):
+                    run.fail(name, "bad-link", "%s/%s follows %s/%s" % (h.tenant, h.archive, prev.tenant, prev.archive), stop=True)
+                if h.seq != prev.seq + 1:
+                    run.fail(name, "bad-link", "seq %d follows seq %d" % (h.seq, prev.seq), stop=True)
+                if h.prev != prev.leaf:
+                    run.fail(name, "bad-link", "prev is not the leaf hash of seq %d" % prev.seq, stop=True)
+                if h.time < prev.time:
+                    run.fail(name, "bad-link", "time goes back", stop=True)
+                run.ok(name, "links to seq %d" % prev.seq)
+            prev = h
+    except Stop:
+        pass
+    return run.finish()
+
+
+def verify_consistency_pair(run, old_note, new_note, proof_raw, key):
+    """vectors/README.md §3.3: two checkpoints of one log and the proof between them."""
+    cps = []
+    for name, note in (("old-checkpoint", old_note), ("new-checkpoint", new_note)):
+        try:
+            text, sigs = parse_note(note)
+            origin, size, root = parse_checkpoint_body(text)
+        except (Refused, UnicodeDecodeError) as e:
+            run.fail(name + ".decode", "decode-error", str(e))
+            cps.append(None)
+            continue
+        bad = verify_note(text, sigs, key)
+        if bad:
+            run.fail(name + ".signature", "bad-signature", bad)
+            cps.append(None)
+            continue
+        run.ok(name + ".signature", "%s at size %d" % (origin, size))
+        cps.append((origin, size, root))
+    try:
+        if None in cps:
+            raise Stop()
+        (o1, m, r1), (o2, n, r2) = cps
+        if o1 != o2:
+            run.fail("checkpoint.origin", "bad-origin", "%s and %s are different logs" % (o1, o2), stop=True)
+        try:
+            pm, pn, path = decode_proof(proof_raw, 2)
+        except Refused as e:
+            run.fail("proof.decode", "decode-error", str(e), stop=True)
+        if (pm, pn) != (m, n):
+            run.fail("proof.consistency", "bad-proof", "proof from %d to %d, checkpoints at %d and %d" % (pm, pn, m, n), stop=True)
+        if not verify_consistency(m, r1, n, r2, path):
+            run.fail("proof.consistency", "bad-proof", "the proof does not verify", stop=True)
+        run.ok("proof.consistency", "the tree of %d is a prefix of the tree of %d" % (m, n))
+    except Stop:
+        pass
+    return run.finish()
 
 
 def verify_package(run, sealed, key, note, proof_raw, receipt_raw):

@@ -1,6 +1,6 @@
 //! The independent verifier (formats/independent/zegel_verify.py, written from the specs
-//! alone) against the reference: it reproduces every vector of check `bundle`, `certificate`
-//! and `package`, and it agrees with `verify_bundle` on bundles the vectors do not hold.
+//! alone) against the reference: it reproduces every vector of check `bundle`, `certificate`,
+//! `package`, `chain` and `consistency`, and it agrees with `verify_bundle` on bundles the vectors do not hold.
 //!
 //! It needs `python3` with the `cryptography` package and the `zstd` command; a missing one
 //! fails the test with what to install (scripts/deps.sh, `zegel_test_deps`, installs them).
@@ -127,7 +127,7 @@ fn bundle_ok() -> Vec<u8> {
 }
 
 #[test]
-fn independent_verifier_reproduces_the_bundle_certificate_and_package_vectors() {
+fn independent_verifier_reproduces_every_vector_of_the_checks_it_implements() {
     require_tools();
     let mut files = Vec::new();
     for entry in std::fs::read_dir(formats_dir().join("vectors")).unwrap() {
@@ -137,7 +137,10 @@ fn independent_verifier_reproduces_the_bundle_certificate_and_package_vectors() 
         }
         let v: Vector = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        if matches!(v.check.as_str(), "bundle" | "certificate" | "package") {
+        if matches!(
+            v.check.as_str(),
+            "bundle" | "certificate" | "package" | "chain" | "consistency"
+        ) {
             files.push(path.to_string_lossy().into_owned());
         }
     }
@@ -148,10 +151,15 @@ fn independent_verifier_reproduces_the_bundle_certificate_and_package_vectors() 
             .filter(|v| v.check == check)
             .count()
     };
-    let expected = count("bundle") + count("certificate") + count("package");
+    let expected = count("bundle")
+        + count("certificate")
+        + count("package")
+        + count("chain")
+        + count("consistency");
     assert!(
         files.len() == expected && expected >= 40,
-        "expected the {expected} vectors of check bundle, certificate and package, found {}",
+        "expected the {expected} vectors of check bundle, certificate, package, chain and \
+         consistency, found {}",
         files.len()
     );
     let mut args = vec!["vector"];

@@ -845,11 +845,275 @@ pub fn generate() -> Vec<Vector> {
         Some("proof.consistency"),
         cons_inputs(&c2, &c3),
     );
+    refusal_vectors(&mut b, &log);
     segment_vectors(&mut b, &log);
     tile_vectors(&mut b, key);
     certificate_vectors(&mut b);
     bundle_vectors(&mut b);
+    bundle_refusal_vectors(&mut b);
     b.out
+}
+
+/// One vector per MUST-refuse rule of the frame, the header's character rules and the note
+/// syntax that the vectors above do not already show: each changes one thing of package-ok.
+fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
+    let key = &log.key;
+    let cp5 = log.checkpoint(5, key);
+    let proof3 = log.inclusion(3, 5).encode();
+    let pkg3 = log.sealed(3).to_vec();
+    let with = |package: Vec<u8>, checkpoint: String| {
+        vec![
+            ("package", b64(&package)),
+            ("proof", b64(&proof3)),
+            ("checkpoint", text(checkpoint)),
+        ]
+    };
+    let refused = |b: &mut Builder, scenario: &str, description: &str, failed: &str, inputs| {
+        b.add(
+            scenario,
+            description,
+            "package",
+            Outcome::DecodeError,
+            Some(failed),
+            inputs,
+        );
+    };
+
+    // The zstd frame (formats/sealed-package.md §3). pkg3's frame header descriptor (byte 4)
+    // is 0x60: a two-byte content size, single segment, no checksum, no dictionary id.
+    let raw_package = sealed::encode_package(log.header(3), &[Some(log.object(3))]);
+    let mut checksummed = zstd::bulk::Compressor::new(SEAL_ZSTD_LEVEL)
+        .and_then(|mut c| {
+            c.include_checksum(true)?;
+            c.compress(&raw_package)
+        })
+        .unwrap_or_default();
+    b.add(
+        "zstd-checksum-ok",
+        "Seq 3 sealed with a content checksum in its zstd frame (allowed, and correct).",
+        "package",
+        Outcome::Ok,
+        None,
+        with(checksummed.clone(), cp5.clone()),
+    );
+    if let Some(last) = checksummed.last_mut() {
+        *last ^= 0x01;
+    }
+    refused(
+        b,
+        "zstd-bad-checksum",
+        "The frame of zstd-checksum-ok with one bit of its content checksum flipped: a checksum, when present, must be correct.",
+        "package.decode",
+        with(checksummed, cp5.clone()),
+    );
+    let mut skippable = vec![0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0];
+    skippable.extend_from_slice(&pkg3);
+    refused(
+        b,
+        "zstd-skippable-frame",
+        "An empty skippable frame (magic 0x184d2a50, size 0) before the sealed package's frame: exactly one frame, nothing else.",
+        "package.decode",
+        with(skippable, cp5.clone()),
+    );
+    let mut dictionary = pkg3.get(..4).unwrap_or_default().to_vec();
+    dictionary.push(pkg3.get(4).copied().unwrap_or_default() | 0x01);
+    dictionary.push(0x07);
+    dictionary.extend_from_slice(pkg3.get(5..).unwrap_or_default());
+    refused(
+        b,
+        "zstd-dictionary",
+        "The sealed package's frame header names dictionary 7 (a one-byte dictionary id inserted): a frame must decode without a dictionary.",
+        "package.decode",
+        with(dictionary, cp5.clone()),
+    );
+
+    // The header's character rules (formats/package-header.md §3), each in a resealed header.
+    let resealed = |edit: &dyn Fn(&mut PackageHeader)| {
+        let mut h = log
+            .headers
+            .get(3)
+            .cloned()
+            .unwrap_or_else(|| std::process::abort());
+        edit(&mut h);
+        with(seal(&h.encode(), &[Some(log.object(3))]), cp5.clone())
+    };
+    let object = |edit: &dyn Fn(&mut ObjectRef)| {
+        resealed(&|h| {
+            if let Some(o) = h.objects.first_mut() {
+                edit(o);
+            }
+        })
+    };
+    refused(
+        b,
+        "header-object-name-slash",
+        "The object's name is \"rows/record.json\": an object name contains no / (nor \\), so unpacking never leaves its directory.",
+        "package.decode",
+        object(&|o| o.name = "rows/record.json".into()),
+    );
+    refused(
+        b,
+        "header-media-type-upper-case",
+        "The object's media type is \"Application/JSON\": type and subtype are lower case.",
+        "package.decode",
+        object(&|o| o.media_type = "Application/JSON".into()),
+    );
+    refused(
+        b,
+        "header-media-type-space",
+        "The object's media type is \"application/json; charset=utf-8\": no white space anywhere.",
+        "package.decode",
+        object(&|o| o.media_type = "application/json; charset=utf-8".into()),
+    );
+    refused(
+        b,
+        "header-media-type-empty-parameter",
+        "The object's media type is \"application/json;\": an empty parameter.",
+        "package.decode",
+        object(&|o| o.media_type = "application/json;".into()),
+    );
+    refused(
+        b,
+        "header-record-key-control",
+        "The record key holds a BEL (U+0007): no control characters.",
+        "package.decode",
+        resealed(&|h| h.record_key = Some("INV-2025-\u{7}0003".into())),
+    );
+    refused(
+        b,
+        "header-metadata-name-space",
+        "A metadata field named \"paid on\": a metadata name is A-Z a-z 0-9 _ - . only.",
+        "package.decode",
+        resealed(&|h| {
+            if let Some(v) = h.metadata.remove("paid") {
+                h.metadata.insert("paid on".into(), v);
+            }
+        }),
+    );
+
+    // Note syntax (formats/signed-note.md §2).
+    refused(
+        b,
+        "note-carriage-return",
+        "The checkpoint note's first line ends in CR LF: a note holds no control character but LF.",
+        "checkpoint.decode",
+        with(pkg3.clone(), cp5.replacen('\n', "\r\n", 1)),
+    );
+    refused(
+        b,
+        "note-no-em-dash",
+        "The checkpoint's signature line starts with \"- \" instead of an em dash and a space.",
+        "checkpoint.decode",
+        with(pkg3.clone(), cp5.replacen("\u{2014} ", "- ", 1)),
+    );
+    // 68 signature bytes end in base64 with one '=' and two unused bits before it.
+    let padded = cp5
+        .trim_end()
+        .strip_suffix('=')
+        .and_then(|s| {
+            let last = s.chars().last()?;
+            let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let v = alphabet.find(last)?;
+            let other = alphabet.chars().nth(v ^ 1)?;
+            Some(format!("{}{other}=\n", s.get(..s.len() - 1)?))
+        })
+        .unwrap_or_default();
+    refused(
+        b,
+        "note-base64-padding-bits",
+        "The checkpoint's signature in base64 with a non-zero unused bit before its '=' (it decodes to the same bytes in a lax decoder): only canonical base64.",
+        "checkpoint.decode",
+        with(pkg3.clone(), padded),
+    );
+}
+
+/// The decoding rules of a bundle (formats/bundle.md §3.1), one vector each.
+fn bundle_refusal_vectors(b: &mut Builder) {
+    let log = SampleLog::build();
+    let ok = bundle_of(&log, 3, 4, &[5], &[]);
+    let whole = ok.encode();
+    let refused = |b: &mut Builder, scenario: &str, description: &str, bytes: &[u8]| {
+        b.add(
+            scenario,
+            description,
+            "bundle",
+            Outcome::DecodeError,
+            Some("bundle.decode"),
+            vec![("bundle", b64(bytes))],
+        );
+    };
+    let edited = |edit: &dyn Fn(&mut Bundle)| {
+        let mut x = ok.clone();
+        edit(&mut x);
+        x.with_report().encode()
+    };
+    refused(
+        b,
+        "bundle-version-2",
+        "The bundle of bundle-ok with version 2 (map key 0): an unknown version.",
+        &replace(&whole, &[0xad, 0x00, 0x01], &[0xad, 0x00, 0x02]),
+    );
+    let mut trailing = whole.clone();
+    trailing.push(0x00);
+    refused(
+        b,
+        "bundle-trailing-byte",
+        "The bundle of bundle-ok followed by one byte 00: exactly one CBOR item.",
+        &trailing,
+    );
+    refused(
+        b,
+        "bundle-consistency-count",
+        "The bundle of bundle-ok without its consistency proof: one per checkpoint.",
+        &edited(&|x| x.consistency.clear()),
+    );
+    refused(
+        b,
+        "bundle-key-validity-empty",
+        "The bundle of bundle-ok whose trusted key is valid from and until the same millisecond: valid from must be smaller than valid until.",
+        &edited(&|x| {
+            if let Some(k) = x.keys.last_mut() {
+                k.valid_from_ms = Some(T0_MS);
+                k.valid_until_ms = Some(T0_MS);
+            }
+        }),
+    );
+    refused(
+        b,
+        "bundle-key-listed-twice",
+        "The bundle of bundle-ok listing the trusted key twice: no two entries have the same name and key id.",
+        &edited(&|x| {
+            if let Some(k) = x.keys.last().cloned() {
+                x.keys.push(k);
+            }
+        }),
+    );
+    // A key entry is {0: name, 1: key id, ...}: a5 00 6a "zegel.test" 01 44 ...
+    let mut entry = vec![0xa5, 0x00, 0x6a];
+    entry.extend_from_slice(b"zegel.test");
+    entry.extend_from_slice(&[0x01, 0x44]);
+    let mut renamed = entry.clone();
+    if let Some(c) = renamed.get_mut(12) {
+        *c = b'u';
+    }
+    refused(
+        b,
+        "bundle-key-name-not-its-text",
+        "The bundle of bundle-ok whose first key entry is named \"zegel.tesu\" while its key text names zegel.test: entries 0 and 1 are those of the text.",
+        &replace(&whole, &entry, &renamed),
+    );
+    let key_text = ok.keys.first().map(|k| k.key.to_text()).unwrap_or_default();
+    let mut stored = vec![0x78, u8::try_from(key_text.len()).unwrap_or(0)];
+    stored.extend_from_slice(key_text.as_bytes());
+    let mut spaced = vec![0x78, u8::try_from(key_text.len() + 1).unwrap_or(0)];
+    spaced.extend_from_slice(key_text.as_bytes());
+    spaced.push(b' ');
+    refused(
+        b,
+        "bundle-key-text-not-canonical",
+        "The bundle of bundle-ok whose first key text ends in a space: it reads as the same key, but a key text in a bundle is canonical.",
+        &replace(&whole, &stored, &spaced),
+    );
 }
 
 /// The `bundle` vectors alone, as [`generate`] makes them, without the slow rest.
