@@ -991,6 +991,129 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         }),
     );
 
+    // Versions and algorithm identifiers (formats/cbor.md §4, formats/algorithms.md §4): every
+    // structure here is a map whose key 0 (version) is 1 (`a? 00 01`), and a header's key 1
+    // (hash-alg) is 1.
+    let header3 = log.header(3);
+    refused(
+        b,
+        "header-version-2",
+        "Seq 3 resealed with header version 2: an unknown version.",
+        "package.decode",
+        with(
+            seal(
+                &replace(header3, &[0x00, 0x01, 0x01], &[0x00, 0x02, 0x01]),
+                &[Some(log.object(3))],
+            ),
+            cp5.clone(),
+        ),
+    );
+    refused(
+        b,
+        "header-hash-alg-2",
+        "Seq 3 resealed with hash-alg 2 in its header: an unknown algorithm identifier, never a fallback.",
+        "package.decode",
+        with(
+            seal(
+                &replace(
+                    header3,
+                    &[0x00, 0x01, 0x01, 0x01],
+                    &[0x00, 0x01, 0x01, 0x02],
+                ),
+                &[Some(log.object(3))],
+            ),
+            cp5.clone(),
+        ),
+    );
+    refused(
+        b,
+        "sealed-object-count",
+        "Seq 3 sealed with its object twice: the package holds one object more than its header lists.",
+        "package.decode",
+        with(
+            seal(header3, &[Some(log.object(3)), Some(log.object(3))]),
+            cp5.clone(),
+        ),
+    );
+    b.add(
+        "proof-version-2",
+        "The inclusion proof of package-ok with version 2: an unknown version.",
+        "package",
+        Outcome::DecodeError,
+        Some("proof.decode"),
+        vec![
+            ("package", b64(&pkg3)),
+            (
+                "proof",
+                b64(&replace(&proof3, &[0xa6, 0x00, 0x01], &[0xa6, 0x00, 0x02])),
+            ),
+            ("checkpoint", text(cp5.clone())),
+        ],
+    );
+    let receipt = log.receipt(3, 4, key);
+    let mut inputs = with(pkg3.clone(), cp5.clone());
+    inputs.push((
+        "receipt",
+        b64(&replace(&receipt, &[0xa9, 0x00, 0x01], &[0xa9, 0x00, 0x02])),
+    ));
+    refused(
+        b,
+        "receipt-version-2",
+        "The receipt of package-receipt-ok with version 2: an unknown version.",
+        "receipt.decode",
+        inputs,
+    );
+    let mut inputs = with(pkg3.clone(), cp5.clone());
+    inputs.push((
+        "receipt",
+        b64(&replace(
+            &receipt,
+            &[0x00, 0x01, 0x01, 0x01],
+            &[0x00, 0x01, 0x01, 0x02],
+        )),
+    ));
+    refused(
+        b,
+        "receipt-sig-alg-2",
+        "The receipt of package-receipt-ok with sig-alg 2: an unknown algorithm identifier.",
+        "receipt.decode",
+        inputs,
+    );
+
+    // Checkpoint bodies (formats/checkpoint.md §2), validly signed, so only the body's rules
+    // refuse them.
+    let body5 = cp5.split_once("\n\u{2014}").map_or("", |(body, _)| body);
+    let resigned_body = |body: String| crate::note::sign_note(&body, key);
+    refused(
+        b,
+        "checkpoint-size-leading-zero",
+        "The checkpoint of 5 with its size written 05, signed: a size has no leading zero.",
+        "checkpoint.decode",
+        with(
+            pkg3.clone(),
+            resigned_body(body5.replacen("\n5\n", "\n05\n", 1)),
+        ),
+    );
+    let root_padding_bits = body5
+        .rsplit_once("\n")
+        .and_then(|(_, _)| {
+            let lines: Vec<&str> = body5.lines().collect();
+            let root = lines.get(2)?;
+            let stem = root.strip_suffix('=')?;
+            let last = stem.chars().last()?;
+            let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let other = alphabet.chars().nth(alphabet.find(last)? ^ 1)?;
+            Some(body5.replacen(root, &format!("{}{other}=", stem.get(..stem.len() - 1)?), 1))
+        })
+        .unwrap_or_default();
+    refused(
+        b,
+        "checkpoint-root-not-canonical",
+        "The checkpoint of 5 with a non-zero unused bit in the base64 of its root, signed: the root is canonical base64.",
+        "checkpoint.decode",
+        with(pkg3.clone(), resigned_body(root_padding_bits)),
+    );
+
     // Note syntax (formats/signed-note.md §2).
     refused(
         b,
@@ -1456,6 +1579,24 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
                 if let Some(p) = index.packages.first_mut() {
                     p.seq = 0;
                 }
+            }),
+        ),
+    );
+    b.add(
+        "segment-empty-block",
+        "The segment of segment-ok with an empty block (one zstd frame of no bytes, raw length 0) after its last: a block's raw length is at least 1.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &edited(&|index, blocks| {
+                blocks.push(Vec::new());
+                index.blocks.push(segment::BlockRef {
+                    offset: 0,
+                    length: 0,
+                    raw_length: 0,
+                });
             }),
         ),
     );
