@@ -1393,14 +1393,25 @@ fn certificate_vectors(b: &mut Builder) {
 /// A segment of these inflated blocks under this index (offsets and lengths recomputed), as
 /// formats/cold-segment.md §3 lays it out.
 fn rebuild_segment(index: &segment::SegmentIndex, blocks: &[Vec<u8>]) -> Vec<u8> {
+    let frames: Vec<(Vec<u8>, u64)> = blocks
+        .iter()
+        .map(|raw| {
+            let frame = zstd::bulk::compress(raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+            (frame, raw.len() as u64)
+        })
+        .collect();
+    segment_of_frames(index, &frames)
+}
+
+/// A segment of these compressed blocks, each with its raw length, under this index.
+fn segment_of_frames(index: &segment::SegmentIndex, frames: &[(Vec<u8>, u64)]) -> Vec<u8> {
     let mut index = index.clone();
     let mut out = segment::SEGMENT_MAGIC.to_vec();
-    for (b, raw) in index.blocks.iter_mut().zip(blocks) {
-        let frame = zstd::bulk::compress(raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+    for (b, (frame, raw_length)) in index.blocks.iter_mut().zip(frames) {
         b.offset = out.len() as u64;
         b.length = frame.len() as u64;
-        b.raw_length = raw.len() as u64;
-        out.extend_from_slice(&frame);
+        b.raw_length = *raw_length;
+        out.extend_from_slice(frame);
     }
     let index_frame = zstd::bulk::compress(&index.encode(), SEAL_ZSTD_LEVEL).unwrap_or_default();
     out.extend_from_slice(&index_frame);
@@ -1599,6 +1610,32 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
                 });
             }),
         ),
+    );
+    // Block 0 as two zstd frames, one per half of its bytes: together they inflate to the
+    // block, but a block is one frame.
+    let two_frames = segment::open_segment(&good)
+        .ok()
+        .map(|index| {
+            let raw = segment::read_block(&good, &index, 0).unwrap_or_default();
+            let (a, z) = raw.split_at(raw.len() / 2);
+            let mut frame = zstd::bulk::compress(a, SEAL_ZSTD_LEVEL).unwrap_or_default();
+            frame.extend(zstd::bulk::compress(z, SEAL_ZSTD_LEVEL).unwrap_or_default());
+            let mut frames = vec![(frame, raw.len() as u64)];
+            for n in 1..index.blocks.len() {
+                let raw = segment::read_block(&good, &index, n).unwrap_or_default();
+                let frame = zstd::bulk::compress(&raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+                frames.push((frame, raw.len() as u64));
+            }
+            segment_of_frames(&index, &frames)
+        })
+        .unwrap_or_default();
+    b.add(
+        "segment-block-two-frames",
+        "The segment of segment-ok whose first block is two zstd frames, one per half of its bytes (trailer and index consistent): a block is exactly one frame, checked when a package of it is read.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.1"),
+        inputs(&key, &two_frames),
     );
     b.add(
         "segment-null-object",
