@@ -2,7 +2,9 @@
 """Independent verifier of Zegel proof bundles and certificates of destruction.
 
 Written from the specifications in formats/*.md, formats/zegel.cddl and
-formats/vectors/README.md only, without reading Zegel's code. See README.md beside this file.
+formats/vectors/README.md only, without reading Zegel's code; the report renderer and the
+chain, consistency and segment checks were added later, following the specs, by someone who
+had read the reference code (README.md beside this file says more).
 
 Usage:
   zegel_verify.py bundle      --key KEY FILE      KEY: verifier key text, a file holding it,
@@ -1681,6 +1683,194 @@ def check_report(run, b):
              "from character %d: %s" % (i, json.dumps(b.report[max(0, i - 20):i + 40])))
 
 
+# ----------------------------------------------------------------------------- cold segments (cold-segment.md, cold-layout.md)
+
+SEGMENT_MAGIC = b"ZGLSEG\x00\x01"
+SEGMENT_TRAILER_BYTES = 48
+SEGMENT_PACKAGES_MAX = 10000
+SEGMENT_BYTES_MAX = 1 << 30
+SEGMENT_BLOCK_RAW_BYTES_MAX = 83886080
+SEGMENT_INDEX_BYTES_MAX = 16 << 20
+SEGMENT_KEY_RE = re.compile(r"(v1|v2)/([^/]+)/([^/]+)/segments/(never|[0-9]+-[0-9]{2})/([0-9]{20})-([0-9]{20})"
+                            r"(?:\+([0-9]{20}))?\.zseg")
+
+
+def retention_month(ms):
+    """cold-layout.md §3: the UTC month of retain-until, or never."""
+    return "never" if ms is None else fmt_time(ms)[:-17]
+
+
+def parse_segment_key(key):
+    """cold-layout.md §2: (version, tenant, archive, month, first, end, rewrite or None)."""
+    m = SEGMENT_KEY_RE.fullmatch(key)
+    want(m is not None, "segment key: not <v>/<tenant>/<archive>/segments/<month>/<first>-<end>[+<rewrite>].zseg")
+    version, tenant, archive, month, first, end, rewrite = m.groups()
+    want(valid_identifier(tenant) and valid_identifier(archive), "segment key: tenant or archive is not an identifier")
+    if month != "never":
+        year, mm = month.split("-")
+        want(year[0] != "0" and int(year) >= 1970 and 1 <= int(mm) <= 12, "segment key: not a month")
+        last = retention_month(2 ** 64 - 1).split("-")
+        want((int(year), int(mm)) <= (int(last[0]), int(last[1])), "segment key: a month after the last time")
+    first, end = int(first), int(end)
+    want(first < 2 ** 64 and end < 2 ** 64 and first < end, "segment key: not a range of seqs")
+    if rewrite is not None:
+        want(version == "v2", "segment key: a rewrite number under v1/")
+        rewrite = int(rewrite)
+        want(1 <= rewrite < 2 ** 64, "segment key: rewrite number 0")
+    return version, tenant, archive, month, first, end, rewrite
+
+
+def open_segment(data):
+    """cold-segment.md §3, §4, §4.1 (the checks of segment.decode): the index."""
+    want(len(data) <= SEGMENT_BYTES_MAX, "segment: larger than SEGMENT_BYTES_MAX")
+    want(len(data) >= len(SEGMENT_MAGIC) + SEGMENT_TRAILER_BYTES, "segment: shorter than magic and trailer")
+    body, trailer = data[:-SEGMENT_TRAILER_BYTES], data[-SEGMENT_TRAILER_BYTES:]
+    want(data[:8] == SEGMENT_MAGIC and trailer[40:] == SEGMENT_MAGIC, "segment: bad magic")
+    want(sha256(body) == trailer[8:40], "segment: trailer hash does not match its bytes")
+    index_len = int.from_bytes(trailer[:8], "big")
+    want(index_len <= SEGMENT_INDEX_BYTES_MAX and index_len <= len(body) - 8, "segment: index length out of range")
+    start = len(body) - index_len
+    v = cbor_decode(zstd_decompress(body[start:], SEGMENT_INDEX_BYTES_MAX))
+    want(type(v) is list and len(v) == 5, "segment index: not an array of five")
+    want(type(v[0]) is int and v[0] == 1, "segment index: unknown version")
+    want(valid_identifier(v[1]) and valid_identifier(v[2]), "segment index: tenant or archive is not an identifier")
+    want(type(v[3]) is list and len(v[3]) <= SEGMENT_PACKAGES_MAX, "segment index: blocks")
+    want(type(v[4]) is list and len(v[4]) <= SEGMENT_PACKAGES_MAX, "segment index: packages")
+    for blk in v[3]:
+        want(type(blk) is list and len(blk) == 3 and all(is_uint(x) for x in blk), "segment index: block entry")
+    for p in v[4]:
+        want(type(p) is list and len(p) == 5 and all(is_uint(x) for x in p[:4])
+             and (p[4] is None or (is_text(p[4]) and tlen(p[4]) <= RECORD_KEY_BYTES_MAX)), "segment index: package entry")
+    blocks, packages = v[3], v[4]
+    want(all(a[0] < b[0] for a, b in zip(packages, packages[1:])), "segment index: seqs not ascending and unique")
+    at = 8
+    for off, length, raw in blocks:
+        want(off == at, "segment index: blocks are not back to back")
+        want(1 <= raw <= SEGMENT_BLOCK_RAW_BYTES_MAX, "segment index: a block's raw length is not 1 to the limit")
+        at += length
+    want(at == start, "segment index: the blocks do not end where the index starts")
+    want(all(p[3] >= 1 for p in packages), "segment index: a package of length 0")
+    nb, noff = 0, 0
+    for seq, blk, off, length, _rk in packages:
+        if blk != nb:
+            done = blocks[nb][2] if nb < len(blocks) else None
+            want(done == noff and blk == nb + 1 and off == 0, "segment index: packages do not tile the blocks")
+            nb, noff = blk, 0
+        want(off == noff, "segment index: packages do not tile the blocks")
+        noff = off + length
+    want((nb >= len(blocks) or blocks[nb][2] == noff) and (not packages) == (not blocks),
+         "segment index: packages do not tile the blocks")
+    want((packages[-1][1] + 1 if packages else 0) == len(blocks), "segment index: a block holds no package")
+    return v
+
+
+def cbor_head(major, n):
+    if n < 24:
+        return bytes([major << 5 | n])
+    for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes([major << 5 | extra]) + n.to_bytes(size, "big")
+    refuse("cbor: integer too large")
+
+
+def cbor_encode(v):
+    """The deterministic encoding of a value decoded by cbor_decode (maps keep their order)."""
+    if v is None:
+        return b"\xf6"
+    if v is True or v is False:
+        return b"\xf5" if v else b"\xf4"
+    if type(v) is int:
+        return cbor_head(0, v) if v >= 0 else cbor_head(1, -1 - v)
+    if type(v) is bytes:
+        return cbor_head(2, len(v)) + v
+    if type(v) is str:
+        raw = v.encode("utf-8")
+        return cbor_head(3, len(raw)) + raw
+    if isinstance(v, CMap):
+        return cbor_head(5, len(v)) + b"".join(cbor_encode(k) + cbor_encode(x) for k, x in v)
+    return cbor_head(4, len(v)) + b"".join(cbor_encode(x) for x in v)
+
+
+def restore_package(package_cbor, seq, record_key, prev):
+    """cold-segment.md §2, §4.1: the restored header bytes and the objects."""
+    v = cbor_decode(package_cbor)
+    want(type(v) is list and len(v) == 3 and v[0] == 1 and is_bytes(v[1]) and type(v[2]) is list,
+         "segment package: not a package")
+    reduced = decode_header(v[1])
+    want(reduced.seq == seq, "segment: the index says seq %d but the header says %d" % (seq, reduced.seq))
+    want(reduced.record_key == record_key, "segment: the index's record key is not the header's")
+    want(all(is_bytes(o) for o in v[2]), "segment: a withheld object")
+    want(len(v[2]) == len(reduced.objects), "segment package: object count differs from its header")
+    fields = cbor_decode(v[1])
+    restored = CMap()
+    for k, x in fields:
+        if k == 5 and seq > 0:
+            x = prev
+        elif k == 11:
+            x = [[o[0], o[1], o[2], sha256(body)] for o, body in zip(x, v[2])]
+        restored.append((k, x))
+    return cbor_encode(restored), v[2]
+
+
+def verify_segment(run, key, data, leaves, headers):
+    """vectors/README.md §3.4."""
+    try:
+        try:
+            version, tenant, archive, month, first, end, rewrite = parse_segment_key(key)
+        except Refused as e:
+            run.fail("segment.key", "decode-error", str(e), stop=True)
+        run.ok("segment.key", "%s %s/%s, retained until %s, move [%d, %d)" % (version, tenant, archive, month, first, end))
+        try:
+            index = open_segment(data)
+        except Refused as e:
+            run.fail("segment.decode", "decode-error", str(e), stop=True)
+        _v, itenant, iarchive, blocks, packages = index
+        run.ok("segment.decode", "%d packages in %d block(s), trailer hash matches" % (len(packages), len(blocks)))
+        if (itenant, iarchive) != (tenant, archive):
+            run.fail("segment.placement", "decode-error", "the index names another archive", stop=True)
+        if any(not first <= p[0] < end for p in packages):
+            run.fail("segment.placement", "decode-error", "seqs outside the move", stop=True)
+        if rewrite is not None and not packages:
+            run.fail("segment.placement", "decode-error", "a rewritten segment holds no package", stop=True)
+        run.ok("segment.placement", "every seq in [%d, %d)" % (first, end))
+        inflated = {}
+        for i, (seq, blk, off, length, record_key) in enumerate(packages):
+            name = "segment.%d" % seq
+            if seq >= len(leaves) or (seq > 0 and seq - 1 >= len(leaves)):
+                run.skip(name, "no trusted leaf for this seq or the one before")
+                continue
+            if blk not in inflated:
+                b_off, b_len, b_raw = blocks[blk]
+                try:
+                    raw = zstd_decompress(data[b_off:b_off + b_len], b_raw)
+                    want(len(raw) == b_raw, "segment: block inflates to another length than its index says")
+                    inflated[blk] = raw
+                except Refused as e:
+                    inflated[blk] = e
+            raw = inflated[blk]
+            if isinstance(raw, Refused):
+                run.fail(name, "decode-error", "block %d: %s" % (blk, raw))
+                continue
+            try:
+                header_bytes, _objects = restore_package(raw[off:off + length], seq, record_key,
+                                                         leaves[seq - 1] if seq > 0 else None)
+                h = decode_header(header_bytes)
+            except Refused as e:
+                run.fail(name, "decode-error", str(e))
+                continue
+            if h.leaf != leaves[seq]:
+                run.fail(name, "bad-digest", "the restored header does not hash to the trusted leaf")
+            elif i >= len(headers) or headers[i] != header_bytes:
+                run.fail(name, "bad-digest", "the restored header differs from the expected bytes")
+            elif (h.tenant, h.archive) != (tenant, archive) or retention_month(h.retain_until) != month:
+                run.fail(name, "decode-error", "a package of another archive or retention month")
+            else:
+                run.ok(name, "restored to leaf %s" % hx(h.leaf))
+    except Stop:
+        pass
+    return run.finish()
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
@@ -1736,6 +1926,10 @@ def run_vector(path, out):
                                    base64.b64decode(inp["receipt"], validate=True) if "receipt" in inp else None)
     elif v["check"] == "chain":
         cat, name = verify_chain(run, [base64.b64decode(x, validate=True) for x in inp["packages"]])
+    elif v["check"] == "segment":
+        cat, name = verify_segment(run, inp["segment_key"], base64.b64decode(inp["segment"], validate=True),
+                                   [base64.b64decode(x, validate=True) for x in inp["leaves"]],
+                                   [base64.b64decode(x, validate=True) for x in inp["headers"]])
     elif v["check"] == "consistency":
         cat, name = verify_consistency_pair(run, inp["old_checkpoint"], inp["new_checkpoint"],
                                            base64.b64decode(inp["proof"], validate=True), key)

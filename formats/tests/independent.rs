@@ -1,6 +1,6 @@
 //! The independent verifier (formats/independent/zegel_verify.py, written from the specs
 //! alone) against the reference: it reproduces every vector of check `bundle`, `certificate`,
-//! `package`, `chain` and `consistency`, and it agrees with `verify_bundle` on bundles the vectors do not hold.
+//! `package`, `chain`, `consistency` and `segment`, and it agrees with `verify_bundle` on bundles the vectors do not hold.
 //!
 //! It needs `python3` with the `cryptography` package and the `zstd` command; a missing one
 //! fails the test with what to install (scripts/deps.sh, `zegel_test_deps`, installs them).
@@ -139,7 +139,7 @@ fn independent_verifier_reproduces_every_vector_of_the_checks_it_implements() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         if matches!(
             v.check.as_str(),
-            "bundle" | "certificate" | "package" | "chain" | "consistency"
+            "bundle" | "certificate" | "package" | "chain" | "consistency" | "segment"
         ) {
             files.push(path.to_string_lossy().into_owned());
         }
@@ -155,11 +155,11 @@ fn independent_verifier_reproduces_every_vector_of_the_checks_it_implements() {
         + count("certificate")
         + count("package")
         + count("chain")
-        + count("consistency");
+        + count("consistency")
+        + count("segment");
     assert!(
         files.len() == expected && expected >= 40,
-        "expected the {expected} vectors of check bundle, certificate, package, chain and \
-         consistency, found {}",
+        "expected the {expected} vectors of every check but tiles, found {}",
         files.len()
     );
     let mut args = vec!["vector"];
