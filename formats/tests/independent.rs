@@ -121,9 +121,7 @@ fn reference_first_failure(bytes: &[u8], key: &VerifierKey) -> Option<(String, S
 }
 
 fn bundle_ok() -> Vec<u8> {
-    let path = formats_dir().join("vectors").join("bundle-ok.json");
-    let v: Vector = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    B64.decode(v.inputs["bundle"].as_str().unwrap()).unwrap()
+    vector_bundle("bundle-ok")
 }
 
 #[test]
@@ -260,13 +258,29 @@ fn both_verifiers_accept_non_canonical_keys_in_a_bundles_key_list() {
     );
 }
 
-/// Every third byte of `bundle-ok`, one bit of it chosen by a fixed seed: the bundle with that
-/// bit flipped is refused by both verifiers, at the same first check. This covers every part
-/// of the bundle, the report included (formats/bundle-report.md).
+/// The bundle of a vector, by scenario.
+fn vector_bundle(scenario: &str) -> Vec<u8> {
+    let path = formats_dir()
+        .join("vectors")
+        .join(format!("{scenario}.json"));
+    let v: Vector = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    B64.decode(v.inputs["bundle"].as_str().unwrap()).unwrap()
+}
+
+/// Every third byte of `bundle-ok` (the package whole, an agreement) and every fifth of
+/// `bundle-disposed-ok` (the package absent, a disposition, two checkpoints), one bit of each
+/// chosen by a fixed seed: the bundle with that bit flipped is refused by both verifiers, at
+/// the same first check. This covers every part of a bundle, the report included
+/// (formats/bundle-report.md).
 #[test]
 fn both_verifiers_refuse_a_bundle_with_any_flipped_bit_of_a_dense_sample() {
     require_tools();
-    let ok = bundle_ok();
+    flipped_bits_are_refused_alike("bundle-ok", 3);
+    flipped_bits_are_refused_alike("bundle-disposed-ok", 5);
+}
+
+fn flipped_bits_are_refused_alike(scenario: &str, step: usize) {
+    let ok = vector_bundle(scenario);
     let key = vectors::test_key().verifier();
     let mut state: u64 = 0x5eed_0fb1_7f11_9500;
     let mut next = || {
@@ -278,12 +292,12 @@ fn both_verifiers_refuse_a_bundle_with_any_flipped_bit_of_a_dense_sample() {
         z ^ (z >> 31)
     };
     let bits: Vec<usize> = (0..ok.len())
-        .step_by(3)
+        .step_by(step)
         .map(|byte| byte * 8 + usize::try_from(next() % 8).unwrap())
         .collect();
     let dir = std::env::temp_dir().join(format!("zegel-flips-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("bundle-ok.zbundle");
+    let file = dir.join(format!("{scenario}.zbundle"));
     std::fs::write(&file, &ok).unwrap();
     let mut args = vec![
         "flips".to_string(),
@@ -326,7 +340,7 @@ fn both_verifiers_refuse_a_bundle_with_any_flipped_bit_of_a_dense_sample() {
     }
     assert!(
         problems.is_empty(),
-        "{} of {} flipped bits not refused alike:\n{}",
+        "{scenario}: {} of {} flipped bits not refused alike:\n{}",
         problems.len(),
         bits.len(),
         problems.join("\n")
