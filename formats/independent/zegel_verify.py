@@ -3,7 +3,7 @@
 
 Written from the specifications in formats/*.md, formats/zegel.cddl and
 formats/vectors/README.md only, without reading Zegel's code; the report renderer and the
-chain, consistency and segment checks were added later, following the specs, by someone who
+chain, consistency, segment and tiles checks were added later, following the specs, by someone who
 had read the reference code (README.md beside this file says more).
 
 Usage:
@@ -1871,6 +1871,112 @@ def verify_segment(run, key, data, leaves, headers):
     return run.finish()
 
 
+# ----------------------------------------------------------------------------- tiles (cold-layout.md §2, §5, §7)
+
+CHECKPOINT_KEY_RE = re.compile(r"(v1|v2)/([^/]+)/([^/]+)/checkpoints/([0-9]{20})\.note")
+TILE_KEY_RE = re.compile(r"(v1|v2)/([^/]+)/([^/]+)/tile/([0-7])/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([1-9][0-9]{0,2}))?")
+
+
+def tile_index_text(n):
+    s = str(n)
+    s = "0" * (-len(s) % 3) + s
+    groups = [s[i:i + 3] for i in range(0, len(s), 3)]
+    return "".join("x%s/" % g for g in groups[:-1]) + groups[-1]
+
+
+def tiles_of(n):
+    """cold-layout.md §5: (level, index, width) of every tile of the tree of n leaves."""
+    out, level = [], 0
+    while n // 256 ** level:
+        e = n // 256 ** level
+        out += [(level, i, 256) for i in range(e // 256)]
+        if e % 256:
+            out.append((level, e // 256, e % 256))
+        level += 1
+    return out
+
+
+def tile_key(version, tenant, archive, level, index, width):
+    return "%s/%s/%s/tile/%d/%s%s" % (version, tenant, archive, level, tile_index_text(index),
+                                        "" if width == 256 else ".p/%d" % width)
+
+
+def parse_tile_key(key):
+    m = TILE_KEY_RE.fullmatch(key)
+    if m is None:
+        return None
+    version, tenant, archive, level, index, width = m.groups()
+    digits = index.replace("x", "").replace("/", "")
+    if tile_index_text(int(digits)) != index or (width is not None and int(width) > 255):
+        return None
+    return version, tenant, archive
+
+
+def verify_tiles(run, checkpoint_key, note, tiles, key):
+    """vectors/README.md §3.5, cold-layout.md §7 steps 1-4."""
+    try:
+        m = CHECKPOINT_KEY_RE.fullmatch(checkpoint_key)
+        if m is None or not valid_identifier(m.group(2)) or not valid_identifier(m.group(3)) \
+                or int(m.group(4)) >= 2 ** 64:
+            run.fail("checkpoint.key", "decode-error", "not a checkpoint key of layout v1 or v2", stop=True)
+        version, tenant, archive, counter = m.group(1), m.group(2), m.group(3), int(m.group(4))
+        run.ok("checkpoint.key", "%s %s/%s, size %d" % (version, tenant, archive, counter))
+        cp = check_checkpoint(run, "checkpoint", note, key, "%s/%s/%s" % (key.name, tenant, archive))
+        n = cp.size
+        if n != counter:
+            run.fail("checkpoint.size", "decode-error", "size %d, the key says %d" % (n, counter), stop=True)
+        run.ok("checkpoint.size", "%d" % n)
+        for name in tiles:
+            parsed = parse_tile_key(name)
+            if parsed is None or parsed[1:] != (tenant, archive):
+                run.fail("tiles.keys", "decode-error", "%s is not a tile key of %s/%s" % (name, tenant, archive), stop=True)
+        needed = tiles_of(n)
+        missing = [t for t in needed if tile_key(version, tenant, archive, *t) not in tiles]
+        if missing:
+            run.fail("tiles.keys", "decode-error", "%d needed tile(s) missing under %s/" % (len(missing), version), stop=True)
+        run.ok("tiles.keys", "all %d tile(s) of size %d present" % (len(needed), n))
+        entries = {}
+        for level, index, width in needed:
+            data = tiles[tile_key(version, tenant, archive, level, index, width)]
+            if len(data) != 32 * width:
+                run.fail("tiles.decode", "decode-error", "tile %d/%d is %d bytes, not %d" % (level, index, len(data), 32 * width), stop=True)
+            entries[(level, index)] = [data[i:i + 32] for i in range(0, len(data), 32)]
+        run.ok("tiles.decode", "%d tile(s)" % len(needed))
+
+        def entry(level, i):
+            return entries[(level, i // 256)][i % 256]
+
+        def fold(hashes):
+            while len(hashes) > 1:
+                hashes = [node(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+            return hashes[0]
+        if n == 0:
+            root = sha256(b"")
+        else:
+            peaks, start = [], 0
+            for b in range(63, -1, -1):
+                if n >> b & 1:
+                    level, r = divmod(b, 8)
+                    first = start // 256 ** level
+                    peaks.append(fold([entry(level, first + j) for j in range(2 ** r)]))
+                    start += 2 ** b
+            root = peaks[-1]
+            for p in reversed(peaks[:-1]):
+                root = node(p, root)
+        if root != cp.root:
+            run.fail("tiles.root", "bad-proof", "the tiles give another root than the checkpoint's", stop=True)
+        run.ok("tiles.root", "the tiles give the checkpoint's root")
+        bad = [(level, index) for level, index, width in needed if width == 256
+               and fold(entries[(level, index)]) != entry(level + 1, index)]
+        if bad:
+            run.fail("tiles.parents", "bad-proof", "full tile(s) %s do not hash to their entry one level up" % bad)
+        else:
+            run.ok("tiles.parents", "every full tile hashes to its entry one level up")
+    except Stop:
+        pass
+    return run.finish()
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
@@ -1930,6 +2036,9 @@ def run_vector(path, out):
         cat, name = verify_segment(run, inp["segment_key"], base64.b64decode(inp["segment"], validate=True),
                                    [base64.b64decode(x, validate=True) for x in inp["leaves"]],
                                    [base64.b64decode(x, validate=True) for x in inp["headers"]])
+    elif v["check"] == "tiles":
+        cat, name = verify_tiles(run, inp["checkpoint_key"], inp["checkpoint"],
+                                 {k: base64.b64decode(x, validate=True) for k, x in inp["tiles"].items()}, key)
     elif v["check"] == "consistency":
         cat, name = verify_consistency_pair(run, inp["old_checkpoint"], inp["new_checkpoint"],
                                            base64.b64decode(inp["proof"], validate=True), key)
