@@ -1405,6 +1405,17 @@ fn rebuild_segment(index: &segment::SegmentIndex, blocks: &[Vec<u8>]) -> Vec<u8>
 
 /// A segment of these compressed blocks, each with its raw length, under this index.
 fn segment_of_frames(index: &segment::SegmentIndex, frames: &[(Vec<u8>, u64)]) -> Vec<u8> {
+    segment_with(index, frames, &|cbor| {
+        zstd::bulk::compress(cbor, SEAL_ZSTD_LEVEL).unwrap_or_default()
+    })
+}
+
+/// As [`segment_of_frames`], with the index's frame made from its CBOR by `index_frame`.
+fn segment_with(
+    index: &segment::SegmentIndex,
+    frames: &[(Vec<u8>, u64)],
+    index_frame: &dyn Fn(&[u8]) -> Vec<u8>,
+) -> Vec<u8> {
     let mut index = index.clone();
     let mut out = segment::SEGMENT_MAGIC.to_vec();
     for (b, (frame, raw_length)) in index.blocks.iter_mut().zip(frames) {
@@ -1413,7 +1424,7 @@ fn segment_of_frames(index: &segment::SegmentIndex, frames: &[(Vec<u8>, u64)]) -
         b.raw_length = *raw_length;
         out.extend_from_slice(frame);
     }
-    let index_frame = zstd::bulk::compress(&index.encode(), SEAL_ZSTD_LEVEL).unwrap_or_default();
+    let index_frame = index_frame(&index.encode());
     out.extend_from_slice(&index_frame);
     let digest = sha256(&out);
     out.extend_from_slice(&(index_frame.len() as u64).to_be_bytes());
@@ -1636,6 +1647,94 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         Outcome::DecodeError,
         Some("segment.1"),
         inputs(&key, &two_frames),
+    );
+    // The index and the blocks of segment-ok, as frames with their raw lengths.
+    let parts = segment::open_segment(&good).ok().map(|index| {
+        let frames: Vec<(Vec<u8>, u64)> = (0..index.blocks.len())
+            .map(|n| {
+                let raw = segment::read_block(&good, &index, n).unwrap_or_default();
+                let frame = zstd::bulk::compress(&raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+                (frame, raw.len() as u64)
+            })
+            .collect();
+        (index, frames)
+    });
+    let index_edited = |edit: &dyn Fn(&[u8]) -> Vec<u8>| {
+        parts
+            .as_ref()
+            .map(|(index, frames)| segment_with(index, frames, edit))
+            .unwrap_or_default()
+    };
+    b.add(
+        "segment-index-version-2",
+        "The segment of segment-ok whose index has version 2 (trailer consistent): an unknown version.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &index_edited(&|cbor| {
+                let cbor = replace(cbor, &[0x85, 0x01], &[0x85, 0x02]);
+                zstd::bulk::compress(&cbor, SEAL_ZSTD_LEVEL).unwrap_or_default()
+            }),
+        ),
+    );
+    b.add(
+        "segment-index-two-frames",
+        "The segment of segment-ok whose index is two zstd frames, one per half of its CBOR (trailer consistent): the index is exactly one frame.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &index_edited(&|cbor| {
+                let (a, z) = cbor.split_at(cbor.len() / 2);
+                let mut frame = zstd::bulk::compress(a, SEAL_ZSTD_LEVEL).unwrap_or_default();
+                frame.extend(zstd::bulk::compress(z, SEAL_ZSTD_LEVEL).unwrap_or_default());
+                frame
+            }),
+        ),
+    );
+    b.add(
+        "segment-packages-overlap",
+        "The segment of segment-ok whose index starts the package of seq 2 one byte early, inside seq 1 (trailer consistent): the packages do not tile the blocks.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &edited(&|index, _| {
+                if let Some(p) = index.packages.iter_mut().find(|p| p.seq == 2) {
+                    p.offset = p.offset.saturating_sub(1);
+                    p.length += 1;
+                }
+            }),
+        ),
+    );
+    // The last block declared one byte longer than it inflates to, its last package one byte
+    // longer too: the index tiles, and only inflating the block finds the difference.
+    let longer = parts
+        .as_ref()
+        .map(|(index, frames)| {
+            let mut index = index.clone();
+            let mut frames = frames.clone();
+            let last_block = index.blocks.len().saturating_sub(1) as u64;
+            if let Some(p) = index.packages.last_mut() {
+                p.length += 1;
+            }
+            if let Some((_, raw_length)) = frames.get_mut(last_block as usize) {
+                *raw_length += 1;
+            }
+            segment_of_frames(&index, &frames)
+        })
+        .unwrap_or_default();
+    b.add(
+        "segment-block-shorter-than-declared",
+        "The segment of segment-ok whose last block is declared one byte longer than it inflates to (its last package too, so the index tiles): a block inflates to exactly its raw length.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.1"),
+        inputs(&key, &longer),
     );
     b.add(
         "segment-null-object",
