@@ -56,6 +56,13 @@ fn seal(header_bytes: &[u8], objects: &[Option<&[u8]>]) -> Vec<u8> {
 
 impl SampleLog {
     pub fn build() -> SampleLog {
+        SampleLog::with_agreement(
+            br#"{"record_key":"invoice_id","retention":{"after":"issued_on","years":10}}"#,
+        )
+    }
+
+    /// The sample log with this agreement document at seq 0.
+    pub fn with_agreement(agreement: &[u8]) -> SampleLog {
         let key = test_key();
         let mut log = SampleLog {
             key,
@@ -65,8 +72,6 @@ impl SampleLog {
             sealed: Vec::new(),
             tree: MemoryTree::new(),
         };
-        let agreement =
-            br#"{"record_key":"invoice_id","retention":{"after":"issued_on","years":10}}"#;
         log.append(
             Kind::Agreement,
             None,
@@ -851,6 +856,7 @@ pub fn generate() -> Vec<Vector> {
     certificate_vectors(&mut b);
     bundle_vectors(&mut b);
     bundle_refusal_vectors(&mut b);
+    agreement_version_vectors(&mut b);
     b.out
 }
 
@@ -1973,6 +1979,68 @@ fn bundle_of(
         report: String::new(),
     }
     .with_report()
+}
+
+/// Scenario, description, agreement document, expected outcome and failed check.
+type AgreementCase<'a> = (&'a str, &'a str, &'a [u8], Outcome, Option<&'a str>);
+
+/// The agreement version a document states (formats/bundle.md §3.5): the bundle of entry 3 of
+/// a sample log whose agreement document is `doc`.
+fn agreement_version_vectors(b: &mut Builder) {
+    let deep = format!(
+        r#"{{"version":2,"deep":{}{}}}"#,
+        "[".repeat(127),
+        "]".repeat(127)
+    );
+    let cases: [AgreementCase<'_>; 5] = [
+        (
+            "bundle-agreement-version-stated-ok",
+            "The agreement document states \"version\": 1, the version the header names.",
+            br#"{"version":1,"record_key":"invoice_id"}"#,
+            Outcome::Ok,
+            None,
+        ),
+        (
+            "bundle-agreement-version-mismatch",
+            "The agreement document states \"version\": 2 where the header names version 1.",
+            br#"{"version":2,"record_key":"invoice_id"}"#,
+            Outcome::BadBundle,
+            Some("bundle.agreement"),
+        ),
+        (
+            "bundle-agreement-version-float-ok",
+            "The agreement document's version is written 2.0: not digits only, so no version is stated and the check rests on the seq (a parser that reads 2.0 as 2 would fail it).",
+            br#"{"version":2.0}"#,
+            Outcome::Ok,
+            None,
+        ),
+        (
+            "bundle-agreement-version-surrogate-ok",
+            "The agreement document states \"version\": 2 but escapes a lone surrogate (\\ud800) elsewhere: no version is stated, and the check rests on the seq.",
+            br#"{"version":2,"note":"\ud800"}"#,
+            Outcome::Ok,
+            None,
+        ),
+        (
+            "bundle-agreement-version-deep-ok",
+            "The agreement document states \"version\": 2 but nests arrays 128 deep (the object counting as 1): no version is stated, and the check rests on the seq.",
+            deep.as_bytes(),
+            Outcome::Ok,
+            None,
+        ),
+    ];
+    for (scenario, description, doc, expect, failed) in cases {
+        let log = SampleLog::with_agreement(doc);
+        let bundle = bundle_of(&log, 3, 4, &[5], &[]);
+        b.add(
+            scenario,
+            description,
+            "bundle",
+            expect,
+            failed,
+            vec![("bundle", b64(&bundle.encode()))],
+        );
+    }
 }
 
 /// Proof bundles (formats/bundle.md §8): entry 3 of the sample log whole, redacted, and with
