@@ -2308,4 +2308,27 @@ fn bundle_vectors(b: &mut Builder) {
         Some("bundle.disposition.5"),
         &disposed_bundle(None, &other),
     );
+    // The disposition package resealed for the archive payroll of the same tenant: its proof
+    // under the bundle checkpoint names another log.
+    let foreign = {
+        let mut x = disposed_bundle(None, &log);
+        if let (Some(d), Some(h)) = (x.dispositions.first_mut(), log.headers.get(5)) {
+            let mut h = h.clone();
+            h.archive = "payroll".into();
+            let record = sealed::open(&d.package)
+                .ok()
+                .and_then(|p| p.objects.into_iter().next().flatten())
+                .unwrap_or_default();
+            d.package = seal(&h.encode(), &[Some(&record)]);
+        }
+        x.with_report()
+    };
+    add(
+        b,
+        "bundle-disposition-other-archive",
+        "The bundle of bundle-disposed-ok whose disposition package is sealed for the archive payroll of the same tenant (same seq and record), with the disposition's proof and receipt: the bundle checkpoint's origin names acme/invoices, not the disposition's log.",
+        Outcome::BadOrigin,
+        Some("bundle.disposition.5"),
+        &foreign,
+    );
 }
