@@ -1743,6 +1743,27 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         inputs(&key, &longer),
     );
     b.add(
+        "segment-empty-package",
+        "The segment of segment-ok whose index adds an entry for seq 4 of length 0 at the end of the last block (it still tiles): a package's length is at least 1.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &edited(&|index, blocks| {
+                let block = blocks.len().saturating_sub(1);
+                let end = blocks.last().map_or(0, Vec::len) as u64;
+                index.packages.push(segment::PackageRef {
+                    seq: 4,
+                    block: block as u64,
+                    offset: end,
+                    length: 0,
+                    record_key: None,
+                });
+            }),
+        ),
+    );
+    b.add(
         "segment-null-object",
         "The segment of segment-ok whose package of seq 2 has its object replaced by null (the index adjusted): a segment holds whole packages.",
         "segment",
