@@ -2,7 +2,9 @@
 """Independent verifier of Zegel proof bundles and certificates of destruction.
 
 Written from the specifications in formats/*.md, formats/zegel.cddl and
-formats/vectors/README.md only, without reading Zegel's code. See README.md beside this file.
+formats/vectors/README.md only, without reading Zegel's code; the report renderer and the
+chain, consistency, segment and tiles checks were added later, following the specs, by someone who
+had read the reference code (README.md beside this file says more).
 
 Usage:
   zegel_verify.py bundle      --key KEY FILE      KEY: verifier key text, a file holding it,
@@ -1403,112 +1405,576 @@ def verify_bundle(run, raw, key=None, fingerprint=None):
     return run.finish()
 
 
-# The report: this verifier does not reproduce the reference template, so by bundle.md §5 it
-# never passes `bundle.report`. It fails the report when the report breaks a rule of §5 that can
-# be checked without the template, or states a time or hash that nothing in the bundle gives;
-# otherwise it reports the check as skipped.
+# The report (bundle.md §5 and bundle-report.md): rendered here from the bundle's other fields by
+# the normative template, and compared byte for byte with the stored one.
 
-TIME_RE = re.compile(r"[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
-HASH_RE = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
+UNREADABLE = "(cannot be read)"
+REPORT_AGREEMENT_BYTES_MAX = 65536
+REPORT_STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;"
+                "color:#111;line-height:1.4}h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;"
+                "border-bottom:1px solid #999}table{border-collapse:collapse;margin:0.5em 0}"
+                "th,td{border:1px solid #bbb;padding:0.2em 0.5em;text-align:left;vertical-align:top}"
+                "code,pre{font-family:monospace;word-break:break-all;white-space:pre-wrap}"
+                ".note{background:#f3f3f3;padding:0.5em 1em;border-left:4px solid #666}")
+REPORT_CHECKS = [
+    ("bundle.decode", "the file is a well-formed bundle (formats/bundle.md)"),
+    ("package.decode", "the sealed package opens and its header is valid"),
+    ("bundle.package", "the package is the bundle's entry, or its absence is explained by a disposition"),
+    ("object.N", "each object present has the size and SHA-256 its header states"),
+    ("bundle.redacted.N", "an object not in the bundle: only its digest is attested (not a failure)"),
+    ("package.leaf-hash", "the leaf hash: SHA-256 of 0x00 and the exact header bytes"),
+    ("receipt.*", "the receipt is signed by the trusted key and names this entry and leaf"),
+    ("bundle.key", "the trusted key is one of the archive's keys, valid when the receipt was signed"),
+    ("checkpoint.N.*", "each checkpoint is signed by the trusted key and names this archive"),
+    ("bundle.consistency.N", "the log only grew: the receipt's tree is a prefix of each checkpoint's"),
+    ("proof.inclusion", "the entry is in the tree of the bundle's checkpoint"),
+    ("bundle.agreement", "the agreement the header names is that entry of the same log"),
+    ("bundle.disposition.N", "each disposition is an entry of the same log and names this entry"),
+    ("bundle.report", "this report is exactly what the bundle's contents give"),
+]
 
 
-def _walk(v, ints, hashes):
-    if type(v) is int:
-        if v >= 0:
-            ints.add(v)
-    elif type(v) is bytes:
-        if len(v) == 32:
-            hashes.add(hx(v))
-    elif isinstance(v, list):
-        for x in v:
-            if isinstance(x, tuple):
-                _walk(x[0], ints, hashes)
-                _walk(x[1], ints, hashes)
-            else:
-                _walk(x, ints, hashes)
+def esc(s):
+    return (s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#39;"))
 
 
-def report_facts(b):
-    """Everything the bundle's contents give: times, hashes, and raw text to search."""
-    ints, hashes, hay = set(), set(), []
+def code(s):
+    return "<code>" + esc(s) + "</code>"
 
-    def cb(raw):
-        try:
-            v = cbor_decode(raw)
-            _walk(v, ints, hashes)
-            return v
-        except Refused:
-            return None
 
-    def pkg(sealed):
-        try:
-            p = open_package(sealed)
-        except Refused:
-            return
-        hay.append(p.raw)
-        hashes.add(hx(p.header.leaf))
-        cb(p.header.raw)
-        for o in p.objects:
-            if o is not None:
-                cb(o)
-    _walk(cbor_decode(b.raw), ints, hashes)
-    for raw in [b.receipt, b.proof] + list(b.consistency):
-        v = cb(raw)
-        if isinstance(v, CMap) and len(v) == 9:
-            cb(v[4][1]) if is_bytes(v[4][1]) else None
-    if b.package is not None:
-        pkg(b.package)
-    if b.agreement is not None:
-        pkg(b.agreement[0])
-        cb(b.agreement[1])
-    for d in b.dispositions:
-        pkg(d[0])
-        cb(d[1])
-        v = cb(d[2])
-        if isinstance(v, CMap) and len(v) == 9 and is_bytes(v[4][1]):
-            cb(v[4][1])
-    for note in b.checkpoints:
-        hay.append(note.encode("utf-8"))
-        try:
-            text, _ = parse_note(note)
-            _o, _s, root = parse_checkpoint_body(text)
-            hashes.add(hx(root))
-        except (Refused, UnicodeDecodeError):
-            pass
-    for k, _lo, _hi in b.keys:
-        hashes.add(hx(k.fingerprint))
-        hashes.add(hx(k.public))
-    times = set()
-    for i in ints:
-        if i < 2 ** 64:  # a year after 9999 is written with all its digits (bundle.md §5)
-            times.add(fmt_time(i))
-    return times, hashes, b"\n".join(hay)
+def row(out, label, value):
+    out.append("<tr><th>%s</th><td>%s</td></tr>\n" % (esc(label), value))
+
+
+def attempt(fn, *args):
+    """The part decoded, or None when it does not decode (the report reads without verifying)."""
+    try:
+        return fn(*args)
+    except (Refused, ValueError):
+        return None
+
+
+def read_checkpoint(note):
+    text, sigs = parse_note(note)
+    origin, size, root = parse_checkpoint_body(text)
+    return origin, size, root, ["%s+%s" % (n, hx(kid)) for n, kid, _s in sigs]
+
+
+def disposition_record(p):
+    if p.header.kind != KIND_DISPOSITION or len(p.objects) != 1 or p.objects[0] is None:
+        return None
+    return attempt(decode_disposition, p.objects[0])
+
+
+def render_report(b):
+    """bundle-report.md: the report of bundle version 1, from every field but the report."""
+    out = []
+    package = attempt(open_package, b.package) if b.package is not None else None
+    receipt = attempt(decode_receipt, b.receipt)
+    t = esc("%s/%s, entry %d" % (b.tenant, b.archive, b.seq))
+    out.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+               "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+               "<meta name=\"generator\" content=\"zegel bundle report, bundle version 1\">\n"
+               "<title>Zegel proof bundle: %s</title>\n<style>%s</style>\n</head>\n<body>\n"
+               "<h1>Proof bundle: %s</h1>\n" % (t, REPORT_STYLE, t))
+    out.append("<p class=\"note\">This report summarises the proof bundle it is stored in. It was "
+               "generated from the bundle's contents by a fixed procedure (formats/bundle.md §5) and "
+               "proves nothing by itself: the proof is the verification described at the end, with the "
+               "archive's public key obtained from the archive through another channel. The verifier "
+               "also regenerates this report and fails the bundle if it differs, so the report cannot "
+               "say anything the bundle's contents do not.</p>\n")
+    # What this evidence is
+    out.append("<h2>What this evidence is</h2>\n<p>")
+    place = "entry %d of the archive %s of the tenant %s" % (b.seq, b.archive, b.tenant)
+    if b.package is None:
+        sentence = ("The package at %s is not in this bundle: the bundle holds the record(s) of its "
+                    "disposition, and the proof that its leaf is still in the log." % place)
+    elif package is None:
+        sentence = "The package at %s; it %s." % (place, UNREADABLE)
+    else:
+        h = package.header
+        rk = "" if h.record_key is None else " with record key %s" % h.record_key
+        withheld = sum(1 for o in package.objects if o is None)
+        n = len(package.objects)
+        sentence = "A %s package%s, %s, integrated at %s. The bundle holds its header and %d of its %d object(s)%s." % (
+            KIND_NAMES[h.kind], rk, place, fmt_time(h.time), n - withheld, n,
+            "; the others are not included, only their digests are attested" if withheld else "")
+    out.append(esc(sentence))
+    if receipt is not None:
+        out.append(" " + esc("The archive signed its receipt at %s." % fmt_time(receipt.time)))
+    out.append("</p>\n")
+    # The package
+    out.append("<h2>The package</h2>\n")
+    if b.package is None:
+        leaf = UNREADABLE if receipt is None else hx(receipt.leaf)
+        out.append("<p>Not included. Its leaf hash, as the receipt states it: %s</p>\n" % code(leaf))
+    elif package is None:
+        out.append("<p>The sealed package %s.</p>\n" % UNREADABLE)
+    else:
+        h = package.header
+        out.append("<table>\n")
+        row(out, "Tenant", esc(h.tenant))
+        row(out, "Archive", esc(h.archive))
+        row(out, "Sequence number (entry)", str(h.seq))
+        row(out, "Kind", KIND_NAMES[h.kind])
+        row(out, "Record key", "none" if h.record_key is None else esc(h.record_key))
+        row(out, "Integrated at (UTC)", fmt_time(h.time))
+        row(out, "Retained until (UTC)", "kept without end" if h.retain_until is None else fmt_time(h.retain_until))
+        row(out, "Agreement", "none" if h.agreement is None
+            else "version %d, sealed at entry %d" % (h.agreement[0], h.agreement[1]))
+        row(out, "Previous leaf hash", "none (first entry)" if h.prev is None else code(hx(h.prev)))
+        row(out, "Leaf hash: SHA-256(0x00 \u2016 header)", code(hx(h.leaf)))
+        row(out, "Header size", "%d bytes" % len(h.raw))
+        out.append("</table>\n<h3>Objects</h3>\n<table>\n")
+        out.append("<tr><th>#</th><th>Name</th><th>Media type</th><th>Size (bytes)</th><th>SHA-256</th>"
+                   "<th>In this bundle</th></tr>\n")
+        for i, ((name, mtype, size, digest), body) in enumerate(zip(h.objects, package.objects)):
+            present = ("included" if body is not None
+                       else "not included (withheld)" if not b.dispositions else "not included (disposed)")
+            out.append("<tr><td>%d</td><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td></tr>\n" % (
+                i, esc(name), esc(mtype), size, code(hx(digest)), present))
+        out.append("</table>\n<h3>Metadata</h3>\n")
+        if not h.metadata:
+            out.append("<p>none</p>\n")
+        else:
+            out.append("<table>\n")
+            for name, v in sorted(h.metadata, key=lambda kv: kv[0].encode("utf-8")):
+                if type(v) is bool:
+                    s = "true" if v else "false"
+                elif type(v) is int:
+                    s = str(v)
+                else:
+                    s = esc(v)
+                row(out, name, s)
+            out.append("</table>\n")
+    # Receipt
+    out.append("<h2>Receipt (signed timestamp)</h2>\n")
+    if receipt is None:
+        out.append("<p>The receipt %s.</p>\n" % UNREADABLE)
+    else:
+        out.append("<table>\n")
+        row(out, "Signed by", code("%s+%s" % (receipt.key_name, hx(receipt.key_id))))
+        row(out, "Signed at (UTC)", fmt_time(receipt.time))
+        row(out, "Log", esc(receipt.origin))
+        row(out, "Tree size", str(receipt.size))
+        row(out, "Root hash", code(hx(receipt.root)))
+        row(out, "Entry", str(receipt.seq))
+        row(out, "Leaf hash", code(hx(receipt.leaf)))
+        out.append("</table>\n")
+    # Checkpoints
+    out.append("<h2>Checkpoints (signed tree heads)</h2>\n<table>\n")
+    out.append("<tr><th>#</th><th>Log</th><th>Tree size</th><th>Root hash</th><th>Signed by</th></tr>\n")
+    last = len(b.checkpoints) - 1
+    sizes = [None if receipt is None else receipt.size]
+    for i, note in enumerate(b.checkpoints):
+        mark = " (the bundle's checkpoint)" if i == last else ""
+        cp = attempt(read_checkpoint, note)
+        if cp is None:
+            sizes.append(None)
+            out.append("<tr><td>%d%s</td><td colspan=\"4\">%s</td></tr>\n" % (i, mark, UNREADABLE))
+        else:
+            origin, size, root, signers = cp
+            sizes.append(size)
+            out.append("<tr><td>%d%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td></tr>\n" % (
+                i, mark, esc(origin), size, code(hx(root)), " ".join(code(s) for s in signers)))
+    out.append("</table>\n<p>Consistency proofs, each showing that the log only grew:</p>\n<ul>\n")
+
+    def size_of(k):
+        return "?" if k >= len(sizes) or sizes[k] is None else str(sizes[k])
+    for i, raw in enumerate(b.consistency):
+        frm = "the receipt's tree" if i == 0 else "checkpoint %d" % (i - 1)
+        p = attempt(decode_proof, raw, 2)
+        if p is None:
+            line = "%d: from %s to checkpoint %d: %s" % (i, frm, i, UNREADABLE)
+        else:
+            line = "%d: from %s (size %s) to checkpoint %d (size %s), %d hash(es)" % (
+                i, frm, size_of(i), i, size_of(i + 1), len(p[2]))
+        out.append("<li>%s</li>\n" % esc(line))
+    p = attempt(decode_proof, b.proof, 1)
+    inclusion = ("Inclusion proof: %s." % UNREADABLE if p is None
+                 else "Inclusion proof: entry %d in the tree of %d, %d hash(es)." % (p[0], p[1], len(p[2])))
+    out.append("</ul>\n<p>%s</p>\n" % esc(inclusion))
+    # The submission agreement
+    out.append("<h2>The submission agreement</h2>\n")
+    if b.agreement is None:
+        out.append("<p>None in this bundle: the package names no agreement, or is not included.</p>\n")
+    else:
+        ap = attempt(open_package, b.agreement[0])
+        if ap is None:
+            out.append("<p>The agreement package %s.</p>\n" % UNREADABLE)
+        else:
+            h = ap.header
+            out.append("<table>\n")
+            row(out, "Entry", str(h.seq))
+            row(out, "Kind", KIND_NAMES[h.kind])
+            row(out, "Integrated at (UTC)", fmt_time(h.time))
+            row(out, "Leaf hash", code(hx(h.leaf)))
+            out.append("</table>\n")
+            for i, ((name, mtype, size, digest), body) in enumerate(zip(h.objects, ap.objects)):
+                text = None
+                if i == 0 and body is not None and len(body) <= REPORT_AGREEMENT_BYTES_MAX:
+                    try:
+                        text = body.decode("utf-8")
+                    except UnicodeDecodeError:
+                        text = None
+                out.append("<h3>%s (%s, %d bytes, SHA-256 %s)</h3>\n" % (esc(name), esc(mtype), size, code(hx(digest))))
+                if text is not None:
+                    out.append("<pre>%s</pre>\n" % esc(text))
+                else:
+                    out.append("<p>Not shown here (not the agreement document, absent, not UTF-8 text, "
+                               "or larger than 64 KiB).</p>\n")
+    # Dispositions
+    out.append("<h2>Dispositions</h2>\n")
+    if not b.dispositions:
+        out.append("<p>None: the bundle holds no record that the package was disposed of.</p>\n")
+    for i, d in enumerate(b.dispositions):
+        dp = attempt(open_package, d[0])
+        rec = None if dp is None else disposition_record(dp)
+        if rec is None:
+            out.append("<p>Disposition %d: %s.</p>\n" % (i, UNREADABLE))
+            continue
+        out.append("<h3>Disposition at entry %d</h3>\n<table>\n" % dp.header.seq)
+        row(out, "Cause", ("retention", "erasure")[rec.cause])
+        row(out, "Basis", esc(rec.basis))
+        row(out, "Authorized by", " ".join(code(a) for a in rec.authorized_by))
+        row(out, "Decided at (UTC)", fmt_time(rec.decided_ms))
+        names = [leaf for s, leaf in rec.packages if s == b.seq]
+        this = "no" if not names else "yes, with leaf hash %s" % code(hx(names[0]))
+        row(out, "Packages disposed", "%d; this entry among them: %s" % (len(rec.packages), this))
+        dr = attempt(decode_receipt, d[2])
+        row(out, "Receipt signed at (UTC)", UNREADABLE if dr is None else fmt_time(dr.time))
+        out.append("</table>\n")
+    # Keys
+    out.append("<h2>The archive's public keys</h2>\n<table>\n")
+    out.append("<tr><th>Name</th><th>Key id</th><th>Fingerprint (SHA-256)</th><th>Valid from (UTC)</th>"
+               "<th>Valid until (UTC)</th><th>Verifier key</th></tr>\n")
+    for k, lo, hi in b.keys:
+        out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n" % (
+            esc(k.name), code(hx(k.key_id)), code(hx(k.fingerprint)),
+            "the beginning" if lo is None else fmt_time(lo), "no end" if hi is None else fmt_time(hi),
+            code(k.text)))
+    out.append("</table>\n<p>Compare the fingerprint with the one the archive publishes elsewhere before "
+               "trusting a key.</p>\n")
+    # How to verify
+    out.append("<h2>How to verify</h2>\n<p>Offline, with nothing but this bundle, the archive's public key "
+               "and <code>zegel-verify</code> built from the Zegel sources, or a verifier written from the "
+               "specifications in <code>formats/</code>:</p>\n<pre>zegel-verify bundle --key KEY %s</pre>\n"
+               "<p>KEY is the archive's verifier key text (or a file holding it), or the 64-digit "
+               "fingerprint of that key, obtained from the archive independently of this bundle: never "
+               "copied from this report, which anyone who forged the bundle could have written. The "
+               "verifier prints one line per check, with its verdict and reason, and exits with 0 when "
+               "every check passed, 1 when one failed and 2 when it could not run. The checks, in "
+               "order:</p>\n<table>\n" % esc("%s-%s-%d.zbundle" % (b.tenant, b.archive, b.seq)))
+    for name, what in REPORT_CHECKS:
+        out.append("<tr><td>%s</td><td>%s</td></tr>\n" % (code(name), esc(what)))
+    out.append("</table>\n</body>\n</html>\n")
+    return "".join(out)
 
 
 def check_report(run, b):
-    rep = b.report
-    problems = []
-    head = rep[:4096]
-    if "Content-Security-Policy" not in head or "default-src 'none'; style-src 'unsafe-inline'" not in head:
-        problems.append("no Content-Security-Policy default-src 'none'; style-src 'unsafe-inline'")
-    tags = re.findall(r"<[^>]*>", rep)
-    styles = re.findall(r"<style[^>]*>(.*?)</style>", rep, flags=re.S | re.I)
-    if any(re.match(r"<\s*script", t, re.I) for t in tags):
-        problems.append("a script element")
-    if any(re.search(r"\s(src|href)\s*=", t, re.I) or "url(" in t.lower() for t in tags) or any("url(" in s.lower() for s in styles):
-        problems.append("an external resource (src, href or url()")
-    times, hashes, hay = report_facts(b)
-    for t in sorted(set(TIME_RE.findall(rep))):
-        if t not in times and t.encode() not in hay:
-            problems.append("the time %s, which nothing in the bundle gives" % t)
-    for h in sorted(set(HASH_RE.findall(rep))):
-        if h not in hashes and h.encode() not in hay:
-            problems.append("the hash %s, which nothing in the bundle gives" % h)
-    if problems:
-        run.fail("bundle.report", "bad-report", "the stored report states " + "; ".join(problems))
-    else:
-        run.skip("bundle.report", "not compared byte for byte: this verifier does not reproduce the report template "
-                 "(bundle.md §5); its times and hashes are all the bundle's, and it loads nothing external")
+    want_report = render_report(b)
+    if b.report == want_report:
+        run.ok("bundle.report", "the stored report (%d bytes) is exactly the one the bundle's contents give"
+               % len(b.report.encode("utf-8")))
+        return
+    i = next((k for k, (x, y) in enumerate(zip(b.report, want_report)) if x != y), min(len(b.report), len(want_report)))
+    run.fail("bundle.report", "bad-report", "the stored report differs from the one the bundle's contents give, "
+             "from character %d: %s" % (i, json.dumps(b.report[max(0, i - 20):i + 40])))
+
+
+# ----------------------------------------------------------------------------- cold segments (cold-segment.md, cold-layout.md)
+
+SEGMENT_MAGIC = b"ZGLSEG\x00\x01"
+SEGMENT_TRAILER_BYTES = 48
+SEGMENT_PACKAGES_MAX = 10000
+SEGMENT_BYTES_MAX = 1 << 30
+SEGMENT_BLOCK_RAW_BYTES_MAX = 83886080
+SEGMENT_INDEX_BYTES_MAX = 16 << 20
+SEGMENT_KEY_RE = re.compile(r"(v1|v2)/([^/]+)/([^/]+)/segments/(never|[0-9]+-[0-9]{2})/([0-9]{20})-([0-9]{20})"
+                            r"(?:\+([0-9]{20}))?\.zseg")
+
+
+def retention_month(ms):
+    """cold-layout.md §3: the UTC month of retain-until, or never."""
+    return "never" if ms is None else fmt_time(ms)[:-17]
+
+
+def parse_segment_key(key):
+    """cold-layout.md §2: (version, tenant, archive, month, first, end, rewrite or None)."""
+    m = SEGMENT_KEY_RE.fullmatch(key)
+    want(m is not None, "segment key: not <v>/<tenant>/<archive>/segments/<month>/<first>-<end>[+<rewrite>].zseg")
+    version, tenant, archive, month, first, end, rewrite = m.groups()
+    want(valid_identifier(tenant) and valid_identifier(archive), "segment key: tenant or archive is not an identifier")
+    if month != "never":
+        year, mm = month.split("-")
+        want(year[0] != "0" and int(year) >= 1970 and 1 <= int(mm) <= 12, "segment key: not a month")
+        last = retention_month(2 ** 64 - 1).split("-")
+        want((int(year), int(mm)) <= (int(last[0]), int(last[1])), "segment key: a month after the last time")
+    first, end = int(first), int(end)
+    want(first < 2 ** 64 and end < 2 ** 64 and first < end, "segment key: not a range of seqs")
+    if rewrite is not None:
+        want(version == "v2", "segment key: a rewrite number under v1/")
+        rewrite = int(rewrite)
+        want(1 <= rewrite < 2 ** 64, "segment key: rewrite number 0")
+    return version, tenant, archive, month, first, end, rewrite
+
+
+def open_segment(data):
+    """cold-segment.md §3, §4, §4.1 (the checks of segment.decode): the index."""
+    want(len(data) <= SEGMENT_BYTES_MAX, "segment: larger than SEGMENT_BYTES_MAX")
+    want(len(data) >= len(SEGMENT_MAGIC) + SEGMENT_TRAILER_BYTES, "segment: shorter than magic and trailer")
+    body, trailer = data[:-SEGMENT_TRAILER_BYTES], data[-SEGMENT_TRAILER_BYTES:]
+    want(data[:8] == SEGMENT_MAGIC and trailer[40:] == SEGMENT_MAGIC, "segment: bad magic")
+    want(sha256(body) == trailer[8:40], "segment: trailer hash does not match its bytes")
+    index_len = int.from_bytes(trailer[:8], "big")
+    want(index_len <= SEGMENT_INDEX_BYTES_MAX and index_len <= len(body) - 8, "segment: index length out of range")
+    start = len(body) - index_len
+    v = cbor_decode(zstd_decompress(body[start:], SEGMENT_INDEX_BYTES_MAX))
+    want(type(v) is list and len(v) == 5, "segment index: not an array of five")
+    want(type(v[0]) is int and v[0] == 1, "segment index: unknown version")
+    want(valid_identifier(v[1]) and valid_identifier(v[2]), "segment index: tenant or archive is not an identifier")
+    want(type(v[3]) is list and len(v[3]) <= SEGMENT_PACKAGES_MAX, "segment index: blocks")
+    want(type(v[4]) is list and len(v[4]) <= SEGMENT_PACKAGES_MAX, "segment index: packages")
+    for blk in v[3]:
+        want(type(blk) is list and len(blk) == 3 and all(is_uint(x) for x in blk), "segment index: block entry")
+    for p in v[4]:
+        want(type(p) is list and len(p) == 5 and all(is_uint(x) for x in p[:4])
+             and (p[4] is None or (is_text(p[4]) and tlen(p[4]) <= RECORD_KEY_BYTES_MAX)), "segment index: package entry")
+    blocks, packages = v[3], v[4]
+    want(all(a[0] < b[0] for a, b in zip(packages, packages[1:])), "segment index: seqs not ascending and unique")
+    at = 8
+    for off, length, raw in blocks:
+        want(off == at, "segment index: blocks are not back to back")
+        want(1 <= raw <= SEGMENT_BLOCK_RAW_BYTES_MAX, "segment index: a block's raw length is not 1 to the limit")
+        at += length
+    want(at == start, "segment index: the blocks do not end where the index starts")
+    want(all(p[3] >= 1 for p in packages), "segment index: a package of length 0")
+    nb, noff = 0, 0
+    for seq, blk, off, length, _rk in packages:
+        if blk != nb:
+            done = blocks[nb][2] if nb < len(blocks) else None
+            want(done == noff and blk == nb + 1 and off == 0, "segment index: packages do not tile the blocks")
+            nb, noff = blk, 0
+        want(off == noff, "segment index: packages do not tile the blocks")
+        noff = off + length
+    want((nb >= len(blocks) or blocks[nb][2] == noff) and (not packages) == (not blocks),
+         "segment index: packages do not tile the blocks")
+    want((packages[-1][1] + 1 if packages else 0) == len(blocks), "segment index: a block holds no package")
+    return v
+
+
+def cbor_head(major, n):
+    if n < 24:
+        return bytes([major << 5 | n])
+    for extra, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes([major << 5 | extra]) + n.to_bytes(size, "big")
+    refuse("cbor: integer too large")
+
+
+def cbor_encode(v):
+    """The deterministic encoding of a value decoded by cbor_decode (maps keep their order)."""
+    if v is None:
+        return b"\xf6"
+    if v is True or v is False:
+        return b"\xf5" if v else b"\xf4"
+    if type(v) is int:
+        return cbor_head(0, v) if v >= 0 else cbor_head(1, -1 - v)
+    if type(v) is bytes:
+        return cbor_head(2, len(v)) + v
+    if type(v) is str:
+        raw = v.encode("utf-8")
+        return cbor_head(3, len(raw)) + raw
+    if isinstance(v, CMap):
+        return cbor_head(5, len(v)) + b"".join(cbor_encode(k) + cbor_encode(x) for k, x in v)
+    return cbor_head(4, len(v)) + b"".join(cbor_encode(x) for x in v)
+
+
+def restore_package(package_cbor, seq, record_key, prev):
+    """cold-segment.md §2, §4.1: the restored header bytes and the objects."""
+    v = cbor_decode(package_cbor)
+    want(type(v) is list and len(v) == 3 and v[0] == 1 and is_bytes(v[1]) and type(v[2]) is list,
+         "segment package: not a package")
+    reduced = decode_header(v[1])
+    want(reduced.seq == seq, "segment: the index says seq %d but the header says %d" % (seq, reduced.seq))
+    want(reduced.record_key == record_key, "segment: the index's record key is not the header's")
+    want(all(is_bytes(o) for o in v[2]), "segment: a withheld object")
+    want(len(v[2]) == len(reduced.objects), "segment package: object count differs from its header")
+    fields = cbor_decode(v[1])
+    restored = CMap()
+    for k, x in fields:
+        if k == 5 and seq > 0:
+            x = prev
+        elif k == 11:
+            x = [[o[0], o[1], o[2], sha256(body)] for o, body in zip(x, v[2])]
+        restored.append((k, x))
+    return cbor_encode(restored), v[2]
+
+
+def verify_segment(run, key, data, leaves, headers):
+    """vectors/README.md §3.4."""
+    try:
+        try:
+            version, tenant, archive, month, first, end, rewrite = parse_segment_key(key)
+        except Refused as e:
+            run.fail("segment.key", "decode-error", str(e), stop=True)
+        run.ok("segment.key", "%s %s/%s, retained until %s, move [%d, %d)" % (version, tenant, archive, month, first, end))
+        try:
+            index = open_segment(data)
+        except Refused as e:
+            run.fail("segment.decode", "decode-error", str(e), stop=True)
+        _v, itenant, iarchive, blocks, packages = index
+        run.ok("segment.decode", "%d packages in %d block(s), trailer hash matches" % (len(packages), len(blocks)))
+        if (itenant, iarchive) != (tenant, archive):
+            run.fail("segment.placement", "decode-error", "the index names another archive", stop=True)
+        if any(not first <= p[0] < end for p in packages):
+            run.fail("segment.placement", "decode-error", "seqs outside the move", stop=True)
+        if rewrite is not None and not packages:
+            run.fail("segment.placement", "decode-error", "a rewritten segment holds no package", stop=True)
+        run.ok("segment.placement", "every seq in [%d, %d)" % (first, end))
+        inflated = {}
+        for i, (seq, blk, off, length, record_key) in enumerate(packages):
+            name = "segment.%d" % seq
+            if seq >= len(leaves) or (seq > 0 and seq - 1 >= len(leaves)):
+                run.skip(name, "no trusted leaf for this seq or the one before")
+                continue
+            if blk not in inflated:
+                b_off, b_len, b_raw = blocks[blk]
+                try:
+                    raw = zstd_decompress(data[b_off:b_off + b_len], b_raw)
+                    want(len(raw) == b_raw, "segment: block inflates to another length than its index says")
+                    inflated[blk] = raw
+                except Refused as e:
+                    inflated[blk] = e
+            raw = inflated[blk]
+            if isinstance(raw, Refused):
+                run.fail(name, "decode-error", "block %d: %s" % (blk, raw))
+                continue
+            try:
+                header_bytes, _objects = restore_package(raw[off:off + length], seq, record_key,
+                                                         leaves[seq - 1] if seq > 0 else None)
+                h = decode_header(header_bytes)
+            except Refused as e:
+                run.fail(name, "decode-error", str(e))
+                continue
+            if h.leaf != leaves[seq]:
+                run.fail(name, "bad-digest", "the restored header does not hash to the trusted leaf")
+            elif i >= len(headers) or headers[i] != header_bytes:
+                run.fail(name, "bad-digest", "the restored header differs from the expected bytes")
+            elif (h.tenant, h.archive) != (tenant, archive) or retention_month(h.retain_until) != month:
+                run.fail(name, "decode-error", "a package of another archive or retention month")
+            else:
+                run.ok(name, "restored to leaf %s" % hx(h.leaf))
+    except Stop:
+        pass
+    return run.finish()
+
+
+# ----------------------------------------------------------------------------- tiles (cold-layout.md §2, §5, §7)
+
+CHECKPOINT_KEY_RE = re.compile(r"(v1|v2)/([^/]+)/([^/]+)/checkpoints/([0-9]{20})\.note")
+TILE_KEY_RE = re.compile(r"(v1|v2)/([^/]+)/([^/]+)/tile/([0-7])/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([1-9][0-9]{0,2}))?")
+
+
+def tile_index_text(n):
+    s = str(n)
+    s = "0" * (-len(s) % 3) + s
+    groups = [s[i:i + 3] for i in range(0, len(s), 3)]
+    return "".join("x%s/" % g for g in groups[:-1]) + groups[-1]
+
+
+def tiles_of(n):
+    """cold-layout.md §5: (level, index, width) of every tile of the tree of n leaves."""
+    out, level = [], 0
+    while n // 256 ** level:
+        e = n // 256 ** level
+        out += [(level, i, 256) for i in range(e // 256)]
+        if e % 256:
+            out.append((level, e // 256, e % 256))
+        level += 1
+    return out
+
+
+def tile_key(version, tenant, archive, level, index, width):
+    return "%s/%s/%s/tile/%d/%s%s" % (version, tenant, archive, level, tile_index_text(index),
+                                        "" if width == 256 else ".p/%d" % width)
+
+
+def parse_tile_key(key):
+    m = TILE_KEY_RE.fullmatch(key)
+    if m is None:
+        return None
+    version, tenant, archive, level, index, width = m.groups()
+    digits = index.replace("x", "").replace("/", "")
+    if tile_index_text(int(digits)) != index or (width is not None and int(width) > 255):
+        return None
+    return version, tenant, archive
+
+
+def verify_tiles(run, checkpoint_key, note, tiles, key):
+    """vectors/README.md §3.5, cold-layout.md §7 steps 1-4."""
+    try:
+        m = CHECKPOINT_KEY_RE.fullmatch(checkpoint_key)
+        if m is None or not valid_identifier(m.group(2)) or not valid_identifier(m.group(3)) \
+                or int(m.group(4)) >= 2 ** 64:
+            run.fail("checkpoint.key", "decode-error", "not a checkpoint key of layout v1 or v2", stop=True)
+        version, tenant, archive, counter = m.group(1), m.group(2), m.group(3), int(m.group(4))
+        run.ok("checkpoint.key", "%s %s/%s, size %d" % (version, tenant, archive, counter))
+        cp = check_checkpoint(run, "checkpoint", note, key, "%s/%s/%s" % (key.name, tenant, archive))
+        n = cp.size
+        if n != counter:
+            run.fail("checkpoint.size", "decode-error", "size %d, the key says %d" % (n, counter), stop=True)
+        run.ok("checkpoint.size", "%d" % n)
+        for name in tiles:
+            parsed = parse_tile_key(name)
+            if parsed is None or parsed[1:] != (tenant, archive):
+                run.fail("tiles.keys", "decode-error", "%s is not a tile key of %s/%s" % (name, tenant, archive), stop=True)
+        needed = tiles_of(n)
+        missing = [t for t in needed if tile_key(version, tenant, archive, *t) not in tiles]
+        if missing:
+            run.fail("tiles.keys", "decode-error", "%d needed tile(s) missing under %s/" % (len(missing), version), stop=True)
+        run.ok("tiles.keys", "all %d tile(s) of size %d present" % (len(needed), n))
+        entries = {}
+        for level, index, width in needed:
+            data = tiles[tile_key(version, tenant, archive, level, index, width)]
+            if len(data) != 32 * width:
+                run.fail("tiles.decode", "decode-error", "tile %d/%d is %d bytes, not %d" % (level, index, len(data), 32 * width), stop=True)
+            entries[(level, index)] = [data[i:i + 32] for i in range(0, len(data), 32)]
+        run.ok("tiles.decode", "%d tile(s)" % len(needed))
+
+        def entry(level, i):
+            return entries[(level, i // 256)][i % 256]
+
+        def fold(hashes):
+            while len(hashes) > 1:
+                hashes = [node(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+            return hashes[0]
+        if n == 0:
+            root = sha256(b"")
+        else:
+            peaks, start = [], 0
+            for b in range(63, -1, -1):
+                if n >> b & 1:
+                    level, r = divmod(b, 8)
+                    first = start // 256 ** level
+                    peaks.append(fold([entry(level, first + j) for j in range(2 ** r)]))
+                    start += 2 ** b
+            root = peaks[-1]
+            for p in reversed(peaks[:-1]):
+                root = node(p, root)
+        if root != cp.root:
+            run.fail("tiles.root", "bad-proof", "the tiles give another root than the checkpoint's", stop=True)
+        run.ok("tiles.root", "the tiles give the checkpoint's root")
+        bad = [(level, index) for level, index, width in needed if width == 256
+               and fold(entries[(level, index)]) != entry(level + 1, index)]
+        if bad:
+            run.fail("tiles.parents", "bad-proof", "full tile(s) %s do not hash to their entry one level up" % bad)
+        else:
+            run.ok("tiles.parents", "every full tile hashes to its entry one level up")
+    except Stop:
+        pass
+    return run.finish()
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -1564,11 +2030,89 @@ def run_vector(path, out):
         cat, name = verify_package(run, base64.b64decode(inp["package"], validate=True), key, inp.get("checkpoint"),
                                    base64.b64decode(inp["proof"], validate=True) if "proof" in inp else None,
                                    base64.b64decode(inp["receipt"], validate=True) if "receipt" in inp else None)
+    elif v["check"] == "chain":
+        cat, name = verify_chain(run, [base64.b64decode(x, validate=True) for x in inp["packages"]])
+    elif v["check"] == "segment":
+        cat, name = verify_segment(run, inp["segment_key"], base64.b64decode(inp["segment"], validate=True),
+                                   [base64.b64decode(x, validate=True) for x in inp["leaves"]],
+                                   [base64.b64decode(x, validate=True) for x in inp["headers"]])
+    elif v["check"] == "tiles":
+        cat, name = verify_tiles(run, inp["checkpoint_key"], inp["checkpoint"],
+                                 {k: base64.b64decode(x, validate=True) for k, x in inp["tiles"].items()}, key)
+    elif v["check"] == "consistency":
+        cat, name = verify_consistency_pair(run, inp["old_checkpoint"], inp["new_checkpoint"],
+                                           base64.b64decode(inp["proof"], validate=True), key)
     else:
-        raise Usage("%s: check %r is not implemented by this verifier (bundle, certificate, package)" % (path, v["check"]))
+        raise Usage("%s: check %r is not implemented by this verifier (bundle, certificate, package, chain, "
+                    "consistency)" % (path, v["check"]))
     good = cat == v["expect"] and name == v["failed_check"]
     print("%s %s: got %s at %s" % ("REPRODUCED" if good else "NOT REPRODUCED", v["scenario"], cat, name or "none"), file=out)
     return good
+
+
+def verify_chain(run, packages):
+    """vectors/README.md §3.2: package by package, decode then link; the first failure stops."""
+    prev = None
+    try:
+        for i, sealed in enumerate(packages):
+            try:
+                p = open_package(sealed)
+            except Refused as e:
+                run.fail("package.%d.decode" % i, "decode-error", str(e), stop=True)
+            h = p.header
+            if prev is not None:
+                name = "chain.%d" % h.seq
+                if (h.tenant, h.archive) != (prev.tenant, prev.archive):
+                    run.fail(name, "bad-link", "%s/%s follows %s/%s" % (h.tenant, h.archive, prev.tenant, prev.archive), stop=True)
+                if h.seq != prev.seq + 1:
+                    run.fail(name, "bad-link", "seq %d follows seq %d" % (h.seq, prev.seq), stop=True)
+                if h.prev != prev.leaf:
+                    run.fail(name, "bad-link", "prev is not the leaf hash of seq %d" % prev.seq, stop=True)
+                if h.time < prev.time:
+                    run.fail(name, "bad-link", "time goes back", stop=True)
+                run.ok(name, "links to seq %d" % prev.seq)
+            prev = h
+    except Stop:
+        pass
+    return run.finish()
+
+
+def verify_consistency_pair(run, old_note, new_note, proof_raw, key):
+    """vectors/README.md §3.3: two checkpoints of one log and the proof between them."""
+    cps = []
+    for name, note in (("old-checkpoint", old_note), ("new-checkpoint", new_note)):
+        try:
+            text, sigs = parse_note(note)
+            origin, size, root = parse_checkpoint_body(text)
+        except (Refused, UnicodeDecodeError) as e:
+            run.fail(name + ".decode", "decode-error", str(e))
+            cps.append(None)
+            continue
+        bad = verify_note(text, sigs, key)
+        if bad:
+            run.fail(name + ".signature", "bad-signature", bad)
+            cps.append(None)
+            continue
+        run.ok(name + ".signature", "%s at size %d" % (origin, size))
+        cps.append((origin, size, root))
+    try:
+        if None in cps:
+            raise Stop()
+        (o1, m, r1), (o2, n, r2) = cps
+        if o1 != o2:
+            run.fail("checkpoint.origin", "bad-origin", "%s and %s are different logs" % (o1, o2), stop=True)
+        try:
+            pm, pn, path = decode_proof(proof_raw, 2)
+        except Refused as e:
+            run.fail("proof.decode", "decode-error", str(e), stop=True)
+        if (pm, pn) != (m, n):
+            run.fail("proof.consistency", "bad-proof", "proof from %d to %d, checkpoints at %d and %d" % (pm, pn, m, n), stop=True)
+        if not verify_consistency(m, r1, n, r2, path):
+            run.fail("proof.consistency", "bad-proof", "the proof does not verify", stop=True)
+        run.ok("proof.consistency", "the tree of %d is a prefix of the tree of %d" % (m, n))
+    except Stop:
+        pass
+    return run.finish()
 
 
 def verify_package(run, sealed, key, note, proof_raw, receipt_raw):
@@ -1603,6 +2147,23 @@ def main(argv):
                 print("%d of %d vector(s) reproduced%s" % (len(results) - len(bad), len(results),
                       "" if not bad else "; not reproduced: " + ", ".join(os.path.basename(p) for p in bad)))
             return 1 if bad else 0
+        if cmd == "flips":
+            # flips --key KEY FILE BIT...: verifies the bundle FILE with each given bit flipped
+            # (bit i is bit i % 8, least significant first, of byte i // 8); one line per bit:
+            # "<bit> <category> <first failed check>", or "<bit> ok none".
+            if len(args) < 3 or args[0] != "--key":
+                raise Usage("flips --key KEY FILE BIT...")
+            key, _ = load_key(args[1], allow_fingerprint=False)
+            data = read_file(args[2])
+            for a in args[3:]:
+                bit = int(a)
+                if not 0 <= bit < 8 * len(data):
+                    raise Usage("bit %d is outside the file" % bit)
+                flipped = bytearray(data)
+                flipped[bit // 8] ^= 1 << (bit % 8)
+                cat, name = verify_bundle(Run(quiet=True), bytes(flipped), key=key)
+                print("%d %s %s" % (bit, cat, name or "none"))
+            return 0
         if cmd not in ("bundle", "certificate", "package"):
             raise Usage("unknown command %r" % cmd)
         opts, pos = {}, []

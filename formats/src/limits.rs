@@ -83,3 +83,13 @@ pub const BUNDLE_REPORT_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Largest agreement document (the agreement package's first object) the report shows as
 /// text; a larger one is listed with its digest, not shown.
 pub const REPORT_AGREEMENT_BYTES_MAX: usize = 64 * 1024;
+
+/// Most packages in one cold segment (formats/cold-segment.md §3).
+pub const SEGMENT_PACKAGES_MAX: usize = 10_000;
+/// Largest cold segment, bytes (formats/cold-segment.md §3).
+pub const SEGMENT_BYTES_MAX: usize = 1 << 30;
+/// Largest uncompressed block of a cold segment (formats/cold-segment.md §3): the largest
+/// package fits in one.
+pub const SEGMENT_BLOCK_RAW_BYTES_MAX: usize = PACKAGE_RAW_BYTES_MAX;
+/// Largest uncompressed index of a cold segment (formats/cold-segment.md §4).
+pub const SEGMENT_INDEX_BYTES_MAX: usize = 16 << 20;

@@ -54,6 +54,9 @@ impl ReceiptHead {
                 cbor::expect_value(d, "hash algorithm", HASH_ALG_SHA256)?;
                 cbor::key(d, "receipt head", 2)?;
                 let origin = cbor::text(d, "origin", NOTE_NAME_BYTES_MAX)?.to_string();
+                if origin.is_empty() {
+                    return Err(schema("receipt head: the origin is empty"));
+                }
                 cbor::key(d, "receipt head", 3)?;
                 let size = cbor::uint(d, "tree size")?;
                 cbor::key(d, "receipt head", 4)?;
@@ -198,6 +201,9 @@ fn decode_fields(d: &mut Decoder<'_>) -> Result<Receipt, DecodeError> {
     cbor::expect_value(d, "signature algorithm", SIG_ALG_ED25519)?;
     cbor::key(d, "receipt", 2)?;
     let key_name = cbor::text(d, "key name", NOTE_NAME_BYTES_MAX)?.to_string();
+    if key_name.is_empty() {
+        return Err(schema("receipt: the key name is empty"));
+    }
     cbor::key(d, "receipt", 3)?;
     let key_id: [u8; 4] = cbor::bytes(d, "key id")?
         .try_into()

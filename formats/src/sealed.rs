@@ -233,17 +233,23 @@ fn decode_envelope_ref<'b>(d: &mut Decoder<'b>) -> Result<EnvelopeRef<'b>, Decod
     Ok((header, objects))
 }
 
+/// The bytes are exactly one zstd frame: nothing before it, nothing after it.
+pub(crate) fn check_one_frame(bytes: &[u8]) -> Result<(), DecodeError> {
+    let frame_len = zstd::zstd_safe::find_frame_compressed_size(bytes)
+        .map_err(|code| DecodeError::Zstd(zstd::zstd_safe::get_error_name(code).to_string()))?;
+    if frame_len != bytes.len() {
+        return Err(DecodeError::Zstd(format!(
+            "{} bytes after the zstd frame",
+            bytes.len() - frame_len
+        )));
+    }
+    Ok(())
+}
+
 /// Exactly one zstd frame, decompressed with a hard output limit (no trust in the frame's
 /// declared size: a bomb stops at the limit).
 fn decompress_one_frame(sealed: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let frame_len = zstd::zstd_safe::find_frame_compressed_size(sealed)
-        .map_err(|code| DecodeError::Zstd(zstd::zstd_safe::get_error_name(code).to_string()))?;
-    if frame_len != sealed.len() {
-        return Err(DecodeError::Zstd(format!(
-            "{} bytes after the zstd frame",
-            sealed.len() - frame_len
-        )));
-    }
+    check_one_frame(sealed)?;
     let decoder = zstd::stream::read::Decoder::with_buffer(sealed)
         .map_err(|e| DecodeError::Zstd(e.to_string()))?;
     let mut raw = Vec::new();

@@ -19,14 +19,9 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"ZGLSEG\x00\x01";
 pub const SEGMENT_INDEX_VERSION: u64 = 1;
 /// Trailer: index length (8), SHA-256 (32), magic (8).
 pub const SEGMENT_TRAILER_BYTES: usize = 48;
-/// Most packages in one segment (§3).
-pub const SEGMENT_PACKAGES_MAX: usize = 10_000;
-/// Largest segment (§3).
-pub const SEGMENT_BYTES_MAX: usize = 1 << 30;
-/// Largest uncompressed block (§3): the largest package fits in one.
-pub const SEGMENT_BLOCK_RAW_BYTES_MAX: usize = crate::limits::PACKAGE_RAW_BYTES_MAX;
-/// Largest index (§4).
-pub const SEGMENT_INDEX_BYTES_MAX: usize = 16 << 20;
+pub use crate::limits::{
+    SEGMENT_BLOCK_RAW_BYTES_MAX, SEGMENT_BYTES_MAX, SEGMENT_INDEX_BYTES_MAX, SEGMENT_PACKAGES_MAX,
+};
 /// Where a writer closes a block (§3, SHOULD).
 pub const SEGMENT_BLOCK_TARGET_BYTES: usize = 64 << 10;
 
@@ -150,8 +145,14 @@ impl SegmentIndex {
         }
         let mut at = SEGMENT_MAGIC.len() as u64;
         for b in &self.blocks {
-            if b.offset != at || b.raw_length > SEGMENT_BLOCK_RAW_BYTES_MAX as u64 {
+            if b.offset != at {
                 return Err(schema("segment index: blocks are not back to back"));
+            }
+            if b.raw_length == 0 || b.raw_length > SEGMENT_BLOCK_RAW_BYTES_MAX as u64 {
+                return Err(schema(format!(
+                    "segment index: a block's raw length {} is not 1 to {SEGMENT_BLOCK_RAW_BYTES_MAX}",
+                    b.raw_length
+                )));
             }
             at = at.saturating_add(b.length);
         }
@@ -159,6 +160,9 @@ impl SegmentIndex {
             return Err(schema(
                 "segment index: the blocks do not end where the index starts",
             ));
+        }
+        if self.packages.iter().any(|p| p.length == 0) {
+            return Err(schema("segment index: a package of length 0"));
         }
         let mut next = (0u64, 0u64);
         for p in &self.packages {
@@ -362,6 +366,7 @@ pub fn open_segment(bytes: &[u8]) -> Result<SegmentIndex, DecodeError> {
     let index_bytes = body
         .get(index_start..)
         .ok_or_else(|| schema("segment: index out of range"))?;
+    sealed::check_one_frame(index_bytes)?;
     let mut index_cbor = Vec::new();
     zstd::stream::read::Decoder::with_buffer(index_bytes)
         .map_err(|e| DecodeError::Zstd(e.to_string()))?
@@ -389,6 +394,7 @@ pub fn read_block(bytes: &[u8], index: &SegmentIndex, n: usize) -> Result<Vec<u8
     let frame = bytes
         .get(b.offset as usize..(b.offset + b.length) as usize)
         .ok_or_else(|| schema("segment: block out of range"))?;
+    sealed::check_one_frame(frame)?;
     let mut raw = Vec::new();
     zstd::stream::read::Decoder::with_buffer(frame)
         .map_err(|e| DecodeError::Zstd(e.to_string()))?
@@ -471,12 +477,7 @@ pub fn open_package_ref<'a>(
         .ok_or_else(|| schema("segment: package out of its block"))?;
     let (reduced_bytes, objects) = sealed::decode_package_cbor_whole(cbor)?;
     let mut header = HeaderView::decode_sealed(reduced_bytes)?;
-    if header.seq != entry.seq {
-        return Err(schema(format!(
-            "segment: the index says seq {} but the header says {}",
-            entry.seq, header.seq
-        )));
-    }
+    check_entry(entry, header.seq, header.record_key)?;
     let objects: Vec<&[u8]> = objects
         .into_iter()
         .map(|o| o.ok_or_else(|| schema("segment: a withheld object")))
@@ -494,6 +495,23 @@ pub fn open_package_ref<'a>(
     ))
 }
 
+/// §4: an index entry states the seq and the record key (key 9, or null) of its header.
+fn check_entry(entry: &PackageRef, seq: u64, record_key: Option<&str>) -> Result<(), DecodeError> {
+    if seq != entry.seq {
+        return Err(schema(format!(
+            "segment: the index says seq {} but the header says {seq}",
+            entry.seq
+        )));
+    }
+    if record_key != entry.record_key.as_deref() {
+        return Err(schema(format!(
+            "segment: the index gives seq {seq} the record key {:?}, its header {record_key:?}",
+            entry.record_key
+        )));
+    }
+    Ok(())
+}
+
 /// Reads the package of `entry` from an inflated block and restores its header with `prev`
 /// (§2 steps 1–4), without the leaf check: the caller MUST compare `LEAF(header_bytes)` with
 /// its trusted leaf before using the package, as [`read_package`] does.
@@ -507,12 +525,7 @@ pub fn restore_package(
         .ok_or_else(|| schema("segment: package out of its block"))?;
     let (reduced_bytes, objects) = sealed::decode_package_cbor(cbor)?;
     let reduced = PackageHeader::decode(&reduced_bytes)?;
-    if reduced.seq != entry.seq {
-        return Err(schema(format!(
-            "segment: the index says seq {} but the header says {}",
-            entry.seq, reduced.seq
-        )));
-    }
+    check_entry(entry, reduced.seq, reduced.record_key.as_deref())?;
     let objects: Vec<Vec<u8>> = objects
         .into_iter()
         .map(|o| o.ok_or_else(|| schema("segment: a withheld object")))

@@ -1,5 +1,5 @@
-//! Conformance vectors (formats/vectors/README.md): generated here, deterministically, checked
-//! in under `formats/vectors/`, and run by tests and by `zegel-verify vectors`.
+//! The deterministic generator of the conformance vectors (`examples/generate_vectors.rs`
+//! writes them to `formats/vectors/`).
 //!
 //! One scenario per file. Every vector is built from one small sample log so that the
 //! negative ones differ from a positive one by exactly the fault they name.
@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde::{Deserialize, Serialize};
 
 use crate::bundle::{self, AgreementEvidence, ArchiveKey, Bundle, DispositionEvidence};
 use crate::checkpoint::{self, Checkpoint};
@@ -25,231 +24,14 @@ use crate::hash::{Hash, sha256};
 use crate::header::{AgreementRef, Kind, MetaValue, ObjectRef, PackageHeader};
 use crate::layout::{self, LayoutVersion, RetentionMonth};
 use crate::merkle::{self, MemoryTree};
-use crate::note::{SigningKey, VerifierKey};
+use crate::note::SigningKey;
 use crate::proof::{ConsistencyProof, InclusionProof};
 use crate::receipt::{ReceiptHead, SignedHead};
 use crate::sealed::{self, SEAL_ZSTD_LEVEL};
 use crate::segment::{self, SegmentPackage};
-use crate::verify::{
-    self, CertificateInputs, Outcome, PackageInputs, Report, SegmentInputs, TileInputs,
-};
+use crate::verify::Outcome;
 
-/// Identifies the vector file format.
-pub const VECTOR_FORMAT: &str = "zegel-vector/v1";
-
-/// One conformance scenario, as stored in `formats/vectors/<scenario>.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Vector {
-    pub format: String,
-    pub scenario: String,
-    pub description: String,
-    /// `package`, `chain`, `consistency`, `segment`, `tiles`, `certificate` or `bundle`.
-    pub check: String,
-    /// `ok`, `decode-error`, `bad-digest`, `bad-signature`, `bad-origin`, `bad-proof`,
-    /// `bad-link`, `bad-receipt`, `bad-disposition`, `bad-key`, `bad-bundle` or `bad-report`.
-    pub expect: String,
-    /// Name of the first check that fails, when `expect` is not `ok`.
-    pub failed_check: Option<String>,
-    /// Inputs: `public_key` (verifier key text), and base64 (`package`, `proof`, `receipt`,
-    /// `segment`, `certificate`, `bundle`; arrays `packages`, `leaves`, `headers`; the values
-    /// of the object `tiles`),
-    /// note text (`checkpoint`, `old_checkpoint`, `new_checkpoint`) or object keys
-    /// (`segment_key`, `checkpoint_key`, the names of `tiles`).
-    pub inputs: BTreeMap<String, serde_json::Value>,
-}
-
-/// Why a vector could not be run at all (as opposed to giving an outcome).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("vector {scenario}: {problem}")]
-pub struct VectorError {
-    pub scenario: String,
-    pub problem: String,
-}
-
-impl Vector {
-    fn input_str(&self, name: &str) -> Result<Option<&str>, VectorError> {
-        match self.inputs.get(name) {
-            None => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.error(format!("input {name} must be a string"))),
-        }
-    }
-
-    fn input_b64(&self, name: &str) -> Result<Option<Vec<u8>>, VectorError> {
-        self.input_str(name)?
-            .map(|s| {
-                B64.decode(s)
-                    .map_err(|e| self.error(format!("input {name}: {e}")))
-            })
-            .transpose()
-    }
-
-    /// An array of base64 strings.
-    fn input_b64_list(&self, name: &str) -> Result<Vec<Vec<u8>>, VectorError> {
-        let Some(serde_json::Value::Array(items)) = self.inputs.get(name) else {
-            return Err(self.error(format!("input {name} must be an array")));
-        };
-        items
-            .iter()
-            .map(|item| {
-                let s = item
-                    .as_str()
-                    .ok_or_else(|| self.error(format!("{name} holds strings")))?;
-                B64.decode(s)
-                    .map_err(|e| self.error(format!("input {name}: {e}")))
-            })
-            .collect()
-    }
-
-    fn error(&self, problem: String) -> VectorError {
-        VectorError {
-            scenario: self.scenario.clone(),
-            problem,
-        }
-    }
-
-    /// Runs the vector's check and returns the report; compare `report.outcome()` with
-    /// `expect`, and the first failure's name with `failed_check`.
-    pub fn run(&self) -> Result<Report, VectorError> {
-        if self.format != VECTOR_FORMAT {
-            return Err(self.error(format!("unknown format {:?}", self.format)));
-        }
-        let key_text = self
-            .input_str("public_key")?
-            .ok_or_else(|| self.error("missing input public_key".into()))?;
-        let key = VerifierKey::from_text(key_text).map_err(|e| self.error(e.to_string()))?;
-        let need = |name: &str| {
-            self.input_str(name)?
-                .ok_or_else(|| self.error(format!("missing input {name}")))
-        };
-        match self.check.as_str() {
-            "package" => {
-                let sealed = self
-                    .input_b64("package")?
-                    .ok_or_else(|| self.error("missing input package".into()))?;
-                let proof = self.input_b64("proof")?;
-                let receipt = self.input_b64("receipt")?;
-                let checkpoint = self.input_str("checkpoint")?;
-                Ok(verify::verify_package(PackageInputs {
-                    sealed: &sealed,
-                    proof: proof.as_deref(),
-                    checkpoint: checkpoint.map(str::as_bytes),
-                    receipt: receipt.as_deref(),
-                    key: &key,
-                }))
-            }
-            "consistency" => {
-                let proof = self
-                    .input_b64("proof")?
-                    .ok_or_else(|| self.error("missing input proof".into()))?;
-                Ok(verify::verify_consistency(
-                    need("old_checkpoint")?.as_bytes(),
-                    need("new_checkpoint")?.as_bytes(),
-                    &proof,
-                    &key,
-                ))
-            }
-            "chain" => {
-                let packages = self.input_b64_list("packages")?;
-                let refs: Vec<&[u8]> = packages.iter().map(Vec::as_slice).collect();
-                Ok(verify::verify_chain(&refs))
-            }
-            "segment" => {
-                let segment = self
-                    .input_b64("segment")?
-                    .ok_or_else(|| self.error("missing input segment".into()))?;
-                let leaves = self
-                    .input_b64_list("leaves")?
-                    .iter()
-                    .map(|l| Hash::from_slice(l))
-                    .collect::<Option<Vec<Hash>>>()
-                    .ok_or_else(|| self.error("leaves holds 32-byte hashes".into()))?;
-                let headers = self.input_b64_list("headers")?;
-                let leaf = |seq: u64| {
-                    usize::try_from(seq)
-                        .ok()
-                        .and_then(|i| leaves.get(i))
-                        .copied()
-                };
-                Ok(verify::verify_segment(SegmentInputs {
-                    key: need("segment_key")?,
-                    segment: &segment,
-                    leaf: &leaf,
-                    expected_headers: Some(&headers),
-                }))
-            }
-            "bundle" => {
-                let bundle = self
-                    .input_b64("bundle")?
-                    .ok_or_else(|| self.error("missing input bundle".into()))?;
-                Ok(verify::verify_bundle(&bundle, &key))
-            }
-            "certificate" => {
-                let certificate = self
-                    .input_b64("certificate")?
-                    .ok_or_else(|| self.error("missing input certificate".into()))?;
-                Ok(verify::verify_certificate(CertificateInputs {
-                    certificate: &certificate,
-                    key: &key,
-                }))
-            }
-            "tiles" => {
-                let Some(serde_json::Value::Object(items)) = self.inputs.get("tiles") else {
-                    return Err(self.error("input tiles must be an object".into()));
-                };
-                let mut tiles = BTreeMap::new();
-                for (key, value) in items {
-                    let bytes = value
-                        .as_str()
-                        .and_then(|s| B64.decode(s).ok())
-                        .ok_or_else(|| self.error(format!("tile {key}: not base64")))?;
-                    tiles.insert(key.clone(), bytes);
-                }
-                Ok(verify::verify_tiles(TileInputs {
-                    checkpoint_key: need("checkpoint_key")?,
-                    checkpoint: need("checkpoint")?.as_bytes(),
-                    tiles: &tiles,
-                    key: &key,
-                }))
-            }
-            other => Err(self.error(format!("unknown check {other:?}"))),
-        }
-    }
-
-    /// Runs the vector and compares with its expectation; `Err` explains a mismatch.
-    pub fn check_expectation(&self) -> Result<Report, VectorError> {
-        let report = self.run()?;
-        let expected = Outcome::parse(&self.expect)
-            .ok_or_else(|| self.error(format!("unknown expectation {:?}", self.expect)))?;
-        let failed = report.first_failure().map(|c| c.name.clone());
-        if report.outcome() != expected || failed != self.failed_check {
-            return Err(self.error(format!(
-                "expected {} at {:?}, got {} at {:?} ({})",
-                self.expect,
-                self.failed_check,
-                report.outcome().as_str(),
-                failed,
-                report.first_failure().map_or("", |c| c.detail.as_str())
-            )));
-        }
-        Ok(report)
-    }
-}
-
-/// The fixed test keys. Their seeds are public: never use them for anything real.
-pub fn test_key() -> SigningKey {
-    SigningKey::from_seed("zegel.test", [7; 32]).unwrap_or_else(|_| unreachable_key())
-}
-
-fn other_key() -> SigningKey {
-    SigningKey::from_seed("zegel.test", [9; 32]).unwrap_or_else(|_| unreachable_key())
-}
-
-fn unreachable_key() -> SigningKey {
-    // "zegel.test" is a valid key name; this branch exists only to avoid a panic path.
-    SigningKey::from_seed("x", [0; 32]).unwrap_or_else(|_| std::process::abort())
-}
+use super::{VECTOR_FORMAT, Vector, other_key, test_key};
 
 const TENANT: &str = "acme";
 const ARCHIVE: &str = "invoices";
@@ -278,6 +60,13 @@ fn seal(header_bytes: &[u8], objects: &[Option<&[u8]>]) -> Vec<u8> {
 
 impl SampleLog {
     pub fn build() -> SampleLog {
+        SampleLog::with_agreement(
+            br#"{"record_key":"invoice_id","retention":{"after":"issued_on","years":10}}"#,
+        )
+    }
+
+    /// The sample log with this agreement document at seq 0.
+    pub fn with_agreement(agreement: &[u8]) -> SampleLog {
         let key = test_key();
         let mut log = SampleLog {
             key,
@@ -287,8 +76,6 @@ impl SampleLog {
             sealed: Vec::new(),
             tree: MemoryTree::new(),
         };
-        let agreement =
-            br#"{"record_key":"invoice_id","retention":{"after":"issued_on","years":10}}"#;
         log.append(
             Kind::Agreement,
             None,
@@ -428,7 +215,8 @@ impl Builder {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();
-        map.insert("public_key".into(), self.key_text.clone().into());
+        map.entry("public_key".into())
+            .or_insert_with(|| self.key_text.clone().into());
         self.out.push(Vector {
             format: VECTOR_FORMAT.into(),
             scenario: scenario.into(),
@@ -814,6 +602,79 @@ pub fn generate() -> Vec<Vector> {
     b.add("cbor-unsorted-keys", "Metadata key 'lines' renamed 'aaaa': it now follows 'paid', out of deterministic order (length first, then bytes).",
         "package", Outcome::DecodeError, Some("package.decode"), with(seal(&unsorted, &[Some(log.object(3))]), proof3.clone(), cp5.clone()));
 
+    // Strict Ed25519 (formats/algorithms.md §3). A note signed with one signature line by
+    // the trusted key's name and key id, whose 64 signature bytes are given.
+    let resigned = |key_id: [u8; 4], signature: &[u8]| {
+        let body = cp5.split_once("\n\n").map_or("", |(body, _)| body);
+        let mut raw = key_id.to_vec();
+        raw.extend_from_slice(signature);
+        format!("{body}\n\n\u{2014} zegel.test {}\n", B64.encode(raw))
+    };
+    // The identity point (y = 1) as a public key, and the signature R = identity, S = 0: the
+    // equation [S]B = R + [k]A holds for every message, which a lax verifier accepts.
+    let identity = {
+        let mut p = [0u8; 32];
+        p[0] = 1;
+        p
+    };
+    let identity_id = crate::note::key_id("zegel.test", &identity);
+    let identity_text = {
+        let mut raw = vec![crate::note::NOTE_ALG_ED25519];
+        raw.extend_from_slice(&identity);
+        format!(
+            "zegel.test+{}+{}",
+            hex::encode(identity_id),
+            B64.encode(raw)
+        )
+    };
+    let mut identity_sig = [0u8; 64];
+    identity_sig[0] = 1;
+    let mut inputs = with(
+        pkg3.clone(),
+        proof3.clone(),
+        resigned(identity_id, &identity_sig),
+    );
+    inputs.push(("public_key", text(identity_text)));
+    b.add(
+        "signature-identity-key",
+        "The trusted key is the identity point (a valid key text, signed-note.md §3.3) and the checkpoint's signature is R = identity, S = 0, which satisfies the verification equation for any message: strict verification refuses a public key or R of small order.",
+        "package",
+        Outcome::BadSignature,
+        Some("checkpoint.signature"),
+        inputs,
+    );
+    // The checkpoint's valid signature with L added to S: the same point equation holds, but
+    // S is not below the group order.
+    let s_plus_l = {
+        let line = cp5
+            .rsplit_once("\u{2014} zegel.test ")
+            .map_or("", |(_, l)| l.trim_end());
+        let mut raw = B64.decode(line).unwrap_or_default();
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut carry = 0u16;
+        for (byte, l) in raw.iter_mut().skip(36).zip(L) {
+            let sum = u16::from(*byte) + u16::from(l) + carry;
+            *byte = (sum & 0xff) as u8;
+            carry = sum >> 8;
+        }
+        let key_id: [u8; 4] = raw
+            .get(..4)
+            .and_then(|k| k.try_into().ok())
+            .unwrap_or_default();
+        resigned(key_id, raw.get(4..).unwrap_or_default())
+    };
+    b.add(
+        "signature-s-not-reduced",
+        "The checkpoint of package-ok with the group order L added to its signature's S: [S]B is unchanged, but S is not below L, so strict verification refuses it.",
+        "package",
+        Outcome::BadSignature,
+        Some("checkpoint.signature"),
+        with(pkg3.clone(), proof3.clone(), s_plus_l),
+    );
+
     // Receipt faults.
     let receipt = log.receipt(3, 4, key);
     let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
@@ -831,6 +692,35 @@ pub fn generate() -> Vec<Vector> {
     b.add(
         "receipt-bad-signature",
         "The receipt's signature has one bit flipped.",
+        "package",
+        Outcome::BadSignature,
+        Some("receipt.signature"),
+        inputs,
+    );
+    // Key names in a receipt: 1 to 256 bytes at decoding; any other name rule only by the
+    // comparison with the trusted key's name.
+    let renamed = |name: &str| {
+        let mut r = crate::receipt::Receipt::decode(&receipt).ok();
+        if let Some(r) = r.as_mut() {
+            r.signed.key_name = name.to_string();
+        }
+        b64(&r.map(|r| r.encode()).unwrap_or_default())
+    };
+    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    inputs.push(("receipt", renamed("")));
+    b.add(
+        "receipt-empty-key-name",
+        "The receipt of package-receipt-ok with its key name (key 2) empty: a receipt's key name is 1 to 256 bytes, so it does not decode.",
+        "package",
+        Outcome::DecodeError,
+        Some("receipt.decode"),
+        inputs,
+    );
+    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    inputs.push(("receipt", renamed("zegel test")));
+    b.add(
+        "receipt-key-name-not-a-name",
+        "The receipt of package-receipt-ok with its key name \"zegel test\" (a space: not a key name by signed-note.md §3.1): it decodes, and is refused as not by the trusted key.",
         "package",
         Outcome::BadSignature,
         Some("receipt.signature"),
@@ -887,7 +777,24 @@ pub fn generate() -> Vec<Vector> {
         "chain",
         Outcome::BadLink,
         Some("chain.2"),
-        vec![("packages", chain.into())],
+        vec![("packages", chain.clone().into())],
+    );
+    // Checks run package by package (decode, then link), so a broken link is reported before
+    // a later package that does not open.
+    let mut link_first = chain;
+    if let Some(slot) = link_first.get_mut(3) {
+        let sealed = log.sealed(3);
+        *slot = b64(sealed
+            .get(..sealed.len().saturating_sub(1))
+            .unwrap_or_default());
+    }
+    b.add(
+        "chain-link-before-later-decode",
+        "The chain of chain-broken-link whose seq 3 has also lost its last byte (a truncated frame, which does not open): the broken link at seq 2 is found first, because each package is decoded and linked before the next is decoded.",
+        "chain",
+        Outcome::BadLink,
+        Some("chain.2"),
+        vec![("packages", link_first.into())],
     );
     let mut gap = all.clone();
     gap.remove(2);
@@ -947,11 +854,399 @@ pub fn generate() -> Vec<Vector> {
         Some("proof.consistency"),
         cons_inputs(&c2, &c3),
     );
+    refusal_vectors(&mut b, &log);
     segment_vectors(&mut b, &log);
     tile_vectors(&mut b, key);
     certificate_vectors(&mut b);
     bundle_vectors(&mut b);
+    bundle_refusal_vectors(&mut b);
+    agreement_version_vectors(&mut b);
     b.out
+}
+
+/// One vector per MUST-refuse rule of the frame, the header's character rules and the note
+/// syntax that the vectors above do not already show: each changes one thing of package-ok.
+fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
+    let key = &log.key;
+    let cp5 = log.checkpoint(5, key);
+    let proof3 = log.inclusion(3, 5).encode();
+    let pkg3 = log.sealed(3).to_vec();
+    let with = |package: Vec<u8>, checkpoint: String| {
+        vec![
+            ("package", b64(&package)),
+            ("proof", b64(&proof3)),
+            ("checkpoint", text(checkpoint)),
+        ]
+    };
+    let refused = |b: &mut Builder, scenario: &str, description: &str, failed: &str, inputs| {
+        b.add(
+            scenario,
+            description,
+            "package",
+            Outcome::DecodeError,
+            Some(failed),
+            inputs,
+        );
+    };
+
+    // The zstd frame (formats/sealed-package.md §3). pkg3's frame header descriptor (byte 4)
+    // is 0x60: a two-byte content size, single segment, no checksum, no dictionary id.
+    let raw_package = sealed::encode_package(log.header(3), &[Some(log.object(3))]);
+    let mut checksummed = zstd::bulk::Compressor::new(SEAL_ZSTD_LEVEL)
+        .and_then(|mut c| {
+            c.include_checksum(true)?;
+            c.compress(&raw_package)
+        })
+        .unwrap_or_default();
+    b.add(
+        "zstd-checksum-ok",
+        "Seq 3 sealed with a content checksum in its zstd frame (allowed, and correct).",
+        "package",
+        Outcome::Ok,
+        None,
+        with(checksummed.clone(), cp5.clone()),
+    );
+    if let Some(last) = checksummed.last_mut() {
+        *last ^= 0x01;
+    }
+    refused(
+        b,
+        "zstd-bad-checksum",
+        "The frame of zstd-checksum-ok with one bit of its content checksum flipped: a checksum, when present, must be correct.",
+        "package.decode",
+        with(checksummed, cp5.clone()),
+    );
+    let mut skippable = vec![0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0];
+    skippable.extend_from_slice(&pkg3);
+    refused(
+        b,
+        "zstd-skippable-frame",
+        "An empty skippable frame (magic 0x184d2a50, size 0) before the sealed package's frame: exactly one frame, nothing else.",
+        "package.decode",
+        with(skippable, cp5.clone()),
+    );
+    let mut dictionary = pkg3.get(..4).unwrap_or_default().to_vec();
+    dictionary.push(pkg3.get(4).copied().unwrap_or_default() | 0x01);
+    dictionary.push(0x07);
+    dictionary.extend_from_slice(pkg3.get(5..).unwrap_or_default());
+    refused(
+        b,
+        "zstd-dictionary",
+        "The sealed package's frame header names dictionary 7 (a one-byte dictionary id inserted): a frame must decode without a dictionary.",
+        "package.decode",
+        with(dictionary, cp5.clone()),
+    );
+
+    // The header's character rules (formats/package-header.md §3), each in a resealed header.
+    let resealed = |edit: &dyn Fn(&mut PackageHeader)| {
+        let mut h = log
+            .headers
+            .get(3)
+            .cloned()
+            .unwrap_or_else(|| std::process::abort());
+        edit(&mut h);
+        with(seal(&h.encode(), &[Some(log.object(3))]), cp5.clone())
+    };
+    let object = |edit: &dyn Fn(&mut ObjectRef)| {
+        resealed(&|h| {
+            if let Some(o) = h.objects.first_mut() {
+                edit(o);
+            }
+        })
+    };
+    refused(
+        b,
+        "header-object-name-slash",
+        "The object's name is \"rows/record.json\": an object name contains no / (nor \\), so unpacking never leaves its directory.",
+        "package.decode",
+        object(&|o| o.name = "rows/record.json".into()),
+    );
+    refused(
+        b,
+        "header-media-type-upper-case",
+        "The object's media type is \"Application/JSON\": type and subtype are lower case.",
+        "package.decode",
+        object(&|o| o.media_type = "Application/JSON".into()),
+    );
+    refused(
+        b,
+        "header-media-type-space",
+        "The object's media type is \"application/json; charset=utf-8\": no white space anywhere.",
+        "package.decode",
+        object(&|o| o.media_type = "application/json; charset=utf-8".into()),
+    );
+    refused(
+        b,
+        "header-media-type-empty-parameter",
+        "The object's media type is \"application/json;\": an empty parameter.",
+        "package.decode",
+        object(&|o| o.media_type = "application/json;".into()),
+    );
+    refused(
+        b,
+        "header-record-key-control",
+        "The record key holds a BEL (U+0007): no control characters.",
+        "package.decode",
+        resealed(&|h| h.record_key = Some("INV-2025-\u{7}0003".into())),
+    );
+    refused(
+        b,
+        "header-metadata-name-space",
+        "A metadata field named \"paid on\": a metadata name is A-Z a-z 0-9 _ - . only.",
+        "package.decode",
+        resealed(&|h| {
+            if let Some(v) = h.metadata.remove("paid") {
+                h.metadata.insert("paid on".into(), v);
+            }
+        }),
+    );
+
+    // Versions and algorithm identifiers (formats/cbor.md §4, formats/algorithms.md §4): every
+    // structure here is a map whose key 0 (version) is 1 (`a? 00 01`), and a header's key 1
+    // (hash-alg) is 1.
+    let header3 = log.header(3);
+    refused(
+        b,
+        "header-version-2",
+        "Seq 3 resealed with header version 2: an unknown version.",
+        "package.decode",
+        with(
+            seal(
+                &replace(header3, &[0x00, 0x01, 0x01], &[0x00, 0x02, 0x01]),
+                &[Some(log.object(3))],
+            ),
+            cp5.clone(),
+        ),
+    );
+    refused(
+        b,
+        "header-hash-alg-2",
+        "Seq 3 resealed with hash-alg 2 in its header: an unknown algorithm identifier, never a fallback.",
+        "package.decode",
+        with(
+            seal(
+                &replace(
+                    header3,
+                    &[0x00, 0x01, 0x01, 0x01],
+                    &[0x00, 0x01, 0x01, 0x02],
+                ),
+                &[Some(log.object(3))],
+            ),
+            cp5.clone(),
+        ),
+    );
+    refused(
+        b,
+        "sealed-object-count",
+        "Seq 3 sealed with its object twice: the package holds one object more than its header lists.",
+        "package.decode",
+        with(
+            seal(header3, &[Some(log.object(3)), Some(log.object(3))]),
+            cp5.clone(),
+        ),
+    );
+    b.add(
+        "proof-version-2",
+        "The inclusion proof of package-ok with version 2: an unknown version.",
+        "package",
+        Outcome::DecodeError,
+        Some("proof.decode"),
+        vec![
+            ("package", b64(&pkg3)),
+            (
+                "proof",
+                b64(&replace(&proof3, &[0xa6, 0x00, 0x01], &[0xa6, 0x00, 0x02])),
+            ),
+            ("checkpoint", text(cp5.clone())),
+        ],
+    );
+    let receipt = log.receipt(3, 4, key);
+    let mut inputs = with(pkg3.clone(), cp5.clone());
+    inputs.push((
+        "receipt",
+        b64(&replace(&receipt, &[0xa9, 0x00, 0x01], &[0xa9, 0x00, 0x02])),
+    ));
+    refused(
+        b,
+        "receipt-version-2",
+        "The receipt of package-receipt-ok with version 2: an unknown version.",
+        "receipt.decode",
+        inputs,
+    );
+    let mut inputs = with(pkg3.clone(), cp5.clone());
+    inputs.push((
+        "receipt",
+        b64(&replace(
+            &receipt,
+            &[0x00, 0x01, 0x01, 0x01],
+            &[0x00, 0x01, 0x01, 0x02],
+        )),
+    ));
+    refused(
+        b,
+        "receipt-sig-alg-2",
+        "The receipt of package-receipt-ok with sig-alg 2: an unknown algorithm identifier.",
+        "receipt.decode",
+        inputs,
+    );
+
+    // Checkpoint bodies (formats/checkpoint.md §2), validly signed, so only the body's rules
+    // refuse them.
+    let body5 = cp5.split_once("\n\u{2014}").map_or("", |(body, _)| body);
+    let resigned_body = |body: String| crate::note::sign_note(&body, key);
+    refused(
+        b,
+        "checkpoint-size-leading-zero",
+        "The checkpoint of 5 with its size written 05, signed: a size has no leading zero.",
+        "checkpoint.decode",
+        with(
+            pkg3.clone(),
+            resigned_body(body5.replacen("\n5\n", "\n05\n", 1)),
+        ),
+    );
+    let root_padding_bits = body5
+        .rsplit_once("\n")
+        .and_then(|(_, _)| {
+            let lines: Vec<&str> = body5.lines().collect();
+            let root = lines.get(2)?;
+            let stem = root.strip_suffix('=')?;
+            let last = stem.chars().last()?;
+            let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let other = alphabet.chars().nth(alphabet.find(last)? ^ 1)?;
+            Some(body5.replacen(root, &format!("{}{other}=", stem.get(..stem.len() - 1)?), 1))
+        })
+        .unwrap_or_default();
+    refused(
+        b,
+        "checkpoint-root-not-canonical",
+        "The checkpoint of 5 with a non-zero unused bit in the base64 of its root, signed: the root is canonical base64.",
+        "checkpoint.decode",
+        with(pkg3.clone(), resigned_body(root_padding_bits)),
+    );
+
+    // Note syntax (formats/signed-note.md §2).
+    refused(
+        b,
+        "note-carriage-return",
+        "The checkpoint note's first line ends in CR LF: a note holds no control character but LF.",
+        "checkpoint.decode",
+        with(pkg3.clone(), cp5.replacen('\n', "\r\n", 1)),
+    );
+    refused(
+        b,
+        "note-no-em-dash",
+        "The checkpoint's signature line starts with \"- \" instead of an em dash and a space.",
+        "checkpoint.decode",
+        with(pkg3.clone(), cp5.replacen("\u{2014} ", "- ", 1)),
+    );
+    // 68 signature bytes end in base64 with one '=' and two unused bits before it.
+    let padded = cp5
+        .trim_end()
+        .strip_suffix('=')
+        .and_then(|s| {
+            let last = s.chars().last()?;
+            let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let v = alphabet.find(last)?;
+            let other = alphabet.chars().nth(v ^ 1)?;
+            Some(format!("{}{other}=\n", s.get(..s.len() - 1)?))
+        })
+        .unwrap_or_default();
+    refused(
+        b,
+        "note-base64-padding-bits",
+        "The checkpoint's signature in base64 with a non-zero unused bit before its '=' (it decodes to the same bytes in a lax decoder): only canonical base64.",
+        "checkpoint.decode",
+        with(pkg3.clone(), padded),
+    );
+}
+
+/// The decoding rules of a bundle (formats/bundle.md §3.1), one vector each.
+fn bundle_refusal_vectors(b: &mut Builder) {
+    let log = SampleLog::build();
+    let ok = bundle_of(&log, 3, 4, &[5], &[]);
+    let whole = ok.encode();
+    let refused = |b: &mut Builder, scenario: &str, description: &str, bytes: &[u8]| {
+        b.add(
+            scenario,
+            description,
+            "bundle",
+            Outcome::DecodeError,
+            Some("bundle.decode"),
+            vec![("bundle", b64(bytes))],
+        );
+    };
+    let edited = |edit: &dyn Fn(&mut Bundle)| {
+        let mut x = ok.clone();
+        edit(&mut x);
+        x.with_report().encode()
+    };
+    refused(
+        b,
+        "bundle-version-2",
+        "The bundle of bundle-ok with version 2 (map key 0): an unknown version.",
+        &replace(&whole, &[0xad, 0x00, 0x01], &[0xad, 0x00, 0x02]),
+    );
+    let mut trailing = whole.clone();
+    trailing.push(0x00);
+    refused(
+        b,
+        "bundle-trailing-byte",
+        "The bundle of bundle-ok followed by one byte 00: exactly one CBOR item.",
+        &trailing,
+    );
+    refused(
+        b,
+        "bundle-consistency-count",
+        "The bundle of bundle-ok without its consistency proof: one per checkpoint.",
+        &edited(&|x| x.consistency.clear()),
+    );
+    refused(
+        b,
+        "bundle-key-validity-empty",
+        "The bundle of bundle-ok whose trusted key is valid from and until the same millisecond: valid from must be smaller than valid until.",
+        &edited(&|x| {
+            if let Some(k) = x.keys.last_mut() {
+                k.valid_from_ms = Some(T0_MS);
+                k.valid_until_ms = Some(T0_MS);
+            }
+        }),
+    );
+    refused(
+        b,
+        "bundle-key-listed-twice",
+        "The bundle of bundle-ok listing the trusted key twice: no two entries have the same name and key id.",
+        &edited(&|x| {
+            if let Some(k) = x.keys.last().cloned() {
+                x.keys.push(k);
+            }
+        }),
+    );
+    // A key entry is {0: name, 1: key id, ...}: a5 00 6a "zegel.test" 01 44 ...
+    let mut entry = vec![0xa5, 0x00, 0x6a];
+    entry.extend_from_slice(b"zegel.test");
+    entry.extend_from_slice(&[0x01, 0x44]);
+    let mut renamed = entry.clone();
+    if let Some(c) = renamed.get_mut(12) {
+        *c = b'u';
+    }
+    refused(
+        b,
+        "bundle-key-name-not-its-text",
+        "The bundle of bundle-ok whose first key entry is named \"zegel.tesu\" while its key text names zegel.test: entries 0 and 1 are those of the text.",
+        &replace(&whole, &entry, &renamed),
+    );
+    let key_text = ok.keys.first().map(|k| k.key.to_text()).unwrap_or_default();
+    let mut stored = vec![0x78, u8::try_from(key_text.len()).unwrap_or(0)];
+    stored.extend_from_slice(key_text.as_bytes());
+    let mut spaced = vec![0x78, u8::try_from(key_text.len() + 1).unwrap_or(0)];
+    spaced.extend_from_slice(key_text.as_bytes());
+    spaced.push(b' ');
+    refused(
+        b,
+        "bundle-key-text-not-canonical",
+        "The bundle of bundle-ok whose first key text ends in a space: it reads as the same key, but a key text in a bundle is canonical.",
+        &replace(&whole, &stored, &spaced),
+    );
 }
 
 /// The `bundle` vectors alone, as [`generate`] makes them, without the slow rest.
@@ -1105,6 +1400,49 @@ fn certificate_vectors(b: &mut Builder) {
 /// Segments of the sample log (formats/cold-layout.md §10): the move of seqs [0, 4), whose
 /// rows 1–3 share a retention month while the agreement at seq 0 is kept forever; the same
 /// segment under its v1 key; and its rewrite that keeps rows 1 and 3.
+/// A segment of these inflated blocks under this index (offsets and lengths recomputed), as
+/// formats/cold-segment.md §3 lays it out.
+fn rebuild_segment(index: &segment::SegmentIndex, blocks: &[Vec<u8>]) -> Vec<u8> {
+    let frames: Vec<(Vec<u8>, u64)> = blocks
+        .iter()
+        .map(|raw| {
+            let frame = zstd::bulk::compress(raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+            (frame, raw.len() as u64)
+        })
+        .collect();
+    segment_of_frames(index, &frames)
+}
+
+/// A segment of these compressed blocks, each with its raw length, under this index.
+fn segment_of_frames(index: &segment::SegmentIndex, frames: &[(Vec<u8>, u64)]) -> Vec<u8> {
+    segment_with(index, frames, &|cbor| {
+        zstd::bulk::compress(cbor, SEAL_ZSTD_LEVEL).unwrap_or_default()
+    })
+}
+
+/// As [`segment_of_frames`], with the index's frame made from its CBOR by `index_frame`.
+fn segment_with(
+    index: &segment::SegmentIndex,
+    frames: &[(Vec<u8>, u64)],
+    index_frame: &dyn Fn(&[u8]) -> Vec<u8>,
+) -> Vec<u8> {
+    let mut index = index.clone();
+    let mut out = segment::SEGMENT_MAGIC.to_vec();
+    for (b, (frame, raw_length)) in index.blocks.iter_mut().zip(frames) {
+        b.offset = out.len() as u64;
+        b.length = frame.len() as u64;
+        b.raw_length = *raw_length;
+        out.extend_from_slice(frame);
+    }
+    let index_frame = index_frame(&index.encode());
+    out.extend_from_slice(&index_frame);
+    let digest = sha256(&out);
+    out.extend_from_slice(&(index_frame.len() as u64).to_be_bytes());
+    out.extend_from_slice(&digest.0);
+    out.extend_from_slice(&segment::SEGMENT_MAGIC);
+    out
+}
+
 fn segment_vectors(b: &mut Builder, log: &SampleLog) {
     let (first, end) = (0u64, 4u64);
     let seqs = [1usize, 2, 3];
@@ -1234,6 +1572,237 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         Some("segment.2"),
         inputs(&key, &altered),
     );
+    // Index entries that do not state their header's seq or record key, and a package with a
+    // null object; trailer and tiling consistent, so only reading the package finds them.
+    let edited = |edit: &dyn Fn(&mut segment::SegmentIndex, &mut Vec<Vec<u8>>)| {
+        let Ok(mut index) = segment::open_segment(&good) else {
+            return Vec::new();
+        };
+        let mut blocks: Vec<Vec<u8>> = (0..index.blocks.len())
+            .map(|n| segment::read_block(&good, &index, n).unwrap_or_default())
+            .collect();
+        edit(&mut index, &mut blocks);
+        rebuild_segment(&index, &blocks)
+    };
+    b.add(
+        "segment-index-record-key",
+        "The segment of segment-ok whose index gives seq 1 the record key \"INV-0000\" while its header's record key (key 9) is another: an index entry states its header's record key.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.1"),
+        inputs(
+            &key,
+            &edited(&|index, _| {
+                if let Some(p) = index.packages.first_mut() {
+                    p.record_key = Some("INV-0000".into());
+                }
+            }),
+        ),
+    );
+    b.add(
+        "segment-index-seq",
+        "The segment of segment-ok whose index calls the package of seq 1 seq 0 (still ascending, inside the move): an index entry states its header's seq.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.0"),
+        inputs(
+            &key,
+            &edited(&|index, _| {
+                if let Some(p) = index.packages.first_mut() {
+                    p.seq = 0;
+                }
+            }),
+        ),
+    );
+    b.add(
+        "segment-empty-block",
+        "The segment of segment-ok with an empty block (one zstd frame of no bytes, raw length 0) after its last: a block's raw length is at least 1.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &edited(&|index, blocks| {
+                blocks.push(Vec::new());
+                index.blocks.push(segment::BlockRef {
+                    offset: 0,
+                    length: 0,
+                    raw_length: 0,
+                });
+            }),
+        ),
+    );
+    // Block 0 as two zstd frames, one per half of its bytes: together they inflate to the
+    // block, but a block is one frame.
+    let two_frames = segment::open_segment(&good)
+        .ok()
+        .map(|index| {
+            let raw = segment::read_block(&good, &index, 0).unwrap_or_default();
+            let (a, z) = raw.split_at(raw.len() / 2);
+            let mut frame = zstd::bulk::compress(a, SEAL_ZSTD_LEVEL).unwrap_or_default();
+            frame.extend(zstd::bulk::compress(z, SEAL_ZSTD_LEVEL).unwrap_or_default());
+            let mut frames = vec![(frame, raw.len() as u64)];
+            for n in 1..index.blocks.len() {
+                let raw = segment::read_block(&good, &index, n).unwrap_or_default();
+                let frame = zstd::bulk::compress(&raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+                frames.push((frame, raw.len() as u64));
+            }
+            segment_of_frames(&index, &frames)
+        })
+        .unwrap_or_default();
+    b.add(
+        "segment-block-two-frames",
+        "The segment of segment-ok whose first block is two zstd frames, one per half of its bytes (trailer and index consistent): a block is exactly one frame, checked when a package of it is read.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.1"),
+        inputs(&key, &two_frames),
+    );
+    // The index and the blocks of segment-ok, as frames with their raw lengths.
+    let parts = segment::open_segment(&good).ok().map(|index| {
+        let frames: Vec<(Vec<u8>, u64)> = (0..index.blocks.len())
+            .map(|n| {
+                let raw = segment::read_block(&good, &index, n).unwrap_or_default();
+                let frame = zstd::bulk::compress(&raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+                (frame, raw.len() as u64)
+            })
+            .collect();
+        (index, frames)
+    });
+    let index_edited = |edit: &dyn Fn(&[u8]) -> Vec<u8>| {
+        parts
+            .as_ref()
+            .map(|(index, frames)| segment_with(index, frames, edit))
+            .unwrap_or_default()
+    };
+    b.add(
+        "segment-index-version-2",
+        "The segment of segment-ok whose index has version 2 (trailer consistent): an unknown version.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &index_edited(&|cbor| {
+                let cbor = replace(cbor, &[0x85, 0x01], &[0x85, 0x02]);
+                zstd::bulk::compress(&cbor, SEAL_ZSTD_LEVEL).unwrap_or_default()
+            }),
+        ),
+    );
+    b.add(
+        "segment-index-two-frames",
+        "The segment of segment-ok whose index is two zstd frames, one per half of its CBOR (trailer consistent): the index is exactly one frame.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &index_edited(&|cbor| {
+                let (a, z) = cbor.split_at(cbor.len() / 2);
+                let mut frame = zstd::bulk::compress(a, SEAL_ZSTD_LEVEL).unwrap_or_default();
+                frame.extend(zstd::bulk::compress(z, SEAL_ZSTD_LEVEL).unwrap_or_default());
+                frame
+            }),
+        ),
+    );
+    b.add(
+        "segment-packages-overlap",
+        "The segment of segment-ok whose index starts the package of seq 2 one byte early, inside seq 1 (trailer consistent): the packages do not tile the blocks.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &edited(&|index, _| {
+                if let Some(p) = index.packages.iter_mut().find(|p| p.seq == 2) {
+                    p.offset = p.offset.saturating_sub(1);
+                    p.length += 1;
+                }
+            }),
+        ),
+    );
+    // The last block declared one byte longer than it inflates to, its last package one byte
+    // longer too: the index tiles, and only inflating the block finds the difference.
+    let longer = parts
+        .as_ref()
+        .map(|(index, frames)| {
+            let mut index = index.clone();
+            let mut frames = frames.clone();
+            let last_block = index.blocks.len().saturating_sub(1) as u64;
+            if let Some(p) = index.packages.last_mut() {
+                p.length += 1;
+            }
+            if let Some((_, raw_length)) = frames.get_mut(last_block as usize) {
+                *raw_length += 1;
+            }
+            segment_of_frames(&index, &frames)
+        })
+        .unwrap_or_default();
+    b.add(
+        "segment-block-shorter-than-declared",
+        "The segment of segment-ok whose last block is declared one byte longer than it inflates to (its last package too, so the index tiles): a block inflates to exactly its raw length.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.1"),
+        inputs(&key, &longer),
+    );
+    b.add(
+        "segment-empty-package",
+        "The segment of segment-ok whose index adds an entry for seq 4 of length 0 at the end of the last block (it still tiles): a package's length is at least 1.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.decode"),
+        inputs(
+            &key,
+            &edited(&|index, blocks| {
+                let block = blocks.len().saturating_sub(1);
+                let end = blocks.last().map_or(0, Vec::len) as u64;
+                index.packages.push(segment::PackageRef {
+                    seq: 4,
+                    block: block as u64,
+                    offset: end,
+                    length: 0,
+                    record_key: None,
+                });
+            }),
+        ),
+    );
+    b.add(
+        "segment-null-object",
+        "The segment of segment-ok whose package of seq 2 has its object replaced by null (the index adjusted): a segment holds whole packages.",
+        "segment",
+        Outcome::DecodeError,
+        Some("segment.2"),
+        inputs(
+            &key,
+            &edited(&|index, blocks| {
+                let Some(at) = index.packages.iter().position(|p| p.seq == 2) else {
+                    return;
+                };
+                let Some(entry) = index.packages.get(at).cloned() else {
+                    return;
+                };
+                let Some(block) = blocks.get_mut(entry.block as usize) else {
+                    return;
+                };
+                let (start, end) = (entry.offset as usize, (entry.offset + entry.length) as usize);
+                let Some(Ok((header, _))) = block.get(start..end).map(sealed::decode_package_cbor)
+                else {
+                    return;
+                };
+                let cbor = sealed::encode_package(&header, &[None]);
+                let shrink = entry.length - cbor.len() as u64;
+                block.splice(start..end, cbor);
+                for (i, p) in index.packages.iter_mut().enumerate().skip(at) {
+                    if i == at {
+                        p.length -= shrink;
+                    } else if p.block == entry.block {
+                        p.offset -= shrink;
+                    }
+                }
+            }),
+        ),
+    );
     let next_month = match month {
         RetentionMonth::Month { year, month: 12 } => RetentionMonth::Month {
             year: year + 1,
@@ -1360,18 +1929,6 @@ fn tile_vectors(b: &mut Builder, key: &SigningKey) {
     );
 }
 
-/// The file name of a vector.
-pub fn file_name(v: &Vector) -> String {
-    format!("{}.json", v.scenario)
-}
-
-/// The exact file contents of a vector: pretty JSON and a final newline.
-pub fn file_contents(v: &Vector) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
 /// A day in milliseconds.
 const DAY_MS: u64 = 86_400_000;
 
@@ -1447,6 +2004,68 @@ fn bundle_of(
         report: String::new(),
     }
     .with_report()
+}
+
+/// Scenario, description, agreement document, expected outcome and failed check.
+type AgreementCase<'a> = (&'a str, &'a str, &'a [u8], Outcome, Option<&'a str>);
+
+/// The agreement version a document states (formats/bundle.md §3.5): the bundle of entry 3 of
+/// a sample log whose agreement document is `doc`.
+fn agreement_version_vectors(b: &mut Builder) {
+    let deep = format!(
+        r#"{{"version":2,"deep":{}{}}}"#,
+        "[".repeat(127),
+        "]".repeat(127)
+    );
+    let cases: [AgreementCase<'_>; 5] = [
+        (
+            "bundle-agreement-version-stated-ok",
+            "The agreement document states \"version\": 1, the version the header names.",
+            br#"{"version":1,"record_key":"invoice_id"}"#,
+            Outcome::Ok,
+            None,
+        ),
+        (
+            "bundle-agreement-version-mismatch",
+            "The agreement document states \"version\": 2 where the header names version 1.",
+            br#"{"version":2,"record_key":"invoice_id"}"#,
+            Outcome::BadBundle,
+            Some("bundle.agreement"),
+        ),
+        (
+            "bundle-agreement-version-float-ok",
+            "The agreement document's version is written 2.0: not digits only, so no version is stated and the check rests on the seq (a parser that reads 2.0 as 2 would fail it).",
+            br#"{"version":2.0}"#,
+            Outcome::Ok,
+            None,
+        ),
+        (
+            "bundle-agreement-version-surrogate-ok",
+            "The agreement document states \"version\": 2 but escapes a lone surrogate (\\ud800) elsewhere: no version is stated, and the check rests on the seq.",
+            br#"{"version":2,"note":"\ud800"}"#,
+            Outcome::Ok,
+            None,
+        ),
+        (
+            "bundle-agreement-version-deep-ok",
+            "The agreement document states \"version\": 2 but nests arrays 128 deep (the object counting as 1): no version is stated, and the check rests on the seq.",
+            deep.as_bytes(),
+            Outcome::Ok,
+            None,
+        ),
+    ];
+    for (scenario, description, doc, expect, failed) in cases {
+        let log = SampleLog::with_agreement(doc);
+        let bundle = bundle_of(&log, 3, 4, &[5], &[]);
+        b.add(
+            scenario,
+            description,
+            "bundle",
+            expect,
+            failed,
+            vec![("bundle", b64(&bundle.encode()))],
+        );
+    }
 }
 
 /// Proof bundles (formats/bundle.md §8): entry 3 of the sample log whole, redacted, and with
@@ -1576,6 +2195,30 @@ fn bundle_vectors(b: &mut Builder) {
             });
         }),
     );
+    // The agreement of another archive of the tenant, sealed at the same seq with the same
+    // document: its proof under the bundle's checkpoint names another log.
+    let foreign_agreement = {
+        let mut h = log
+            .headers
+            .first()
+            .cloned()
+            .unwrap_or_else(|| std::process::abort());
+        h.archive = "payroll".into();
+        seal(&h.encode(), &[Some(log.object(0))])
+    };
+    add(
+        b,
+        "bundle-agreement-other-archive",
+        "The bundle of bundle-ok whose agreement is sealed for the archive payroll of the same tenant (same seq, same document), with the agreement's inclusion proof: the bundle checkpoint's origin names acme/invoices, not the agreement's log.",
+        Outcome::BadOrigin,
+        Some("bundle.agreement"),
+        &with(&|x| {
+            x.agreement = Some(AgreementEvidence {
+                package: foreign_agreement.clone(),
+                proof: log.inclusion(0, 5).encode(),
+            });
+        }),
+    );
     let receipt_time = format!(
         "Signed at (UTC)</th><td>{}",
         bundle::format_utc(T0_MS + 4000)
@@ -1593,6 +2236,19 @@ fn bundle_vectors(b: &mut Builder) {
         Outcome::BadReport,
         Some("bundle.report"),
         &lying,
+    );
+    let mut reworded = ok.clone();
+    reworded.report =
+        reworded
+            .report
+            .replacen("proves nothing by itself", "proves everything by itself", 1);
+    add(
+        b,
+        "bundle-report-sentence-altered",
+        "The bundle of bundle-ok whose report says it \"proves everything by itself\" where the template says \"proves nothing by itself\": a changed word, no time or hash (formats/bundle-report.md).",
+        Outcome::BadReport,
+        Some("bundle.report"),
+        &reworded,
     );
     add(
         b,
@@ -1676,5 +2332,28 @@ fn bundle_vectors(b: &mut Builder) {
         Outcome::BadDisposition,
         Some("bundle.disposition.5"),
         &disposed_bundle(None, &other),
+    );
+    // The disposition package resealed for the archive payroll of the same tenant: its proof
+    // under the bundle checkpoint names another log.
+    let foreign = {
+        let mut x = disposed_bundle(None, &log);
+        if let (Some(d), Some(h)) = (x.dispositions.first_mut(), log.headers.get(5)) {
+            let mut h = h.clone();
+            h.archive = "payroll".into();
+            let record = sealed::open(&d.package)
+                .ok()
+                .and_then(|p| p.objects.into_iter().next().flatten())
+                .unwrap_or_default();
+            d.package = seal(&h.encode(), &[Some(&record)]);
+        }
+        x.with_report()
+    };
+    add(
+        b,
+        "bundle-disposition-other-archive",
+        "The bundle of bundle-disposed-ok whose disposition package is sealed for the archive payroll of the same tenant (same seq and record), with the disposition's proof and receipt: the bundle checkpoint's origin names acme/invoices, not the disposition's log.",
+        Outcome::BadOrigin,
+        Some("bundle.disposition.5"),
+        &foreign,
     );
 }
