@@ -477,7 +477,15 @@ pub fn open_package_ref<'a>(
         .ok_or_else(|| schema("segment: package out of its block"))?;
     let (reduced_bytes, objects) = sealed::decode_package_cbor_whole(cbor)?;
     let mut header = HeaderView::decode_sealed(reduced_bytes)?;
-    check_entry(entry, header.seq, header.record_key)?;
+    // The entry may come from the reader's own store rather than from the index, so only
+    // the seq is compared here; the record key is inside the header bytes the caller's leaf
+    // covers. Walking an index (`restore_package`) also compares the record key (§4).
+    if header.seq != entry.seq {
+        return Err(schema(format!(
+            "segment: the index says seq {} but the header says {}",
+            entry.seq, header.seq
+        )));
+    }
     let objects: Vec<&[u8]> = objects
         .into_iter()
         .map(|o| o.ok_or_else(|| schema("segment: a withheld object")))
@@ -495,8 +503,14 @@ pub fn open_package_ref<'a>(
     ))
 }
 
-/// §4: an index entry states the seq and the record key (key 9, or null) of its header.
-fn check_entry(entry: &PackageRef, seq: u64, record_key: Option<&str>) -> Result<(), DecodeError> {
+/// §4: an index entry states the seq and the record key (key 9, or null) of its header. A
+/// reader that found the package through the index checks this (`restore_package` does);
+/// one that located it by a location of its own compares the seq and its trusted leaf.
+pub fn check_entry(
+    entry: &PackageRef,
+    seq: u64,
+    record_key: Option<&str>,
+) -> Result<(), DecodeError> {
     if seq != entry.seq {
         return Err(schema(format!(
             "segment: the index says seq {} but the header says {seq}",

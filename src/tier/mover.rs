@@ -781,6 +781,9 @@ pub(crate) fn restore_packages<'i>(
         };
         let pkg =
             segment::read_package(raw, p, prev, &leaf(p.seq)?).map_err(|e| fail(e.to_string()))?;
+        // Found through the index: the entry must name the header's record key too.
+        segment::check_entry(p, pkg.header.seq, pkg.header.record_key.as_deref())
+            .map_err(|e| fail(e.to_string()))?;
         out.push((p, pkg));
     }
     Ok(out)
