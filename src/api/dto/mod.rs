@@ -7,3 +7,6 @@ pub mod audit;
 pub mod retention;
 pub mod tenant;
 pub mod tier;
+
+#[cfg(test)]
+mod tests;
