@@ -121,9 +121,10 @@ pub async fn create_key(
 ) -> ApiResult<Response> {
     require_tenant_admin(&c, &tenant)?;
     let k: NewKey = parse_json(&body)?;
-    let (token, key) =
-        s.tenants
-            .create_key(&tenant, k.role.into(), k.archives, s.clock.now_ms())?;
+    let role = k.role.into();
+    let (token, key) = s
+        .tenants
+        .create_key(&tenant, role, k.archives, s.clock.now_ms())?;
     let key = dto::ApiKey::from(key);
     Ok((StatusCode::CREATED, Json(CreatedKey { token, key })).into_response())
 }
