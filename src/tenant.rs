@@ -19,7 +19,7 @@ use crate::store::{Batch, Store, cf};
 pub const ADMIN_TENANT: &str = "admin";
 
 /// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Ingest packages.
@@ -48,7 +48,7 @@ impl Role {
 }
 
 /// A stored API key (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
     pub id: String,
     pub tenant: String,

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::archive::archives::Archives;
 use crate::error::Error;
@@ -19,7 +18,7 @@ use crate::store::{Batch, Store, StoreError, cf};
 use crate::tier::mover::archive_tier;
 
 /// One tenant's usage at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageFigures {
     pub tenant: String,
     pub archives: u64,
@@ -38,7 +37,7 @@ pub struct UsageFigures {
 }
 
 /// The last snapshot of a day (UTC).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageDay {
     /// `YYYY-MM-DD`.
     pub day: String,

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zegel_format::sip::Violation;
 
-use crate::api::auth::{ApiKey, Caller, Role};
+use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
+use crate::api::dto::tenant as dto;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of, parse_json};
 use crate::archive::access::SYSTEM_ARCHIVE_PREFIX;
@@ -30,7 +31,7 @@ pub struct NewTenant {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    pub role: Role,
+    pub role: dto::Role,
     /// Limit the key to these archives; absent means every archive of the tenant.
     #[serde(default)]
     pub archives: Option<Vec<String>>,
@@ -40,7 +41,7 @@ pub struct NewKey {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedKey {
     pub token: String,
-    pub key: ApiKey,
+    pub key: dto::ApiKey,
 }
 
 /// One archive of the caller's tenant.
@@ -120,9 +121,11 @@ pub async fn create_key(
 ) -> ApiResult<Response> {
     require_tenant_admin(&c, &tenant)?;
     let k: NewKey = parse_json(&body)?;
+    let role = k.role.into();
     let (token, key) = s
         .tenants
-        .create_key(&tenant, k.role, k.archives, s.clock.now_ms())?;
+        .create_key(&tenant, role, k.archives, s.clock.now_ms())?;
+    let key = dto::ApiKey::from(key);
     Ok((StatusCode::CREATED, Json(CreatedKey { token, key })).into_response())
 }
 
@@ -139,7 +142,12 @@ pub async fn list_keys(
     Path(tenant): Path<String>,
 ) -> ApiResult<Response> {
     require_tenant_admin(&c, &tenant)?;
-    let keys = s.tenants.keys(&tenant)?;
+    let keys: Vec<dto::ApiKey> = s
+        .tenants
+        .keys(&tenant)?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(Json(serde_json::json!({ "keys": keys })).into_response())
 }
 

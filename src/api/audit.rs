@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 
 use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
+use crate::api::dto::audit::AuditRun;
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of, parse_json_or_default};
-use crate::audit::run::AuditRun;
 use crate::limits::AUDIT_STEP_PACKAGES_MAX;
 
 /// Body of `POST .../audits` (optional).
@@ -58,7 +58,7 @@ pub async fn start_audit(
         &c.key.id,
         s.clock.now_ms(),
     )?;
-    Ok((StatusCode::CREATED, Json(run)).into_response())
+    Ok((StatusCode::CREATED, Json(AuditRun::from(run))).into_response())
 }
 
 /// Checks the next packages of an audit; at the end of the log, runs the log checks and
@@ -89,7 +89,7 @@ pub async fn audit_step(
         .audits
         .step(&s.holds, &info, &run_id, max, s.clock.now_ms())
         .await?;
-    Ok(Json(run).into_response())
+    Ok(Json(AuditRun::from(run)).into_response())
 }
 
 /// One audit, with its findings.
@@ -106,7 +106,8 @@ pub async fn get_audit(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Auditor, Role::Archivist])?;
-    Ok(Json(s.audits.load(info.id, &run_id)?).into_response())
+    let run = s.audits.load(info.id, &run_id)?;
+    Ok(Json(AuditRun::from(run)).into_response())
 }
 
 /// The archive's audits, oldest first.
@@ -123,7 +124,12 @@ pub async fn list_audits(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Auditor, Role::Archivist])?;
-    let mut runs = s.audits.list(info.id)?;
+    let mut runs: Vec<AuditRun> = s
+        .audits
+        .list(info.id)?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     for r in &mut runs {
         // The list is a summary: findings are read per run.
         r.findings.clear();

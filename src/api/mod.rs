@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod dto;
 pub mod export;
 pub mod ingest;
 pub mod limits;

@@ -12,15 +12,17 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
+use crate::api::dto::retention::{
+    ApplyReport, ArchivePlan, Disposed, DispositionSummary, Erasure, Hold,
+};
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState, archive_of, parse_json, parse_json_or_default, parse_time};
-use crate::archive::disposed::DispositionSummary;
 use crate::error::Error;
-use crate::retention::apply::{self, ApplyReport};
+use crate::retention::apply;
 use crate::retention::certificate;
-use crate::retention::erasure::{Erasure, ErasureScope};
-use crate::retention::holds::{Hold, HoldScope};
-use crate::retention::plan::{self, ArchivePlan};
+use crate::retention::erasure::ErasureScope;
+use crate::retention::holds::{self, HoldScope};
+use crate::retention::plan;
 use zegel_format::limits::DISPOSITION_PACKAGES_MAX;
 
 /// Body of `POST .../holds`: exactly one of `package`, `record`, or `field` with `value`.
@@ -101,7 +103,7 @@ pub async fn place_hold(
         }
     };
     let (holds, id) = (s.holds.clone(), info.id);
-    let draft = Hold {
+    let draft = holds::Hold {
         id: String::new(),
         archive: archive.clone(),
         scope,
@@ -114,7 +116,7 @@ pub async fn place_hold(
         .await
         .map_err(|e| Error::internal(e.to_string()))??;
     tracing::info!(archive = %archive, hold = %hold.id, by = %hold.placed_by, "legal hold placed");
-    Ok((StatusCode::CREATED, Json(hold)).into_response())
+    Ok((StatusCode::CREATED, Json(Hold::from(hold))).into_response())
 }
 
 /// `?all=true` lists lifted holds too.
@@ -145,6 +147,7 @@ pub async fn list_holds(
     } else {
         s.holds.active(info.id)?
     };
+    let holds: Vec<Hold> = holds.into_iter().map(Into::into).collect();
     Ok(Json(serde_json::json!({ "holds": holds })).into_response())
 }
 
@@ -172,7 +175,7 @@ pub async fn lift_hold(
         .await
         .map_err(|e| Error::internal(e.to_string()))??;
     tracing::info!(archive = %archive, hold = %hold.id, "legal hold lifted");
-    Ok(Json(hold).into_response())
+    Ok(Json(Hold::from(hold)).into_response())
 }
 
 /// `?at=`: due at or before this time (RFC 3339 or ms; default now).
@@ -206,7 +209,7 @@ pub async fn retention_plan(
     };
     let holds = s.holds.active(info.id)?;
     let p = plan::plan(&s.archives, &info, &holds, at).await?;
-    Ok(Json(p).into_response())
+    Ok(Json(ArchivePlan::from(p)).into_response())
 }
 
 /// Body of `POST .../retention/apply` (both optional).
@@ -257,7 +260,7 @@ pub async fn retention_apply(
         max as usize,
     )
     .await?;
-    Ok(Json(report).into_response())
+    Ok(Json(ApplyReport::from(report)).into_response())
 }
 
 /// The archive's dispositions, oldest first.
@@ -274,7 +277,12 @@ pub async fn list_dispositions(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Archivist, Role::Auditor])?;
-    let list: Vec<DispositionSummary> = s.archives.dispositions(info.id)?;
+    let list: Vec<DispositionSummary> = s
+        .archives
+        .dispositions(info.id)?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(Json(serde_json::json!({ "dispositions": list })).into_response())
 }
 
@@ -352,7 +360,7 @@ pub async fn request_erasure(
         .request(&info, scope, r.basis, &c.key.id, s.clock.now_ms())
         .await?;
     tracing::info!(archive = %archive, erasure = %e.id, by = %e.requested_by, "erasure requested");
-    Ok((StatusCode::CREATED, Json(e)).into_response())
+    Ok((StatusCode::CREATED, Json(Erasure::from(e))).into_response())
 }
 
 /// The archive's erasure requests, oldest first, decided ones included.
@@ -369,7 +377,12 @@ pub async fn list_erasures(
 ) -> ApiResult<Response> {
     let info = archive_of(&s, &c, &archive)?;
     c.require_any(&[Role::Archivist, Role::Auditor])?;
-    let list = s.erasures.list(info.id)?;
+    let list: Vec<Erasure> = s
+        .erasures
+        .list(info.id)?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(Json(serde_json::json!({ "erasures": list })).into_response())
 }
 
@@ -395,6 +408,7 @@ pub async fn approve_erasure(
         .approve(&s.tier, &s.holds, &info, &erasure_id, &c.key.id)
         .await?;
     tracing::info!(archive = %archive, erasure = %e.id, disposition = d.disposition, "erasure approved and carried out");
+    let (e, d) = (Erasure::from(e), Disposed::from(d));
     Ok(Json(serde_json::json!({ "erasure": e, "disposed": d })).into_response())
 }
 
@@ -419,5 +433,5 @@ pub async fn reject_erasure(
     let e = s
         .erasures
         .reject(&info, &erasure_id, r.reason, &c.key.id, s.clock.now_ms())?;
-    Ok(Json(e).into_response())
+    Ok(Json(Erasure::from(e)).into_response())
 }

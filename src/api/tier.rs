@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::auth::{Caller, Role};
 use crate::api::docs::ProblemDoc;
+use crate::api::dto::tier::{ArchiveTier, PassReport, UsageDay, UsageFigures};
 use crate::api::problem::Problem;
 use crate::api::{ApiResult, AppState};
 use crate::error::Error;
 use crate::limits::USAGE_DAYS_MAX;
-use crate::tier::mover::{ArchiveTier, PassReport};
-use crate::usage::{UsageDay, UsageFigures, day_of};
+use crate::usage::{self, day_of};
 
 /// `?tenant=`: which tenant (the server's admin key only; others see their own).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -59,6 +59,7 @@ pub async fn tier_status(
 ) -> ApiResult<Response> {
     let tenant = scope(&c, q.tenant.as_deref())?;
     let archives = s.tier.status(tenant.as_deref(), |a| c.may_use(a).is_ok())?;
+    let archives = archives.into_iter().map(ArchiveTier::from).collect();
     Ok(Json(TierStatus {
         hot_days: s.tier.config().hot_days,
         archives,
@@ -83,7 +84,7 @@ pub async fn tier_run(State(s): State<AppState>, c: Caller) -> ApiResult<Respons
     let report = tokio::spawn(async move { tier.pass(None).await })
         .await
         .map_err(|e| Error::internal(format!("tiering pass: {e}")))?;
-    Ok(Json(report).into_response())
+    Ok(Json(PassReport::from(report)).into_response())
 }
 
 /// `GET /v1/usage` parameters.
@@ -163,13 +164,14 @@ pub async fn usage(
         days.retain(|d| d.day != today);
         days.truncate(USAGE_DAYS_MAX - 1);
         if from <= today && today <= to {
-            days.push(UsageDay {
+            days.push(usage::UsageDay {
                 day: today.clone(),
                 at_ms: now_ms,
                 figures: f.clone(),
             });
         }
-        history.extend(days);
+        history.extend(days.into_iter().map(UsageDay::from));
     }
+    let now = now.into_iter().map(UsageFigures::from).collect();
     Ok(Json(UsageReport { now, history }).into_response())
 }

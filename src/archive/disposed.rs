@@ -4,13 +4,12 @@
 //! written in the one batch that seals the disposition package and deletes the content.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::limits::DISPOSITIONS_LISTED_MAX;
 use crate::store::{ArchiveId, Store, StoreError, cf};
 
 /// The mark of one disposed package (`meta`, `disposed/{id}/{seq}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisposedMark {
     /// Seq of the disposition package that records the disposal.
     pub disposition: u64,
@@ -24,7 +23,7 @@ pub struct DisposedMark {
 }
 
 /// One disposition, as listed (`meta`, `disposition/{id}/{seq}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DispositionSummary {
     /// Seq of the disposition package.
     pub seq: u64,

@@ -2,13 +2,12 @@
 //! of what the package and log checks covered.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use zegel_format::hash::Hash;
 
 use crate::archive::archives::ArchiveInfo;
 
 /// One problem an audit found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub archive: String,
     /// The package concerned, if the check is about one.
@@ -49,7 +48,7 @@ impl Finding {
 }
 
 /// What one range of package checks covered.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PackageTally {
     /// Seqs examined (sampled out ones included).
     pub examined: u64,
@@ -64,7 +63,7 @@ pub struct PackageTally {
 }
 
 /// What the log checks covered.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LogTally {
     pub leaves: u64,
     pub checkpoints: u64,

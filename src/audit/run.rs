@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use zegel_format::header::Kind;
 
 use crate::archive::archives::{ArchiveInfo, Archives};
@@ -23,7 +22,7 @@ use crate::retention::holds::Holds;
 use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
 
 /// One audit of one archive.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditRun {
     pub id: String,
     pub archive: String,

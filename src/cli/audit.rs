@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::args::AuditArgs;
 use super::client::Client;
 use super::{archives_or_all, connect, progress, render, show_typed};
-use crate::audit::run::AuditRun;
+use crate::api::dto::audit::AuditRun;
 
 /// Runs the audits and prints them. True when nothing was found; an error when the audit
 /// could not run.

@@ -12,9 +12,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::api::admin::ArchiveSummary;
-use crate::audit::run::AuditRun;
-use crate::retention::apply::ApplyReport;
-use crate::tier::mover::PassReport;
+use crate::api::dto::audit::AuditRun;
+use crate::api::dto::retention::ApplyReport;
+use crate::api::dto::tier::PassReport;
 
 /// Seconds the CLI waits for the server.
 pub const CLIENT_TIMEOUT_SECS: u64 = 30;

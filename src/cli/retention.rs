@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::args::{DispositionCommand, ErasureCommand, HoldCommand, Remote, RetentionCommand};
 use super::client::{Answer, Client, ErasureScope, HoldScope};
 use super::{archives_or_all, connect, progress, render, show, show_typed};
-use crate::retention::apply::ApplyReport;
+use crate::api::dto::retention::ApplyReport;
 
 /// `zegel hold add|list|remove`.
 pub fn hold(cmd: HoldCommand) -> Result<()> {

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use zegel_format::disposition::Cause;
 use zegel_format::limits::DISPOSITION_PACKAGES_MAX;
 
@@ -17,7 +16,7 @@ use crate::retention::holds::Holds;
 use crate::tier::mover::Tierer;
 
 /// What one `retention apply` call did.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ApplyReport {
     pub archive: String,
     /// The time the packages were due at (the server's clock).

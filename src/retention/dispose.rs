@@ -108,7 +108,7 @@ impl Chosen {
 }
 
 /// What one disposition did.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Disposed {
     /// Seq of the disposition package.
     pub disposition: u64,

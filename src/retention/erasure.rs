@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use zegel_format::disposition::Cause;
 use zegel_format::limits::{DISPOSITION_BASIS_BYTES_MAX, DISPOSITION_PACKAGES_MAX};
 
@@ -19,7 +18,7 @@ use crate::store::{ArchiveId, Batch, Store, cf};
 use crate::tier::mover::Tierer;
 
 /// What an erasure covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErasureScope {
     /// One package.
@@ -29,7 +28,7 @@ pub enum ErasureScope {
 }
 
 /// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErasureState {
     /// Waiting for a second archivist.
@@ -41,7 +40,7 @@ pub enum ErasureState {
 }
 
 /// An erasure request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Erasure {
     pub id: String,
     pub archive: String,

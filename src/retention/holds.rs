@@ -5,7 +5,6 @@
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use zegel_format::header::{HeaderView, MetaValue, PackageHeader};
 
 use crate::archive::agreement::index_value;
@@ -15,7 +14,7 @@ use crate::limits::{HOLD_REASON_BYTES_MAX, HOLDS_PER_ARCHIVE_MAX};
 use crate::store::{ArchiveId, Batch, Store, StoreError, cf};
 
 /// What a hold covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HoldScope {
     /// One package.
@@ -27,7 +26,7 @@ pub enum HoldScope {
 }
 
 /// Who lifted a hold, when and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lifted {
     pub by: String,
     pub at_ms: u64,
@@ -35,7 +34,7 @@ pub struct Lifted {
 }
 
 /// A legal hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
     pub id: String,
     pub archive: String,

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::archive::archives::{ArchiveInfo, Archives, Tier};
 use crate::error::Error;
@@ -13,7 +12,7 @@ use crate::limits::PLAN_SAMPLES_MAX;
 use crate::retention::holds::Hold;
 
 /// Due packages sealed under one agreement version.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct AgreementDue {
     /// Agreement version (0 for packages sealed without one, such as the agreement itself).
     pub version: u64,
@@ -22,7 +21,7 @@ pub struct AgreementDue {
 }
 
 /// One due package, as an example.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DueSample {
     pub seq: u64,
     pub record_key: Option<String>,
@@ -31,7 +30,7 @@ pub struct DueSample {
 }
 
 /// The plan of one archive.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ArchivePlan {
     pub archive: String,
     /// Packages due at or before this time.

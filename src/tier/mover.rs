@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use zegel_format::hash::Hash;
 use zegel_format::header::PackageHeader;
 use zegel_format::layout::{self, LayoutVersion, RetentionMonth};
@@ -157,7 +156,7 @@ pub enum TierError {
 }
 
 /// One finished move.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MoveReport {
     pub tenant: String,
     pub archive: String,
@@ -173,14 +172,14 @@ pub struct MoveReport {
 }
 
 /// What a pass did.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PassReport {
     pub moves: Vec<MoveReport>,
     /// Archives whose move failed, with the reason; their hot copies are intact.
     pub errors: Vec<TierFailure>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TierFailure {
     pub tenant: String,
     pub archive: String,
@@ -189,7 +188,7 @@ pub struct TierFailure {
 }
 
 /// Tiering of one archive, for `tier status`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchiveTier {
     pub tenant: String,
     pub archive: String,

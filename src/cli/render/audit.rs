@@ -1,8 +1,7 @@
 //! Tables of audit runs: a summary row per run, then every finding kept.
 
 use super::{opt, table};
-use crate::audit::finding::Finding;
-use crate::audit::run::AuditRun;
+use crate::api::dto::audit::{AuditRun, Finding};
 
 /// `zegel audit`: a row per run, then the findings of every run.
 pub fn audits(runs: &[AuditRun]) -> String {

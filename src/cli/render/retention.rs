@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{arr, field, s, scope_text, table, when};
-use crate::retention::apply::ApplyReport;
+use crate::api::dto::retention::ApplyReport;
 
 const HOLD_HEADERS: &[&str] = &["id", "archive", "scope", "reason", "placed by", "lifted"];
 

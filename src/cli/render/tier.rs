@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{arr, field, s, table};
-use crate::tier::mover::PassReport;
+use crate::api::dto::tier::PassReport;
 
 /// `zegel tier status`.
 pub fn status(v: &Value) -> String {
