@@ -76,7 +76,6 @@ pub fn verify_tiles(inputs: TileInputs<'_>) -> Report {
     let Some(decoded) = archive_tiles.decode(&mut r, &by_coordinates, &needed) else {
         return r;
     };
-    r.pass("tiles.decode", format!("{} tiles", decoded.len()));
     let fetch = |l: u32, n: u64, w: u64| decoded.get(&(l, n, w)).cloned();
     match layout::root_from_tiles(size, fetch) {
         Ok(root) if root == cp.root => r.pass("tiles.root", format!("root {root}")),
@@ -185,7 +184,7 @@ impl ArchiveTiles<'_> {
         true
     }
 
-    /// `tiles.decode`, up to its pass: every tile in `needed` decodes at its width. Returns
+    /// `tiles.decode`: every tile in `needed` decodes at its width. Returns
     /// the hashes by coordinates, or `None` at the first tile that does not decode.
     fn decode(
         &self,
@@ -210,6 +209,7 @@ impl ArchiveTiles<'_> {
                 }
             }
         }
+        r.pass("tiles.decode", format!("{} tiles", decoded.len()));
         Some(decoded)
     }
 
