@@ -574,13 +574,12 @@ fn sealing_vectors(b: &mut Builder, fx: &Fixture<'_>) {
     );
 }
 
-/// CBOR profile faults in the package envelope and the header map: trailing bytes,
-/// indefinite length, a duplicate key.
+/// CBOR profile faults in the package envelope and the header map, each inside an otherwise
+/// valid zstd frame: trailing bytes, indefinite length, a duplicate key.
 fn cbor_framing_vectors(b: &mut Builder, fx: &Fixture<'_>) {
     let Fixture {
         log, cp5, proof3, ..
     } = fx;
-    // CBOR profile faults, each inside an otherwise valid zstd frame.
     let raw = sealed::encode_package(log.header(3), &[Some(log.object(3))]);
     let mut with_trailing = raw.clone();
     with_trailing.push(0x00);
@@ -707,8 +706,8 @@ fn signature_vectors(b: &mut Builder, fx: &Fixture<'_>) {
     let Fixture {
         cp5, proof3, pkg3, ..
     } = fx;
-    // Strict Ed25519 (formats/algorithms.md §3). A note signed with one signature line by
-    // the trusted key's name and key id, whose 64 signature bytes are given.
+    // A note signed with one signature line by the trusted key's name and key id, whose 64
+    // signature bytes are given.
     let resigned = |key_id: [u8; 4], signature: &[u8]| {
         let body = cp5.split_once("\n\n").map_or("", |(body, _)| body);
         let mut raw = key_id.to_vec();
