@@ -98,39 +98,54 @@ pub fn check_deterministic(bytes: &[u8]) -> Result<(), DecodeError> {
             }
         }
         // The item starting at `at` is complete at `p`: close every container it completes.
-        loop {
-            let Some(top) = stack.last_mut() else {
-                if p != bytes.len() {
-                    return Err(DecodeError::TrailingBytes {
-                        count: bytes.len() - p,
-                    });
-                }
-                return Ok(());
-            };
-            if top.is_map && top.seen % 2 == 0 {
-                let key = bytes.get(top.key_start..p).unwrap_or_default();
-                if let Some((s, e)) = top.prev_key {
-                    let prev = bytes.get(s..e).unwrap_or_default();
-                    match prev.cmp(key) {
-                        std::cmp::Ordering::Less => {}
-                        std::cmp::Ordering::Equal => {
-                            return Err(DecodeError::DuplicateKey { at: top.key_start });
-                        }
-                        std::cmp::Ordering::Greater => {
-                            return Err(DecodeError::UnsortedKeys { at: top.key_start });
-                        }
-                    }
-                }
-                top.prev_key = Some((top.key_start, p));
-            }
-            top.seen += 1;
-            top.remaining -= 1;
-            if top.remaining > 0 {
-                break;
-            }
-            stack.pop();
+        if close_completed(bytes, &mut stack, p)? {
+            return Ok(());
         }
     }
+}
+
+/// Counts the item that ends at `p` in the containers on `stack`, closing every container
+/// it completes. Returns whether the top-level item is complete, which must end the input.
+fn close_completed(bytes: &[u8], stack: &mut Vec<Frame>, p: usize) -> Result<bool, DecodeError> {
+    loop {
+        let Some(top) = stack.last_mut() else {
+            if p != bytes.len() {
+                return Err(DecodeError::TrailingBytes {
+                    count: bytes.len() - p,
+                });
+            }
+            return Ok(true);
+        };
+        if top.is_map && top.seen % 2 == 0 {
+            check_key_order(bytes, top, p)?;
+        }
+        top.seen += 1;
+        top.remaining -= 1;
+        if top.remaining > 0 {
+            return Ok(false);
+        }
+        stack.pop();
+    }
+}
+
+/// Checks that the map key that ends at `p` sorts strictly after the map's previous key, by
+/// encoded bytes, and records it as the previous key.
+fn check_key_order(bytes: &[u8], top: &mut Frame, p: usize) -> Result<(), DecodeError> {
+    let key = bytes.get(top.key_start..p).unwrap_or_default();
+    if let Some((s, e)) = top.prev_key {
+        let prev = bytes.get(s..e).unwrap_or_default();
+        match prev.cmp(key) {
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Equal => {
+                return Err(DecodeError::DuplicateKey { at: top.key_start });
+            }
+            std::cmp::Ordering::Greater => {
+                return Err(DecodeError::UnsortedKeys { at: top.key_start });
+            }
+        }
+    }
+    top.prev_key = Some((top.key_start, p));
+    Ok(())
 }
 
 /// Reads one CBOR head at `*p`, advancing past it. Refuses non-minimal arguments, indefinite

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use crate::error::DecodeError;
 use crate::hash::{HASH_LEN, Hash, node_hash};
 use crate::header::check_identifier;
+use crate::limits::{TILE_LEVEL_MAX, TILE_WIDTH_MAX};
 use crate::merkle::{self, NodeSource, ProofError};
 
 /// First component of every key that a writer puts (§2, §11): the version of
@@ -24,11 +25,6 @@ pub const LAYOUT_VERSIONS_READ: [&str; 2] =
     [LayoutVersion::V1.as_str(), LayoutVersion::V2.as_str()];
 /// A tile spans this many Merkle levels (§4.3): 2^8 = 256 hashes per full tile.
 pub const TILE_HEIGHT: u32 = 8;
-/// Hashes in a full tile (§4.3).
-pub const TILE_WIDTH_MAX: u64 = 1 << TILE_HEIGHT;
-/// Highest tile level a tree of at most 2^64 − 1 leaves has (§4.3): level 7 holds subtrees of
-/// 2^56 leaves; level 8 would need 2^64.
-pub const TILE_LEVEL_MAX: u32 = 7;
 
 const MS_PER_DAY: u64 = 86_400_000;
 /// Digits of a zero-padded seq, tree size or rewrite number in a key (§2): u64::MAX has 20.

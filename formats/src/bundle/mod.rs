@@ -186,6 +186,40 @@ impl Bundle {
     pub fn validate(&self) -> Result<(), DecodeError> {
         check_identifier("tenant", &self.tenant)?;
         check_identifier("archive", &self.archive)?;
+        self.check_part_sizes()?;
+        let n = self.checkpoints.len();
+        if n == 0 || n > BUNDLE_CHECKPOINTS_MAX {
+            return Err(schema(format!(
+                "a bundle holds 1-{BUNDLE_CHECKPOINTS_MAX} checkpoints, not {n}"
+            )));
+        }
+        if self.consistency.len() != n {
+            return Err(schema(format!(
+                "a bundle holds one consistency proof per checkpoint: {} proofs for {n} checkpoints",
+                self.consistency.len()
+            )));
+        }
+        self.check_keys()?;
+        if self.dispositions.len() > BUNDLE_DISPOSITIONS_MAX {
+            return Err(DecodeError::Limit {
+                what: "bundle dispositions".into(),
+                got: self.dispositions.len() as u64,
+                max: BUNDLE_DISPOSITIONS_MAX as u64,
+            });
+        }
+        if self.report.len() > BUNDLE_REPORT_BYTES_MAX {
+            return Err(DecodeError::Limit {
+                what: "bundle report bytes".into(),
+                got: self.report.len() as u64,
+                max: BUNDLE_REPORT_BYTES_MAX as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every part of the bundle within the size limit of its kind, in the order of the
+    /// bundle's fields.
+    fn check_part_sizes(&self) -> Result<(), DecodeError> {
         let sizes = self
             .package
             .iter()
@@ -234,18 +268,12 @@ impl Bundle {
                 });
             }
         }
-        let n = self.checkpoints.len();
-        if n == 0 || n > BUNDLE_CHECKPOINTS_MAX {
-            return Err(schema(format!(
-                "a bundle holds 1-{BUNDLE_CHECKPOINTS_MAX} checkpoints, not {n}"
-            )));
-        }
-        if self.consistency.len() != n {
-            return Err(schema(format!(
-                "a bundle holds one consistency proof per checkpoint: {} proofs for {n} checkpoints",
-                self.consistency.len()
-            )));
-        }
+        Ok(())
+    }
+
+    /// The listed keys: 1 to `BUNDLE_KEYS_MAX` of them, each with its validity period in
+    /// order and none listed twice.
+    fn check_keys(&self) -> Result<(), DecodeError> {
         if self.keys.is_empty() || self.keys.len() > BUNDLE_KEYS_MAX {
             return Err(schema(format!(
                 "a bundle lists 1-{BUNDLE_KEYS_MAX} keys, not {}",
@@ -273,20 +301,6 @@ impl Bundle {
                     hex::encode(k.key.key_id())
                 )));
             }
-        }
-        if self.dispositions.len() > BUNDLE_DISPOSITIONS_MAX {
-            return Err(DecodeError::Limit {
-                what: "bundle dispositions".into(),
-                got: self.dispositions.len() as u64,
-                max: BUNDLE_DISPOSITIONS_MAX as u64,
-            });
-        }
-        if self.report.len() > BUNDLE_REPORT_BYTES_MAX {
-            return Err(DecodeError::Limit {
-                what: "bundle report bytes".into(),
-                got: self.report.len() as u64,
-                max: BUNDLE_REPORT_BYTES_MAX as u64,
-            });
         }
         Ok(())
     }

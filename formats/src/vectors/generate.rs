@@ -265,25 +265,87 @@ pub fn generate() -> Vec<Vector> {
         out: Vec::new(),
         key_text: log.key.verifier().to_text(),
     };
-    let key = &log.key;
-    let cp5 = log.checkpoint(5, key);
-    let proof3 = log.inclusion(3, 5).encode();
-    let pkg3 = log.sealed(3).to_vec();
-    let with = |package: Vec<u8>, proof: Vec<u8>, checkpoint: String| {
-        vec![
-            ("package", b64(&package)),
-            ("proof", b64(&proof)),
-            ("checkpoint", text(checkpoint)),
-        ]
-    };
+    let fx = Fixture::new(&log);
+    package_ok_vectors(&mut b, &fx);
+    header_object_vectors(&mut b, &fx);
+    proof_vectors(&mut b, &fx);
+    checkpoint_vectors(&mut b, &fx);
+    sealing_vectors(&mut b, &fx);
+    cbor_framing_vectors(&mut b, &fx);
+    cbor_value_vectors(&mut b, &fx);
+    signature_vectors(&mut b, &fx);
+    receipt_vectors(&mut b, &fx);
+    chain_vectors(&mut b, &fx);
+    consistency_vectors(&mut b, &fx);
+    refusal_vectors(&mut b, &fx);
+    segment_vectors(&mut b, &log);
+    tile_vectors(&mut b, &log.key);
+    certificate_vectors(&mut b);
+    bundle_vectors(&mut b);
+    bundle_refusal_vectors(&mut b);
+    agreement_version_vectors(&mut b);
+    b.out
+}
 
+/// What the package scenarios share: the sample log, its checkpoint of 5, and the package at
+/// seq 3 with its inclusion proof in the tree of 5.
+struct Fixture<'a> {
+    log: &'a SampleLog,
+    cp5: String,
+    proof3: Vec<u8>,
+    pkg3: Vec<u8>,
+}
+
+impl Fixture<'_> {
+    /// The inputs of a `package` vector with seq 3's proof in the tree of 5.
+    fn inputs(
+        &self,
+        package: Vec<u8>,
+        checkpoint: String,
+    ) -> Vec<(&'static str, serde_json::Value)> {
+        package_inputs(package, self.proof3.clone(), checkpoint)
+    }
+
+    fn new(log: &SampleLog) -> Fixture<'_> {
+        Fixture {
+            log,
+            cp5: log.checkpoint(5, &log.key),
+            proof3: log.inclusion(3, 5).encode(),
+            pkg3: log.sealed(3).to_vec(),
+        }
+    }
+}
+
+/// The inputs of a `package` vector.
+fn package_inputs(
+    package: Vec<u8>,
+    proof: Vec<u8>,
+    checkpoint: String,
+) -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("package", b64(&package)),
+        ("proof", b64(&proof)),
+        ("checkpoint", text(checkpoint)),
+    ]
+}
+
+/// The positive package scenarios: rows, the first and last leaf, a receipt, a withheld
+/// object.
+fn package_ok_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        log,
+        cp5,
+        proof3,
+        pkg3,
+    } = fx;
+    let key = &log.key;
     b.add(
         "package-ok",
         "A database row (seq 3 of 5) with its inclusion proof under a checkpoint of size 5.",
         "package",
         Outcome::Ok,
         None,
-        with(pkg3.clone(), proof3.clone(), cp5.clone()),
+        package_inputs(pkg3.clone(), proof3.clone(), cp5.clone()),
     );
     b.add(
         "package-first-leaf-ok",
@@ -291,7 +353,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::Ok,
         None,
-        with(
+        package_inputs(
             log.sealed(0).to_vec(),
             log.inclusion(0, 5).encode(),
             cp5.clone(),
@@ -303,13 +365,13 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::Ok,
         None,
-        with(
+        package_inputs(
             log.sealed(4).to_vec(),
             log.inclusion(4, 5).encode(),
             cp5.clone(),
         ),
     );
-    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    let mut inputs = package_inputs(pkg3.clone(), proof3.clone(), cp5.clone());
     inputs.push(("receipt", b64(&log.receipt(3, 4, key))));
     b.add(
         "package-receipt-ok",
@@ -320,20 +382,25 @@ pub fn generate() -> Vec<Vector> {
         inputs,
     );
     b.add("package-withheld-object-ok", "Seq 3 with its object withheld (null): the header digest stands, the object check is skipped.",
-        "package", Outcome::Ok, None, with(seal(log.header(3), &[None]), proof3.clone(), cp5.clone()));
+        "package", Outcome::Ok, None, package_inputs(seal(log.header(3), &[None]), proof3.clone(), cp5.clone()));
+}
 
-    // Header and object faults.
+/// Header and object faults: the leaf or an object digest no longer matches.
+fn header_object_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        log, cp5, proof3, ..
+    } = fx;
     let flipped_header = replace(log.header(3), b"2025-03-15", b"2025-03-16");
     b.add("header-flipped-byte", "One byte of a metadata value in the header changed (2025-03-15 -> 2025-03-16) and the package resealed: the leaf hash no longer proves.",
         "package", Outcome::BadProof, Some("proof.inclusion"),
-        with(seal(&flipped_header, &[Some(log.object(3))]), proof3.clone(), cp5.clone()));
+        package_inputs(seal(&flipped_header, &[Some(log.object(3))]), proof3.clone(), cp5.clone()));
     b.add(
         "object-flipped-byte",
         "The last byte of the row object flipped: its SHA-256 no longer matches the header.",
         "package",
         Outcome::BadDigest,
         Some("object.0"),
-        with(
+        package_inputs(
             seal(log.header(3), &[Some(&flip_last(log.object(3)))]),
             proof3.clone(),
             cp5.clone(),
@@ -346,7 +413,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadDigest,
         Some("object.0"),
-        with(
+        package_inputs(
             seal(
                 log.header(3),
                 &[Some(
@@ -357,8 +424,11 @@ pub fn generate() -> Vec<Vector> {
             cp5.clone(),
         ),
     );
+}
 
-    // Proof faults.
+/// Inclusion proof faults.
+fn proof_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture { log, cp5, pkg3, .. } = fx;
     let mut wrong_sibling = log.inclusion(3, 5);
     if let Some(h) = wrong_sibling.path.get_mut(1) {
         h.0[0] ^= 0x80;
@@ -369,7 +439,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadProof,
         Some("proof.inclusion"),
-        with(pkg3.clone(), wrong_sibling.encode(), cp5.clone()),
+        package_inputs(pkg3.clone(), wrong_sibling.encode(), cp5.clone()),
     );
     b.add(
         "proof-wrong-tree-size",
@@ -377,7 +447,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadProof,
         Some("proof.inclusion"),
-        with(pkg3.clone(), log.inclusion(3, 4).encode(), cp5.clone()),
+        package_inputs(pkg3.clone(), log.inclusion(3, 4).encode(), cp5.clone()),
     );
     let mut relabeled = log.inclusion(3, 4);
     relabeled.size = 5;
@@ -387,7 +457,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadProof,
         Some("proof.inclusion"),
-        with(pkg3.clone(), relabeled.encode(), cp5.clone()),
+        package_inputs(pkg3.clone(), relabeled.encode(), cp5.clone()),
     );
     b.add(
         "proof-wrong-leaf",
@@ -395,7 +465,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadProof,
         Some("proof.inclusion"),
-        with(pkg3.clone(), log.inclusion(2, 5).encode(), cp5.clone()),
+        package_inputs(pkg3.clone(), log.inclusion(2, 5).encode(), cp5.clone()),
     );
     let mut extended = log.inclusion(3, 5);
     extended.path.push(Hash([0x11; 32]));
@@ -405,17 +475,26 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadProof,
         Some("proof.inclusion"),
-        with(pkg3.clone(), extended.encode(), cp5.clone()),
+        package_inputs(pkg3.clone(), extended.encode(), cp5.clone()),
     );
+}
 
-    // Checkpoint faults.
+/// Checkpoint faults: signer, signed size, origin and note syntax.
+fn checkpoint_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        log,
+        cp5,
+        proof3,
+        pkg3,
+    } = fx;
+    let key = &log.key;
     b.add(
         "checkpoint-other-key",
         "The checkpoint is signed by another key with the same name.",
         "package",
         Outcome::BadSignature,
         Some("checkpoint.signature"),
-        with(
+        package_inputs(
             pkg3.clone(),
             proof3.clone(),
             log.checkpoint(5, &other_key()),
@@ -428,7 +507,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadSignature,
         Some("checkpoint.signature"),
-        with(pkg3.clone(), proof3.clone(), forged_size),
+        package_inputs(pkg3.clone(), proof3.clone(), forged_size),
     );
     let other_origin = Checkpoint {
         origin: checkpoint::origin(key.name(), TENANT, "payroll"),
@@ -442,7 +521,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadOrigin,
         Some("checkpoint.origin"),
-        with(pkg3.clone(), proof3.clone(), other_origin),
+        package_inputs(pkg3.clone(), proof3.clone(), other_origin),
     );
     b.add(
         "checkpoint-no-blank-line",
@@ -450,17 +529,22 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::DecodeError,
         Some("checkpoint.decode"),
-        with(pkg3.clone(), proof3.clone(), cp5.replacen("\n\n", "\n", 1)),
+        package_inputs(pkg3.clone(), proof3.clone(), cp5.replacen("\n\n", "\n", 1)),
     );
+}
 
-    // Sealing faults.
+/// Sealing faults: the zstd frame cut, doubled or over the limit.
+fn sealing_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        cp5, proof3, pkg3, ..
+    } = fx;
     b.add(
         "zstd-truncated",
         "The sealed package lost its last 4 bytes (the zstd frame is cut short).",
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(
+        package_inputs(
             pkg3.get(..pkg3.len().saturating_sub(4))
                 .unwrap_or_default()
                 .to_vec(),
@@ -469,14 +553,14 @@ pub fn generate() -> Vec<Vector> {
         ),
     );
     let mut trailing = pkg3.clone();
-    trailing.extend_from_slice(&pkg3);
+    trailing.extend_from_slice(pkg3);
     b.add(
         "zstd-two-frames",
         "Two copies of the sealed package back to back: only one zstd frame is allowed.",
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(trailing, proof3.clone(), cp5.clone()),
+        package_inputs(trailing, proof3.clone(), cp5.clone()),
     );
     let bomb = zstd::bulk::compress(&vec![0u8; crate::limits::PACKAGE_RAW_BYTES_MAX + 1], 19)
         .unwrap_or_default();
@@ -486,10 +570,16 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(bomb, proof3.clone(), cp5.clone()),
+        package_inputs(bomb, proof3.clone(), cp5.clone()),
     );
+}
 
-    // CBOR profile faults, each inside an otherwise valid zstd frame.
+/// CBOR profile faults in the package envelope and the header map, each inside an otherwise
+/// valid zstd frame: trailing bytes, indefinite length, a duplicate key.
+fn cbor_framing_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        log, cp5, proof3, ..
+    } = fx;
     let raw = sealed::encode_package(log.header(3), &[Some(log.object(3))]);
     let mut with_trailing = raw.clone();
     with_trailing.push(0x00);
@@ -500,7 +590,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(zc(&with_trailing), proof3.clone(), cp5.clone()),
+        package_inputs(zc(&with_trailing), proof3.clone(), cp5.clone()),
     );
     // [1, h'..', [h'..']] with the objects array made indefinite: 0x81 -> 0x9f ... 0xff.
     let definite_tail = {
@@ -524,7 +614,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(zc(&indefinite), proof3.clone(), cp5.clone()),
+        package_inputs(zc(&indefinite), proof3.clone(), cp5.clone()),
     );
     // Header with key 12 replaced by a second key 11.
     let dup = replace(log.header(3), &[0x0c, 0x1b], &[0x0b, 0x1b]);
@@ -534,12 +624,20 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(
+        package_inputs(
             seal(&dup, &[Some(log.object(3))]),
             proof3.clone(),
             cp5.clone(),
         ),
     );
+}
+
+/// CBOR profile faults in the header's values and keys: depth, non-minimal integer, float,
+/// key order.
+fn cbor_value_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        log, cp5, proof3, ..
+    } = fx;
     // Metadata value "paid": false replaced by nine nested arrays around false... same length
     // is impossible, so the map is rebuilt by hand.
     let deep_meta = {
@@ -558,7 +656,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(
+        package_inputs(
             seal(&deep, &[Some(log.object(3))]),
             proof3.clone(),
             cp5.clone(),
@@ -571,7 +669,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(
+        package_inputs(
             seal(&nonminimal, &[Some(log.object(3))]),
             proof3.clone(),
             cp5.clone(),
@@ -588,7 +686,7 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::DecodeError,
         Some("package.decode"),
-        with(
+        package_inputs(
             seal(&float, &[Some(log.object(3))]),
             proof3.clone(),
             cp5.clone(),
@@ -600,10 +698,16 @@ pub fn generate() -> Vec<Vector> {
         &[0x64, b'a', b'a', b'a', b'a'],
     );
     b.add("cbor-unsorted-keys", "Metadata key 'lines' renamed 'aaaa': it now follows 'paid', out of deterministic order (length first, then bytes).",
-        "package", Outcome::DecodeError, Some("package.decode"), with(seal(&unsorted, &[Some(log.object(3))]), proof3.clone(), cp5.clone()));
+        "package", Outcome::DecodeError, Some("package.decode"), package_inputs(seal(&unsorted, &[Some(log.object(3))]), proof3.clone(), cp5.clone()));
+}
 
-    // Strict Ed25519 (formats/algorithms.md §3). A note signed with one signature line by
-    // the trusted key's name and key id, whose 64 signature bytes are given.
+/// Strict Ed25519 (formats/algorithms.md §3): signatures a lax verifier would accept.
+fn signature_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        cp5, proof3, pkg3, ..
+    } = fx;
+    // A note signed with one signature line by the trusted key's name and key id, whose 64
+    // signature bytes are given.
     let resigned = |key_id: [u8; 4], signature: &[u8]| {
         let body = cp5.split_once("\n\n").map_or("", |(body, _)| body);
         let mut raw = key_id.to_vec();
@@ -629,7 +733,7 @@ pub fn generate() -> Vec<Vector> {
     };
     let mut identity_sig = [0u8; 64];
     identity_sig[0] = 1;
-    let mut inputs = with(
+    let mut inputs = package_inputs(
         pkg3.clone(),
         proof3.clone(),
         resigned(identity_id, &identity_sig),
@@ -672,12 +776,21 @@ pub fn generate() -> Vec<Vector> {
         "package",
         Outcome::BadSignature,
         Some("checkpoint.signature"),
-        with(pkg3.clone(), proof3.clone(), s_plus_l),
+        package_inputs(pkg3.clone(), proof3.clone(), s_plus_l),
     );
+}
 
-    // Receipt faults.
+/// Receipt faults: signature, key name, package and signer.
+fn receipt_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        log,
+        cp5,
+        proof3,
+        pkg3,
+    } = fx;
+    let key = &log.key;
     let receipt = log.receipt(3, 4, key);
-    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    let mut inputs = package_inputs(pkg3.clone(), proof3.clone(), cp5.clone());
     let mut tampered = crate::receipt::Receipt::decode(&receipt).ok();
     if let Some(b) = tampered
         .as_mut()
@@ -706,7 +819,7 @@ pub fn generate() -> Vec<Vector> {
         }
         b64(&r.map(|r| r.encode()).unwrap_or_default())
     };
-    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    let mut inputs = package_inputs(pkg3.clone(), proof3.clone(), cp5.clone());
     inputs.push(("receipt", renamed("")));
     b.add(
         "receipt-empty-key-name",
@@ -716,7 +829,7 @@ pub fn generate() -> Vec<Vector> {
         Some("receipt.decode"),
         inputs,
     );
-    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    let mut inputs = package_inputs(pkg3.clone(), proof3.clone(), cp5.clone());
     inputs.push(("receipt", renamed("zegel test")));
     b.add(
         "receipt-key-name-not-a-name",
@@ -726,7 +839,7 @@ pub fn generate() -> Vec<Vector> {
         Some("receipt.signature"),
         inputs,
     );
-    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    let mut inputs = package_inputs(pkg3.clone(), proof3.clone(), cp5.clone());
     inputs.push(("receipt", b64(&log.receipt(2, 4, key))));
     b.add(
         "receipt-other-package",
@@ -736,7 +849,7 @@ pub fn generate() -> Vec<Vector> {
         Some("receipt.package"),
         inputs,
     );
-    let mut inputs = with(pkg3.clone(), proof3.clone(), cp5.clone());
+    let mut inputs = package_inputs(pkg3.clone(), proof3.clone(), cp5.clone());
     inputs.push(("receipt", b64(&log.receipt(3, 4, &other_key()))));
     b.add(
         "receipt-other-key",
@@ -746,8 +859,11 @@ pub fn generate() -> Vec<Vector> {
         Some("receipt.signature"),
         inputs,
     );
+}
 
-    // Chains.
+/// Chains of packages: whole, a broken link, a gap.
+fn chain_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture { log, .. } = fx;
     let all: Vec<serde_json::Value> = (0..5).map(|i| b64(log.sealed(i))).collect();
     b.add(
         "chain-ok",
@@ -806,8 +922,12 @@ pub fn generate() -> Vec<Vector> {
         Some("chain.3"),
         vec![("packages", gap.into())],
     );
+}
 
-    // Consistency.
+/// Consistency proofs between two checkpoints.
+fn consistency_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture { log, cp5, .. } = fx;
+    let key = &log.key;
     let c3 = log.checkpoint(3, key);
     let cons = ConsistencyProof {
         old: 3,
@@ -854,41 +974,39 @@ pub fn generate() -> Vec<Vector> {
         Some("proof.consistency"),
         cons_inputs(&c2, &c3),
     );
-    refusal_vectors(&mut b, &log);
-    segment_vectors(&mut b, &log);
-    tile_vectors(&mut b, key);
-    certificate_vectors(&mut b);
-    bundle_vectors(&mut b);
-    bundle_refusal_vectors(&mut b);
-    agreement_version_vectors(&mut b);
-    b.out
 }
 
 /// One vector per MUST-refuse rule of the frame, the header's character rules and the note
 /// syntax that the vectors above do not already show: each changes one thing of package-ok.
-fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
-    let key = &log.key;
-    let cp5 = log.checkpoint(5, key);
-    let proof3 = log.inclusion(3, 5).encode();
-    let pkg3 = log.sealed(3).to_vec();
-    let with = |package: Vec<u8>, checkpoint: String| {
-        vec![
-            ("package", b64(&package)),
-            ("proof", b64(&proof3)),
-            ("checkpoint", text(checkpoint)),
-        ]
-    };
-    let refused = |b: &mut Builder, scenario: &str, description: &str, failed: &str, inputs| {
-        b.add(
-            scenario,
-            description,
-            "package",
-            Outcome::DecodeError,
-            Some(failed),
-            inputs,
-        );
-    };
+fn refusal_vectors(b: &mut Builder, fx: &Fixture<'_>) {
+    zstd_frame_refusals(b, fx);
+    header_character_refusals(b, fx);
+    version_refusals(b, fx);
+    note_refusals(b, fx);
+}
 
+/// A `package` vector that does not decode, first failing at `failed`.
+fn refused(
+    b: &mut Builder,
+    scenario: &str,
+    description: &str,
+    failed: &str,
+    inputs: Vec<(&str, serde_json::Value)>,
+) {
+    b.add(
+        scenario,
+        description,
+        "package",
+        Outcome::DecodeError,
+        Some(failed),
+        inputs,
+    );
+}
+
+/// The zstd frame (formats/sealed-package.md §3): a checksum is allowed and must be
+/// correct; no skippable frame, no dictionary.
+fn zstd_frame_refusals(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture { log, cp5, pkg3, .. } = fx;
     // The zstd frame (formats/sealed-package.md §3). pkg3's frame header descriptor (byte 4)
     // is 0x60: a two-byte content size, single segment, no checksum, no dictionary id.
     let raw_package = sealed::encode_package(log.header(3), &[Some(log.object(3))]);
@@ -904,7 +1022,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "package",
         Outcome::Ok,
         None,
-        with(checksummed.clone(), cp5.clone()),
+        fx.inputs(checksummed.clone(), cp5.clone()),
     );
     if let Some(last) = checksummed.last_mut() {
         *last ^= 0x01;
@@ -914,16 +1032,16 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "zstd-bad-checksum",
         "The frame of zstd-checksum-ok with one bit of its content checksum flipped: a checksum, when present, must be correct.",
         "package.decode",
-        with(checksummed, cp5.clone()),
+        fx.inputs(checksummed, cp5.clone()),
     );
     let mut skippable = vec![0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0];
-    skippable.extend_from_slice(&pkg3);
+    skippable.extend_from_slice(pkg3);
     refused(
         b,
         "zstd-skippable-frame",
         "An empty skippable frame (magic 0x184d2a50, size 0) before the sealed package's frame: exactly one frame, nothing else.",
         "package.decode",
-        with(skippable, cp5.clone()),
+        fx.inputs(skippable, cp5.clone()),
     );
     let mut dictionary = pkg3.get(..4).unwrap_or_default().to_vec();
     dictionary.push(pkg3.get(4).copied().unwrap_or_default() | 0x01);
@@ -934,9 +1052,13 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "zstd-dictionary",
         "The sealed package's frame header names dictionary 7 (a one-byte dictionary id inserted): a frame must decode without a dictionary.",
         "package.decode",
-        with(dictionary, cp5.clone()),
+        fx.inputs(dictionary, cp5.clone()),
     );
+}
 
+/// The header's character rules (formats/package-header.md §3), each in a resealed header.
+fn header_character_refusals(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture { log, cp5, .. } = fx;
     // The header's character rules (formats/package-header.md §3), each in a resealed header.
     let resealed = |edit: &dyn Fn(&mut PackageHeader)| {
         let mut h = log
@@ -945,7 +1067,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
             .cloned()
             .unwrap_or_else(|| std::process::abort());
         edit(&mut h);
-        with(seal(&h.encode(), &[Some(log.object(3))]), cp5.clone())
+        fx.inputs(seal(&h.encode(), &[Some(log.object(3))]), cp5.clone())
     };
     let object = |edit: &dyn Fn(&mut ObjectRef)| {
         resealed(&|h| {
@@ -1000,7 +1122,18 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
             }
         }),
     );
+}
 
+/// Unknown versions and algorithm identifiers (formats/cbor.md §4, formats/algorithms.md
+/// §4) in a header, proof and receipt, and a package with an object more than its header.
+fn version_refusals(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture {
+        log,
+        cp5,
+        proof3,
+        pkg3,
+    } = fx;
+    let key = &log.key;
     // Versions and algorithm identifiers (formats/cbor.md §4, formats/algorithms.md §4): every
     // structure here is a map whose key 0 (version) is 1 (`a? 00 01`), and a header's key 1
     // (hash-alg) is 1.
@@ -1010,7 +1143,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "header-version-2",
         "Seq 3 resealed with header version 2: an unknown version.",
         "package.decode",
-        with(
+        fx.inputs(
             seal(
                 &replace(header3, &[0x00, 0x01, 0x01], &[0x00, 0x02, 0x01]),
                 &[Some(log.object(3))],
@@ -1023,7 +1156,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "header-hash-alg-2",
         "Seq 3 resealed with hash-alg 2 in its header: an unknown algorithm identifier, never a fallback.",
         "package.decode",
-        with(
+        fx.inputs(
             seal(
                 &replace(
                     header3,
@@ -1040,7 +1173,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "sealed-object-count",
         "Seq 3 sealed with its object twice: the package holds one object more than its header lists.",
         "package.decode",
-        with(
+        fx.inputs(
             seal(header3, &[Some(log.object(3)), Some(log.object(3))]),
             cp5.clone(),
         ),
@@ -1052,16 +1185,16 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         Outcome::DecodeError,
         Some("proof.decode"),
         vec![
-            ("package", b64(&pkg3)),
+            ("package", b64(pkg3)),
             (
                 "proof",
-                b64(&replace(&proof3, &[0xa6, 0x00, 0x01], &[0xa6, 0x00, 0x02])),
+                b64(&replace(proof3, &[0xa6, 0x00, 0x01], &[0xa6, 0x00, 0x02])),
             ),
             ("checkpoint", text(cp5.clone())),
         ],
     );
     let receipt = log.receipt(3, 4, key);
-    let mut inputs = with(pkg3.clone(), cp5.clone());
+    let mut inputs = fx.inputs(pkg3.clone(), cp5.clone());
     inputs.push((
         "receipt",
         b64(&replace(&receipt, &[0xa9, 0x00, 0x01], &[0xa9, 0x00, 0x02])),
@@ -1073,7 +1206,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "receipt.decode",
         inputs,
     );
-    let mut inputs = with(pkg3.clone(), cp5.clone());
+    let mut inputs = fx.inputs(pkg3.clone(), cp5.clone());
     inputs.push((
         "receipt",
         b64(&replace(
@@ -1089,7 +1222,13 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "receipt.decode",
         inputs,
     );
+}
 
+/// Checkpoint bodies (formats/checkpoint.md §2) and note syntax (formats/signed-note.md §2)
+/// that a note must keep.
+fn note_refusals(b: &mut Builder, fx: &Fixture<'_>) {
+    let Fixture { log, cp5, pkg3, .. } = fx;
+    let key = &log.key;
     // Checkpoint bodies (formats/checkpoint.md §2), validly signed, so only the body's rules
     // refuse them.
     let body5 = cp5.split_once("\n\u{2014}").map_or("", |(body, _)| body);
@@ -1099,7 +1238,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "checkpoint-size-leading-zero",
         "The checkpoint of 5 with its size written 05, signed: a size has no leading zero.",
         "checkpoint.decode",
-        with(
+        fx.inputs(
             pkg3.clone(),
             resigned_body(body5.replacen("\n5\n", "\n05\n", 1)),
         ),
@@ -1121,7 +1260,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "checkpoint-root-not-canonical",
         "The checkpoint of 5 with a non-zero unused bit in the base64 of its root, signed: the root is canonical base64.",
         "checkpoint.decode",
-        with(pkg3.clone(), resigned_body(root_padding_bits)),
+        fx.inputs(pkg3.clone(), resigned_body(root_padding_bits)),
     );
 
     // Note syntax (formats/signed-note.md §2).
@@ -1130,14 +1269,14 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "note-carriage-return",
         "The checkpoint note's first line ends in CR LF: a note holds no control character but LF.",
         "checkpoint.decode",
-        with(pkg3.clone(), cp5.replacen('\n', "\r\n", 1)),
+        fx.inputs(pkg3.clone(), cp5.replacen('\n', "\r\n", 1)),
     );
     refused(
         b,
         "note-no-em-dash",
         "The checkpoint's signature line starts with \"- \" instead of an em dash and a space.",
         "checkpoint.decode",
-        with(pkg3.clone(), cp5.replacen("\u{2014} ", "- ", 1)),
+        fx.inputs(pkg3.clone(), cp5.replacen("\u{2014} ", "- ", 1)),
     );
     // 68 signature bytes end in base64 with one '=' and two unused bits before it.
     let padded = cp5
@@ -1156,7 +1295,7 @@ fn refusal_vectors(b: &mut Builder, log: &SampleLog) {
         "note-base64-padding-bits",
         "The checkpoint's signature in base64 with a non-zero unused bit before its '=' (it decodes to the same bytes in a lax decoder): only canonical base64.",
         "checkpoint.decode",
-        with(pkg3.clone(), padded),
+        fx.inputs(pkg3.clone(), padded),
     );
 }
 
@@ -1397,9 +1536,6 @@ fn certificate_vectors(b: &mut Builder) {
     );
 }
 
-/// Segments of the sample log (formats/cold-layout.md §10): the move of seqs [0, 4), whose
-/// rows 1–3 share a retention month while the agreement at seq 0 is kept forever; the same
-/// segment under its v1 key; and its rewrite that keeps rows 1 and 3.
 /// A segment of these inflated blocks under this index (offsets and lengths recomputed), as
 /// formats/cold-segment.md §3 lays it out.
 fn rebuild_segment(index: &segment::SegmentIndex, blocks: &[Vec<u8>]) -> Vec<u8> {
@@ -1443,38 +1579,135 @@ fn segment_with(
     out
 }
 
+/// Segments of the sample log (formats/cold-layout.md §10): the move of seqs [0, 4), whose
+/// rows 1–3 share a retention month while the agreement at seq 0 is kept forever; the same
+/// segment under its v1 key; and its rewrite that keeps rows 1 and 3.
 fn segment_vectors(b: &mut Builder, log: &SampleLog) {
-    let (first, end) = (0u64, 4u64);
-    let seqs = [1usize, 2, 3];
-    let month = RetentionMonth::of(log.headers.get(1).and_then(|h| h.retain_until_ms));
-    let key = layout::segment_key(TENANT, ARCHIVE, month, first, end);
-    let write = |seqs: &[usize], objects: &dyn Fn(usize) -> Vec<u8>| {
+    let fx = SegmentFixture::new(log);
+    segment_key_vectors(b, &fx);
+    segment_content_vectors(b, &fx);
+    segment_index_vectors(b, &fx);
+    segment_frame_vectors(b, &fx);
+    segment_package_vectors(b, &fx);
+}
+
+/// Compressed blocks, each with its raw length.
+type Frames = Vec<(Vec<u8>, u64)>;
+
+/// What the segment scenarios share: the sample log's move of seqs [0, 4), whose rows 1-3
+/// are written in one segment under their retention month.
+struct SegmentFixture<'a> {
+    log: &'a SampleLog,
+    first: u64,
+    end: u64,
+    seqs: [usize; 3],
+    month: RetentionMonth,
+    key: String,
+    good: Vec<u8>,
+    leaves: Vec<serde_json::Value>,
+}
+
+impl<'a> SegmentFixture<'a> {
+    fn new(log: &'a SampleLog) -> SegmentFixture<'a> {
+        let (first, end) = (0u64, 4u64);
+        let month = RetentionMonth::of(log.headers.get(1).and_then(|h| h.retain_until_ms));
+        let mut fx = SegmentFixture {
+            log,
+            first,
+            end,
+            seqs: [1, 2, 3],
+            month,
+            key: layout::segment_key(TENANT, ARCHIVE, month, first, end),
+            good: Vec::new(),
+            leaves: (0..end as usize)
+                .map(|seq| b64(&leaf_hash(log.header(seq)).0))
+                .collect(),
+        };
+        fx.good = fx.write(&fx.seqs, &|seq| log.object(seq).to_vec());
+        fx
+    }
+
+    /// A segment of these seqs of the sample log, each with the object `objects` gives.
+    fn write(&self, seqs: &[usize], objects: &dyn Fn(usize) -> Vec<u8>) -> Vec<u8> {
         let objects: Vec<Vec<u8>> = seqs.iter().copied().map(objects).collect();
         let packages: Vec<SegmentPackage<'_>> = seqs
             .iter()
             .zip(&objects)
             .map(|(&seq, object)| SegmentPackage {
-                header_bytes: log.header(seq),
+                header_bytes: self.log.header(seq),
                 objects: vec![object.as_slice()],
             })
             .collect();
         segment::encode_segment(TENANT, ARCHIVE, &packages, SEAL_ZSTD_LEVEL).unwrap_or_default()
-    };
-    let good = write(&seqs, &|seq| log.object(seq).to_vec());
-    let leaves: Vec<serde_json::Value> = (0..end as usize)
-        .map(|seq| b64(&leaf_hash(log.header(seq)).0))
-        .collect();
-    let inputs_of = |seqs: &[usize], key: &str, segment: &[u8]| {
+    }
+
+    /// The inputs of a `segment` vector whose packages are these seqs.
+    fn inputs_of(
+        &self,
+        seqs: &[usize],
+        key: &str,
+        segment: &[u8],
+    ) -> Vec<(&'static str, serde_json::Value)> {
         let headers: Vec<serde_json::Value> =
-            seqs.iter().map(|&seq| b64(log.header(seq))).collect();
+            seqs.iter().map(|&seq| b64(self.log.header(seq))).collect();
         vec![
             ("segment_key", text(key.to_string())),
             ("segment", b64(segment)),
-            ("leaves", leaves.clone().into()),
+            ("leaves", self.leaves.clone().into()),
             ("headers", headers.into()),
         ]
-    };
-    let inputs = |key: &str, segment: &[u8]| inputs_of(&seqs, key, segment);
+    }
+
+    /// The inputs of a `segment` vector whose packages are rows 1-3.
+    fn inputs(&self, key: &str, segment: &[u8]) -> Vec<(&'static str, serde_json::Value)> {
+        self.inputs_of(&self.seqs, key, segment)
+    }
+
+    /// The good segment with its index and inflated blocks edited, the blocks' frames and
+    /// the trailer rebuilt to match: trailer and tiling stay consistent, so only reading a
+    /// package finds an index entry that misstates its header or a package that is not whole.
+    fn edited(&self, edit: &dyn Fn(&mut segment::SegmentIndex, &mut Vec<Vec<u8>>)) -> Vec<u8> {
+        let Ok(mut index) = segment::open_segment(&self.good) else {
+            return Vec::new();
+        };
+        let mut blocks: Vec<Vec<u8>> = (0..index.blocks.len())
+            .map(|n| segment::read_block(&self.good, &index, n).unwrap_or_default())
+            .collect();
+        edit(&mut index, &mut blocks);
+        rebuild_segment(&index, &blocks)
+    }
+
+    /// The index and the blocks of the good segment, as frames with their raw lengths.
+    fn parts(&self) -> Option<(segment::SegmentIndex, Frames)> {
+        segment::open_segment(&self.good).ok().map(|index| {
+            let frames: Vec<(Vec<u8>, u64)> = (0..index.blocks.len())
+                .map(|n| {
+                    let raw = segment::read_block(&self.good, &index, n).unwrap_or_default();
+                    let frame = zstd::bulk::compress(&raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
+                    (frame, raw.len() as u64)
+                })
+                .collect();
+            (index, frames)
+        })
+    }
+
+    /// The good segment with its index's frame made from its CBOR by `edit`.
+    fn index_edited(&self, edit: &dyn Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+        self.parts()
+            .map(|(index, frames)| segment_with(&index, &frames, edit))
+            .unwrap_or_default()
+    }
+}
+
+/// Segments under each kind of key: the move under v2 and v1, and its rewrite, whose
+/// rewrite number only a v2 key may carry.
+fn segment_key_vectors(b: &mut Builder, fx: &SegmentFixture<'_>) {
+    let log = fx.log;
+    let first = fx.first;
+    let end = fx.end;
+    let month = fx.month;
+    let key = fx.key.as_str();
+    let good = &fx.good;
     b.add(
         "segment-ok",
         &format!(
@@ -1483,7 +1716,7 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::Ok,
         None,
-        inputs(&key, &good),
+        fx.inputs(key, good),
     );
     let v1_key = layout::SegmentKey {
         version: LayoutVersion::V1,
@@ -1501,11 +1734,11 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::Ok,
         None,
-        inputs(&v1_key, &good),
+        fx.inputs(&v1_key, good),
     );
     // Row 2 disposed: the rewrite keeps rows 1 and 3 in a new segment of the same slot.
     let kept = [1usize, 3];
-    let rewritten = write(&kept, &|seq| log.object(seq).to_vec());
+    let rewritten = fx.write(&kept, &|seq| log.object(seq).to_vec());
     let rewrite = 1;
     b.add(
         "segment-rewritten-ok",
@@ -1515,7 +1748,7 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::Ok,
         None,
-        inputs_of(
+        fx.inputs_of(
             &kept,
             &layout::rewritten_segment_key(TENANT, ARCHIVE, month, first, end, rewrite),
             &rewritten,
@@ -1537,10 +1770,18 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.key"),
-        inputs_of(&kept, &v1_rewritten_key, &rewritten),
+        fx.inputs_of(&kept, &v1_rewritten_key, &rewritten),
     );
+}
+
+/// Segments whose bytes changed: after writing (the trailer hash) and before (an object).
+fn segment_content_vectors(b: &mut Builder, fx: &SegmentFixture<'_>) {
+    let log = fx.log;
+    let seqs = fx.seqs;
+    let key = fx.key.as_str();
+    let good = &fx.good;
     // One byte in the middle of the first block: the trailer hash no longer matches.
-    let first_block = segment::open_segment(&good)
+    let first_block = segment::open_segment(good)
         .ok()
         .and_then(|index| index.blocks.first().copied());
     let mut flipped = good.clone();
@@ -1555,9 +1796,9 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.decode"),
-        inputs(&key, &flipped),
+        fx.inputs(key, &flipped),
     );
-    let altered = write(&seqs, &|seq| {
+    let altered = fx.write(&seqs, &|seq| {
         if seq == 2 {
             flip_last(log.object(seq))
         } else {
@@ -1570,29 +1811,23 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::BadDigest,
         Some("segment.2"),
-        inputs(&key, &altered),
+        fx.inputs(key, &altered),
     );
-    // Index entries that do not state their header's seq or record key, and a package with a
-    // null object; trailer and tiling consistent, so only reading the package finds them.
-    let edited = |edit: &dyn Fn(&mut segment::SegmentIndex, &mut Vec<Vec<u8>>)| {
-        let Ok(mut index) = segment::open_segment(&good) else {
-            return Vec::new();
-        };
-        let mut blocks: Vec<Vec<u8>> = (0..index.blocks.len())
-            .map(|n| segment::read_block(&good, &index, n).unwrap_or_default())
-            .collect();
-        edit(&mut index, &mut blocks);
-        rebuild_segment(&index, &blocks)
-    };
+}
+
+/// Segments whose index misstates a package or a block, or whose block is two frames.
+fn segment_index_vectors(b: &mut Builder, fx: &SegmentFixture<'_>) {
+    let key = fx.key.as_str();
+    let good = &fx.good;
     b.add(
         "segment-index-record-key",
         "The segment of segment-ok whose index gives seq 1 the record key \"INV-0000\" while its header's record key (key 9) is another: an index entry states its header's record key.",
         "segment",
         Outcome::DecodeError,
         Some("segment.1"),
-        inputs(
-            &key,
-            &edited(&|index, _| {
+        fx.inputs(
+            key,
+            &fx.edited(&|index, _| {
                 if let Some(p) = index.packages.first_mut() {
                     p.record_key = Some("INV-0000".into());
                 }
@@ -1605,9 +1840,9 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.0"),
-        inputs(
-            &key,
-            &edited(&|index, _| {
+        fx.inputs(
+            key,
+            &fx.edited(&|index, _| {
                 if let Some(p) = index.packages.first_mut() {
                     p.seq = 0;
                 }
@@ -1620,9 +1855,9 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.decode"),
-        inputs(
-            &key,
-            &edited(&|index, blocks| {
+        fx.inputs(
+            key,
+            &fx.edited(&|index, blocks| {
                 blocks.push(Vec::new());
                 index.blocks.push(segment::BlockRef {
                     offset: 0,
@@ -1634,16 +1869,16 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
     );
     // Block 0 as two zstd frames, one per half of its bytes: together they inflate to the
     // block, but a block is one frame.
-    let two_frames = segment::open_segment(&good)
+    let two_frames = segment::open_segment(good)
         .ok()
         .map(|index| {
-            let raw = segment::read_block(&good, &index, 0).unwrap_or_default();
+            let raw = segment::read_block(good, &index, 0).unwrap_or_default();
             let (a, z) = raw.split_at(raw.len() / 2);
             let mut frame = zstd::bulk::compress(a, SEAL_ZSTD_LEVEL).unwrap_or_default();
             frame.extend(zstd::bulk::compress(z, SEAL_ZSTD_LEVEL).unwrap_or_default());
             let mut frames = vec![(frame, raw.len() as u64)];
             for n in 1..index.blocks.len() {
-                let raw = segment::read_block(&good, &index, n).unwrap_or_default();
+                let raw = segment::read_block(good, &index, n).unwrap_or_default();
                 let frame = zstd::bulk::compress(&raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
                 frames.push((frame, raw.len() as u64));
             }
@@ -1656,34 +1891,23 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.1"),
-        inputs(&key, &two_frames),
+        fx.inputs(key, &two_frames),
     );
-    // The index and the blocks of segment-ok, as frames with their raw lengths.
-    let parts = segment::open_segment(&good).ok().map(|index| {
-        let frames: Vec<(Vec<u8>, u64)> = (0..index.blocks.len())
-            .map(|n| {
-                let raw = segment::read_block(&good, &index, n).unwrap_or_default();
-                let frame = zstd::bulk::compress(&raw, SEAL_ZSTD_LEVEL).unwrap_or_default();
-                (frame, raw.len() as u64)
-            })
-            .collect();
-        (index, frames)
-    });
-    let index_edited = |edit: &dyn Fn(&[u8]) -> Vec<u8>| {
-        parts
-            .as_ref()
-            .map(|(index, frames)| segment_with(index, frames, edit))
-            .unwrap_or_default()
-    };
+}
+
+/// Segments whose index or packages do not fit the frames: the index's version and frame,
+/// packages that overlap, a block shorter than declared.
+fn segment_frame_vectors(b: &mut Builder, fx: &SegmentFixture<'_>) {
+    let key = fx.key.as_str();
     b.add(
         "segment-index-version-2",
         "The segment of segment-ok whose index has version 2 (trailer consistent): an unknown version.",
         "segment",
         Outcome::DecodeError,
         Some("segment.decode"),
-        inputs(
-            &key,
-            &index_edited(&|cbor| {
+        fx.inputs(
+            key,
+            &fx.index_edited(&|cbor| {
                 let cbor = replace(cbor, &[0x85, 0x01], &[0x85, 0x02]);
                 zstd::bulk::compress(&cbor, SEAL_ZSTD_LEVEL).unwrap_or_default()
             }),
@@ -1695,9 +1919,9 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.decode"),
-        inputs(
-            &key,
-            &index_edited(&|cbor| {
+        fx.inputs(
+            key,
+            &fx.index_edited(&|cbor| {
                 let (a, z) = cbor.split_at(cbor.len() / 2);
                 let mut frame = zstd::bulk::compress(a, SEAL_ZSTD_LEVEL).unwrap_or_default();
                 frame.extend(zstd::bulk::compress(z, SEAL_ZSTD_LEVEL).unwrap_or_default());
@@ -1711,9 +1935,9 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.decode"),
-        inputs(
-            &key,
-            &edited(&|index, _| {
+        fx.inputs(
+            key,
+            &fx.edited(&|index, _| {
                 if let Some(p) = index.packages.iter_mut().find(|p| p.seq == 2) {
                     p.offset = p.offset.saturating_sub(1);
                     p.length += 1;
@@ -1723,8 +1947,8 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
     );
     // The last block declared one byte longer than it inflates to, its last package one byte
     // longer too: the index tiles, and only inflating the block finds the difference.
-    let longer = parts
-        .as_ref()
+    let longer = fx
+        .parts()
         .map(|(index, frames)| {
             let mut index = index.clone();
             let mut frames = frames.clone();
@@ -1744,17 +1968,27 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.1"),
-        inputs(&key, &longer),
+        fx.inputs(key, &longer),
     );
+}
+
+/// Segments with a package that is not whole (empty, or with a null object), and a valid
+/// segment under the wrong month.
+fn segment_package_vectors(b: &mut Builder, fx: &SegmentFixture<'_>) {
+    let first = fx.first;
+    let end = fx.end;
+    let month = fx.month;
+    let key = fx.key.as_str();
+    let good = &fx.good;
     b.add(
         "segment-empty-package",
         "The segment of segment-ok whose index adds an entry for seq 4 of length 0 at the end of the last block (it still tiles): a package's length is at least 1.",
         "segment",
         Outcome::DecodeError,
         Some("segment.decode"),
-        inputs(
-            &key,
-            &edited(&|index, blocks| {
+        fx.inputs(
+            key,
+            &fx.edited(&|index, blocks| {
                 let block = blocks.len().saturating_sub(1);
                 let end = blocks.last().map_or(0, Vec::len) as u64;
                 index.packages.push(segment::PackageRef {
@@ -1773,9 +2007,9 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.2"),
-        inputs(
-            &key,
-            &edited(&|index, blocks| {
+        fx.inputs(
+            key,
+            &fx.edited(&|index, blocks| {
                 let Some(at) = index.packages.iter().position(|p| p.seq == 2) else {
                     return;
                 };
@@ -1822,9 +2056,9 @@ fn segment_vectors(b: &mut Builder, log: &SampleLog) {
         "segment",
         Outcome::DecodeError,
         Some("segment.1"),
-        inputs(
+        fx.inputs(
             &layout::segment_key(TENANT, ARCHIVE, next_month, first, end),
-            &good,
+            good,
         ),
     );
 }
@@ -2073,38 +2307,79 @@ fn agreement_version_vectors(b: &mut Builder) {
 /// or reduced to its header.
 fn bundle_vectors(b: &mut Builder) {
     let log = SampleLog::build();
-    let input = |x: &Bundle| vec![("bundle", b64(&x.encode()))];
-    let add = |b: &mut Builder,
-               scenario: &str,
-               description: &str,
-               expect: Outcome,
-               failed: Option<&str>,
-               bundle: &Bundle| {
-        b.add(
-            scenario,
-            description,
-            "bundle",
-            expect,
-            failed,
-            input(bundle),
-        );
-    };
     // Entry 3: receipt at 4, checkpoint of 5, agreement at seq 0.
     let ok = bundle_of(&log, 3, 4, &[5], &[]);
-    add(
+    bundle_whole_vectors(b, &log, &ok);
+    bundle_fault_vectors(b, &log, &ok);
+    bundle_agreement_vectors(b, &log, &ok);
+    bundle_report_key_vectors(b, &ok);
+    // Entry 2 disposed of at the end of retention by a disposition at seq 5 naming 1 and 2.
+    let base = SampleLog::build();
+    let retention = Disposition {
+        cause: Cause::Retention,
+        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
+        authorized_by: vec!["key-ops-retention".into()],
+        decided_ms: T0_MS + 10 * 365 * DAY_MS + DAY_MS,
+        packages: disposed(&base, &[1, 2]),
+    };
+    let log = log_with_disposition(&retention);
+    bundle_disposed_vectors(b, &log);
+    bundle_disposition_fault_vectors(b, &base, &log, &retention);
+}
+
+/// A `bundle` vector of this bundle.
+fn add_bundle(
+    b: &mut Builder,
+    scenario: &str,
+    description: &str,
+    expect: Outcome,
+    failed: Option<&str>,
+    bundle: &Bundle,
+) {
+    b.add(
+        scenario,
+        description,
+        "bundle",
+        expect,
+        failed,
+        vec![("bundle", b64(&bundle.encode()))],
+    );
+}
+
+/// The bundle `ok` edited, with its report written again.
+fn edit_bundle(ok: &Bundle, edit: &dyn Fn(&mut Bundle)) -> Bundle {
+    let mut x = ok.clone();
+    edit(&mut x);
+    x.with_report()
+}
+
+/// The bundle of entry 2 of `log` disposed of by the disposition at seq 5: receipt at 3,
+/// checkpoints of 5 and 6, with this package (and the agreement only with a package).
+fn disposed_bundle(package: Option<Vec<u8>>, log: &SampleLog) -> Bundle {
+    let mut x = bundle_of(log, 2, 3, &[5, 6], &[5]);
+    if package.is_none() {
+        x.agreement = None;
+    }
+    x.package = package;
+    x.with_report()
+}
+
+/// Entry 3 whole and redacted, and its bundle file cut short.
+fn bundle_whole_vectors(b: &mut Builder, log: &SampleLog, ok: &Bundle) {
+    add_bundle(
         b,
         "bundle-ok",
         "The row at seq 3 whole: its package, the receipt signed when the log had 4 entries, the checkpoint of 5 with the consistency proof from 4 to 5 and the inclusion proof under it, the agreement at seq 0 proven under the same checkpoint, the archive's two keys (the test key valid since 30 days before the log began, another key retired before), and the report.",
         Outcome::Ok,
         None,
-        &ok,
+        ok,
     );
     let redacted = Bundle {
         package: Some(bundle::redact(log.sealed(3), |_, _| false).unwrap_or_default()),
         ..ok.clone()
     }
     .with_report();
-    add(
+    add_bundle(
         b,
         "bundle-redacted-ok",
         "The bundle of bundle-ok with the row object withheld (null): the header and so the leaf hash, the proofs and the object's digest stand; bundle.redacted.0 is skipped, not failed.",
@@ -2112,11 +2387,6 @@ fn bundle_vectors(b: &mut Builder) {
         None,
         &redacted,
     );
-    let with = |edit: &dyn Fn(&mut Bundle)| {
-        let mut x = ok.clone();
-        edit(&mut x);
-        x.with_report()
-    };
     let whole = ok.encode();
     let truncated = whole
         .get(..whole.len().saturating_sub(100))
@@ -2129,42 +2399,53 @@ fn bundle_vectors(b: &mut Builder) {
         Some("bundle.decode"),
         vec![("bundle", b64(truncated))],
     );
-    add(
+}
+
+/// Entry 3 with a fault in its object, header, inclusion proof, checkpoint or consistency
+/// proof.
+fn bundle_fault_vectors(b: &mut Builder, log: &SampleLog, ok: &Bundle) {
+    add_bundle(
         b,
         "bundle-object-flipped-byte",
         "The bundle of bundle-ok with the last byte of the row object flipped: its SHA-256 no longer matches the header.",
         Outcome::BadDigest,
         Some("object.0"),
-        &with(&|x| x.package = Some(seal(log.header(3), &[Some(&flip_last(log.object(3)))]))),
+        &edit_bundle(ok, &|x| {
+            x.package = Some(seal(log.header(3), &[Some(&flip_last(log.object(3)))]))
+        }),
     );
     let altered_header = replace(log.header(3), b"2025-03-15", b"2025-03-16");
-    add(
+    add_bundle(
         b,
         "bundle-header-flipped-byte",
         "The bundle of bundle-ok with one byte of a metadata value in the header changed (2025-03-15 -> 2025-03-16) and the package resealed: its leaf hash is no longer the one the receipt signed.",
         Outcome::BadReceipt,
         Some("receipt.package"),
-        &with(&|x| x.package = Some(seal(&altered_header, &[Some(log.object(3))]))),
+        &edit_bundle(ok, &|x| {
+            x.package = Some(seal(&altered_header, &[Some(log.object(3))]))
+        }),
     );
     let mut wrong_sibling = log.inclusion(3, 5);
     if let Some(h) = wrong_sibling.path.get_mut(1) {
         h.0[0] ^= 0x80;
     }
-    add(
+    add_bundle(
         b,
         "bundle-proof-wrong-hash",
         "The bundle of bundle-ok with one bit flipped in the second hash of the entry's inclusion proof.",
         Outcome::BadProof,
         Some("proof.inclusion"),
-        &with(&|x| x.proof = wrong_sibling.encode()),
+        &edit_bundle(ok, &|x| x.proof = wrong_sibling.encode()),
     );
-    add(
+    add_bundle(
         b,
         "bundle-checkpoint-other-key",
         "The bundle of bundle-ok with its checkpoint signed by the retired key of the bundle's key list (same name, another key id) instead of the trusted key.",
         Outcome::BadSignature,
         Some("checkpoint.0.signature"),
-        &with(&|x| x.checkpoints = vec![log.checkpoint(5, &other_key())]),
+        &edit_bundle(ok, &|x| {
+            x.checkpoints = vec![log.checkpoint(5, &other_key())]
+        }),
     );
     let mut broken = ConsistencyProof {
         old: 4,
@@ -2174,21 +2455,25 @@ fn bundle_vectors(b: &mut Builder) {
     if let Some(h) = broken.path.first_mut() {
         h.0[31] ^= 0x01;
     }
-    add(
+    add_bundle(
         b,
         "bundle-consistency-broken",
         "The bundle of bundle-ok with one bit flipped in the consistency proof from the receipt's tree of 4 to the checkpoint of 5.",
         Outcome::BadProof,
         Some("bundle.consistency.0"),
-        &with(&|x| x.consistency = vec![broken.encode()]),
+        &edit_bundle(ok, &|x| x.consistency = vec![broken.encode()]),
     );
-    add(
+}
+
+/// Entry 3 with an agreement that is not the one its header names.
+fn bundle_agreement_vectors(b: &mut Builder, log: &SampleLog, ok: &Bundle) {
+    add_bundle(
         b,
         "bundle-agreement-swapped",
         "The bundle of bundle-ok with the row at seq 1 and its valid inclusion proof in place of the agreement at seq 0 that the header names.",
         Outcome::BadBundle,
         Some("bundle.agreement"),
-        &with(&|x| {
+        &edit_bundle(ok, &|x| {
             x.agreement = Some(AgreementEvidence {
                 package: log.sealed(1).to_vec(),
                 proof: log.inclusion(1, 5).encode(),
@@ -2206,19 +2491,24 @@ fn bundle_vectors(b: &mut Builder) {
         h.archive = "payroll".into();
         seal(&h.encode(), &[Some(log.object(0))])
     };
-    add(
+    add_bundle(
         b,
         "bundle-agreement-other-archive",
         "The bundle of bundle-ok whose agreement is sealed for the archive payroll of the same tenant (same seq, same document), with the agreement's inclusion proof: the bundle checkpoint's origin names acme/invoices, not the agreement's log.",
         Outcome::BadOrigin,
         Some("bundle.agreement"),
-        &with(&|x| {
+        &edit_bundle(ok, &|x| {
             x.agreement = Some(AgreementEvidence {
                 package: foreign_agreement.clone(),
                 proof: log.inclusion(0, 5).encode(),
             });
         }),
     );
+}
+
+/// Entry 3 with an altered report, a key list that does not cover the receipt, or its package
+/// absent without a disposition.
+fn bundle_report_key_vectors(b: &mut Builder, ok: &Bundle) {
     let receipt_time = format!(
         "Signed at (UTC)</th><td>{}",
         bundle::format_utc(T0_MS + 4000)
@@ -2229,7 +2519,7 @@ fn bundle_vectors(b: &mut Builder) {
     );
     let mut lying = ok.clone();
     lying.report = lying.report.replacen(&receipt_time, &earlier, 1);
-    add(
+    add_bundle(
         b,
         "bundle-report-altered",
         "The bundle of bundle-ok whose report gives the receipt's signing time one day earlier than the receipt says.",
@@ -2242,7 +2532,7 @@ fn bundle_vectors(b: &mut Builder) {
         reworded
             .report
             .replacen("proves nothing by itself", "proves everything by itself", 1);
-    add(
+    add_bundle(
         b,
         "bundle-report-sentence-altered",
         "The bundle of bundle-ok whose report says it \"proves everything by itself\" where the template says \"proves nothing by itself\": a changed word, no time or hash (formats/bundle-report.md).",
@@ -2250,82 +2540,77 @@ fn bundle_vectors(b: &mut Builder) {
         Some("bundle.report"),
         &reworded,
     );
-    add(
+    add_bundle(
         b,
         "bundle-key-not-listed",
         "The bundle of bundle-ok whose key list holds only the retired key: the trusted key is not one of the archive's keys.",
         Outcome::BadKey,
         Some("bundle.key"),
-        &with(&|x| x.keys.truncate(1)),
+        &edit_bundle(ok, &|x| x.keys.truncate(1)),
     );
-    add(
+    add_bundle(
         b,
         "bundle-key-expired",
         "The bundle of bundle-ok whose key list ends the trusted key's validity at the very millisecond the receipt was signed (validity is half-open).",
         Outcome::BadKey,
         Some("bundle.key"),
-        &with(&|x| x.keys = bundle_keys(Some(T0_MS + 4000))),
+        &edit_bundle(ok, &|x| x.keys = bundle_keys(Some(T0_MS + 4000))),
     );
-    add(
+    add_bundle(
         b,
         "bundle-absent-without-disposition",
         "The bundle of bundle-ok without its package, its agreement and any disposition: nothing explains why the package is absent.",
         Outcome::BadBundle,
         Some("bundle.package"),
-        &with(&|x| {
+        &edit_bundle(ok, &|x| {
             x.package = None;
             x.agreement = None;
         }),
     );
+}
 
-    // Entry 2 disposed of at the end of retention by a disposition at seq 5 naming 1 and 2.
-    let base = SampleLog::build();
-    let retention = Disposition {
-        cause: Cause::Retention,
-        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
-        authorized_by: vec!["key-ops-retention".into()],
-        decided_ms: T0_MS + 10 * 365 * DAY_MS + DAY_MS,
-        packages: disposed(&base, &[1, 2]),
-    };
-    let log = log_with_disposition(&retention);
-    let disposed_bundle = |package: Option<Vec<u8>>, log: &SampleLog| {
-        let mut x = bundle_of(log, 2, 3, &[5, 6], &[5]);
-        if package.is_none() {
-            x.agreement = None;
-        }
-        x.package = package;
-        x.with_report()
-    };
-    add(
+/// Entry 2 disposed of: its package absent, reduced to its header, or still whole.
+fn bundle_disposed_vectors(b: &mut Builder, log: &SampleLog) {
+    add_bundle(
         b,
         "bundle-disposed-ok",
         "The row at seq 2, disposed of: the package is absent; the receipt signed when the log had 3 entries names its leaf; the checkpoints of 5 and 6 with the consistency proofs from 3 to 5 and 5 to 6; the inclusion proof of the leaf under 6; and the disposition package at seq 5 (retention, naming seq 1 and 2) with its proof and receipt under the checkpoint of 6.",
         Outcome::Ok,
         None,
-        &disposed_bundle(None, &log),
+        &disposed_bundle(None, log),
     );
     let header_only = bundle::redact(log.sealed(2), |_, _| false).unwrap_or_default();
-    add(
+    add_bundle(
         b,
         "bundle-disposed-header-ok",
         "The bundle of bundle-disposed-ok with the package reduced to its header (object null), as the hot store keeps it after a disposal, and so with the agreement it names.",
         Outcome::Ok,
         None,
-        &disposed_bundle(Some(header_only), &log),
+        &disposed_bundle(Some(header_only), log),
     );
-    add(
+    add_bundle(
         b,
         "bundle-disposed-content-present",
         "The bundle of bundle-disposed-header-ok with the row object present: the bundle carries content its own disposition record says was disposed of.",
         Outcome::BadDisposition,
         Some("bundle.disposition.5"),
-        &disposed_bundle(Some(log.sealed(2).to_vec()), &log),
+        &disposed_bundle(Some(log.sealed(2).to_vec()), log),
     );
+}
+
+/// Entry 2 absent with a disposition that does not explain it: one that names another entry,
+/// and one sealed for another archive.
+fn bundle_disposition_fault_vectors(
+    b: &mut Builder,
+    base: &SampleLog,
+    log: &SampleLog,
+    retention: &Disposition,
+) {
     let other = log_with_disposition(&Disposition {
-        packages: disposed(&base, &[1]),
-        ..retention
+        packages: disposed(base, &[1]),
+        ..retention.clone()
     });
-    add(
+    add_bundle(
         b,
         "bundle-disposition-other-entry",
         "The bundle of bundle-disposed-ok, but the disposition at seq 5 (validly sealed, proven and signed) disposed of seq 1 only: it does not explain why entry 2 is absent.",
@@ -2336,7 +2621,7 @@ fn bundle_vectors(b: &mut Builder) {
     // The disposition package resealed for the archive payroll of the same tenant: its proof
     // under the bundle checkpoint names another log.
     let foreign = {
-        let mut x = disposed_bundle(None, &log);
+        let mut x = disposed_bundle(None, log);
         if let (Some(d), Some(h)) = (x.dispositions.first_mut(), log.headers.get(5)) {
             let mut h = h.clone();
             h.archive = "payroll".into();
@@ -2348,7 +2633,7 @@ fn bundle_vectors(b: &mut Builder) {
         }
         x.with_report()
     };
-    add(
+    add_bundle(
         b,
         "bundle-disposition-other-archive",
         "The bundle of bundle-disposed-ok whose disposition package is sealed for the archive payroll of the same tenant (same seq and record), with the disposition's proof and receipt: the bundle checkpoint's origin names acme/invoices, not the disposition's log.",

@@ -106,33 +106,15 @@ impl Vector {
             .input_str("public_key")?
             .ok_or_else(|| self.error("missing input public_key".into()))?;
         let key = VerifierKey::from_text(key_text).map_err(|e| self.error(e.to_string()))?;
-        let need = |name: &str| {
-            self.input_str(name)?
-                .ok_or_else(|| self.error(format!("missing input {name}")))
-        };
         match self.check.as_str() {
-            "package" => {
-                let sealed = self
-                    .input_b64("package")?
-                    .ok_or_else(|| self.error("missing input package".into()))?;
-                let proof = self.input_b64("proof")?;
-                let receipt = self.input_b64("receipt")?;
-                let checkpoint = self.input_str("checkpoint")?;
-                Ok(verify::verify_package(PackageInputs {
-                    sealed: &sealed,
-                    proof: proof.as_deref(),
-                    checkpoint: checkpoint.map(str::as_bytes),
-                    receipt: receipt.as_deref(),
-                    key: &key,
-                }))
-            }
+            "package" => self.run_package(&key),
             "consistency" => {
                 let proof = self
                     .input_b64("proof")?
                     .ok_or_else(|| self.error("missing input proof".into()))?;
                 Ok(verify::verify_consistency(
-                    need("old_checkpoint")?.as_bytes(),
-                    need("new_checkpoint")?.as_bytes(),
+                    self.need_str("old_checkpoint")?.as_bytes(),
+                    self.need_str("new_checkpoint")?.as_bytes(),
                     &proof,
                     &key,
                 ))
@@ -142,30 +124,7 @@ impl Vector {
                 let refs: Vec<&[u8]> = packages.iter().map(Vec::as_slice).collect();
                 Ok(verify::verify_chain(&refs))
             }
-            "segment" => {
-                let segment = self
-                    .input_b64("segment")?
-                    .ok_or_else(|| self.error("missing input segment".into()))?;
-                let leaves = self
-                    .input_b64_list("leaves")?
-                    .iter()
-                    .map(|l| Hash::from_slice(l))
-                    .collect::<Option<Vec<Hash>>>()
-                    .ok_or_else(|| self.error("leaves holds 32-byte hashes".into()))?;
-                let headers = self.input_b64_list("headers")?;
-                let leaf = |seq: u64| {
-                    usize::try_from(seq)
-                        .ok()
-                        .and_then(|i| leaves.get(i))
-                        .copied()
-                };
-                Ok(verify::verify_segment(SegmentInputs {
-                    key: need("segment_key")?,
-                    segment: &segment,
-                    leaf: &leaf,
-                    expected_headers: Some(&headers),
-                }))
-            }
+            "segment" => self.run_segment(),
             "bundle" => {
                 let bundle = self
                     .input_b64("bundle")?
@@ -181,27 +140,80 @@ impl Vector {
                     key: &key,
                 }))
             }
-            "tiles" => {
-                let Some(serde_json::Value::Object(items)) = self.inputs.get("tiles") else {
-                    return Err(self.error("input tiles must be an object".into()));
-                };
-                let mut tiles = BTreeMap::new();
-                for (key, value) in items {
-                    let bytes = value
-                        .as_str()
-                        .and_then(|s| B64.decode(s).ok())
-                        .ok_or_else(|| self.error(format!("tile {key}: not base64")))?;
-                    tiles.insert(key.clone(), bytes);
-                }
-                Ok(verify::verify_tiles(TileInputs {
-                    checkpoint_key: need("checkpoint_key")?,
-                    checkpoint: need("checkpoint")?.as_bytes(),
-                    tiles: &tiles,
-                    key: &key,
-                }))
-            }
+            "tiles" => self.run_tiles(&key),
             other => Err(self.error(format!("unknown check {other:?}"))),
         }
+    }
+
+    /// A string input that the check needs.
+    fn need_str(&self, name: &str) -> Result<&str, VectorError> {
+        self.input_str(name)?
+            .ok_or_else(|| self.error(format!("missing input {name}")))
+    }
+
+    /// The `package` check: a sealed package with its optional proof, checkpoint and receipt.
+    fn run_package(&self, key: &VerifierKey) -> Result<Report, VectorError> {
+        let sealed = self
+            .input_b64("package")?
+            .ok_or_else(|| self.error("missing input package".into()))?;
+        let proof = self.input_b64("proof")?;
+        let receipt = self.input_b64("receipt")?;
+        let checkpoint = self.input_str("checkpoint")?;
+        Ok(verify::verify_package(PackageInputs {
+            sealed: &sealed,
+            proof: proof.as_deref(),
+            checkpoint: checkpoint.map(str::as_bytes),
+            receipt: receipt.as_deref(),
+            key,
+        }))
+    }
+
+    /// The `segment` check: a cold segment under its key, with the log's leaves and the
+    /// headers expected in it.
+    fn run_segment(&self) -> Result<Report, VectorError> {
+        let segment = self
+            .input_b64("segment")?
+            .ok_or_else(|| self.error("missing input segment".into()))?;
+        let leaves = self
+            .input_b64_list("leaves")?
+            .iter()
+            .map(|l| Hash::from_slice(l))
+            .collect::<Option<Vec<Hash>>>()
+            .ok_or_else(|| self.error("leaves holds 32-byte hashes".into()))?;
+        let headers = self.input_b64_list("headers")?;
+        let leaf = |seq: u64| {
+            usize::try_from(seq)
+                .ok()
+                .and_then(|i| leaves.get(i))
+                .copied()
+        };
+        Ok(verify::verify_segment(SegmentInputs {
+            key: self.need_str("segment_key")?,
+            segment: &segment,
+            leaf: &leaf,
+            expected_headers: Some(&headers),
+        }))
+    }
+
+    /// The `tiles` check: a checkpoint copy and the tile objects of a bucket, by key.
+    fn run_tiles(&self, key: &VerifierKey) -> Result<Report, VectorError> {
+        let Some(serde_json::Value::Object(items)) = self.inputs.get("tiles") else {
+            return Err(self.error("input tiles must be an object".into()));
+        };
+        let mut tiles = BTreeMap::new();
+        for (name, value) in items {
+            let bytes = value
+                .as_str()
+                .and_then(|s| B64.decode(s).ok())
+                .ok_or_else(|| self.error(format!("tile {name}: not base64")))?;
+            tiles.insert(name.clone(), bytes);
+        }
+        Ok(verify::verify_tiles(TileInputs {
+            checkpoint_key: self.need_str("checkpoint_key")?,
+            checkpoint: self.need_str("checkpoint")?.as_bytes(),
+            tiles: &tiles,
+            key,
+        }))
     }
 
     /// Runs the vector and compares with its expectation; `Err` explains a mismatch.

@@ -5,6 +5,7 @@ use crate::disposition::{
     Cause, Certificate, DISPOSITION_MEDIA_TYPE, DISPOSITION_OBJECT_NAME, Disposition,
 };
 use crate::header::Kind;
+use crate::limits::DISPOSED_SEQS_NAMED_MAX;
 use crate::note::VerifierKey;
 use crate::proof::InclusionProof;
 use crate::sealed::{self, OpenedPackage};
@@ -18,9 +19,6 @@ pub struct CertificateInputs<'a> {
     pub certificate: &'a [u8],
     pub key: &'a VerifierKey,
 }
-
-/// Most disposed seqs a report names one by one.
-const DISPOSED_SEQS_NAMED_MAX: usize = 16;
 
 /// Verifies a certificate of destruction (formats/disposition.md §5): the disposition package
 /// as [`verify_package`] does with all its inputs, then that it is a well-formed disposition,

@@ -2,7 +2,7 @@
 
 use crate::hash::{Hash, leaf_hash};
 use crate::layout::{self, RetentionMonth};
-use crate::segment;
+use crate::segment::{self, ColdPackage, SegmentIndex};
 
 use super::report::{Outcome, Report};
 
@@ -37,37 +37,9 @@ impl std::fmt::Debug for SegmentInputs<'_> {
 /// bytes of its trusted leaf. A bad package does not stop the others from being checked.
 pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
     let mut r = Report::default();
-    let key = match inputs.key.parse::<layout::SegmentKey>() {
-        Ok(key) => key,
-        Err(e) => {
-            r.fail(
-                "segment.key",
-                Outcome::DecodeError,
-                format!(
-                    "{:?} is not a segment key of layout v1 or v2: {e}",
-                    inputs.key
-                ),
-            );
-            return r;
-        }
+    let Some(key) = check_key(&mut r, inputs.key) else {
+        return r;
     };
-    let layout::SegmentKey {
-        version,
-        tenant,
-        archive,
-        month,
-        first,
-        end,
-        rewrite,
-    } = key;
-    let written_by = rewrite.map_or("a move".to_string(), |n| format!("rewrite {n}"));
-    r.pass(
-        "segment.key",
-        format!(
-            "{version} {tenant}/{archive}, retained until {month}, move [{first}, {end}), \
-             written by {written_by}"
-        ),
-    );
     let index = match segment::open_segment(inputs.segment) {
         Ok(index) => index,
         Err(e) => {
@@ -83,6 +55,57 @@ pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
             index.blocks.len()
         ),
     );
+    if !check_placement(&mut r, &index, &key) {
+        return r;
+    }
+    check_packages(&mut r, inputs, &index, &key);
+    r
+}
+
+/// `segment.key`: the object key parses as a segment key of layout v1 or v2.
+fn check_key(r: &mut Report, text: &str) -> Option<layout::SegmentKey> {
+    let key = match text.parse::<layout::SegmentKey>() {
+        Ok(key) => key,
+        Err(e) => {
+            r.fail(
+                "segment.key",
+                Outcome::DecodeError,
+                format!("{text:?} is not a segment key of layout v1 or v2: {e}"),
+            );
+            return None;
+        }
+    };
+    let layout::SegmentKey {
+        version,
+        tenant,
+        archive,
+        month,
+        first,
+        end,
+        rewrite,
+    } = &key;
+    let written_by = rewrite.map_or("a move".to_string(), |n| format!("rewrite {n}"));
+    r.pass(
+        "segment.key",
+        format!(
+            "{version} {tenant}/{archive}, retained until {month}, move [{first}, {end}), \
+             written by {written_by}"
+        ),
+    );
+    Some(key)
+}
+
+/// `segment.placement`: the index belongs under the key, with every seq in the key's move
+/// range and, in a rewritten segment, at least one package. Returns whether it passed.
+fn check_placement(r: &mut Report, index: &SegmentIndex, key: &layout::SegmentKey) -> bool {
+    let layout::SegmentKey {
+        tenant,
+        archive,
+        first,
+        end,
+        rewrite,
+        ..
+    } = key;
     if (index.tenant.as_str(), index.archive.as_str()) != (tenant.as_str(), archive.as_str()) {
         r.fail(
             "segment.placement",
@@ -92,13 +115,13 @@ pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
                 index.tenant, index.archive
             ),
         );
-        return r;
+        return false;
     }
     let outside: Vec<u64> = index
         .packages
         .iter()
         .map(|p| p.seq)
-        .filter(|seq| !(first..end).contains(seq))
+        .filter(|seq| !(*first..*end).contains(seq))
         .collect();
     if !outside.is_empty() {
         r.fail(
@@ -106,7 +129,7 @@ pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
             Outcome::DecodeError,
             format!("seqs {outside:?} are outside the move [{first}, {end})"),
         );
-        return r;
+        return false;
     }
     // A rewrite keeps some packages (formats/cold-layout.md §3.1); one that would keep none
     // deletes the segment instead.
@@ -116,12 +139,24 @@ pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
             Outcome::DecodeError,
             "a rewritten segment holds no package",
         );
-        return r;
+        return false;
     }
     r.pass(
         "segment.placement",
         format!("index of {tenant}/{archive}, every seq in [{first}, {end})"),
     );
+    true
+}
+
+/// `segment.<seq>` for every package of the index: restored with the trusted leaf before it,
+/// it matches its trusted leaf (and the expected header bytes, when given) and belongs to the
+/// key's archive and month.
+fn check_packages(
+    r: &mut Report,
+    inputs: SegmentInputs<'_>,
+    index: &SegmentIndex,
+    key: &layout::SegmentKey,
+) {
     // The inflated block of the last package; packages of one block are consecutive.
     let mut block: Option<(u64, Result<Vec<u8>, crate::DecodeError>)> = None;
     for (i, entry) in index.packages.iter().enumerate() {
@@ -135,7 +170,7 @@ pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
             continue;
         };
         if block.as_ref().is_none_or(|(n, _)| *n != entry.block) {
-            let raw = segment::read_block(inputs.segment, &index, entry.block as usize);
+            let raw = segment::read_block(inputs.segment, index, entry.block as usize);
             block = Some((entry.block, raw));
         }
         let raw = match &block {
@@ -157,44 +192,62 @@ pub fn verify_segment(inputs: SegmentInputs<'_>) -> Report {
                 continue;
             }
         };
-        let leaf = leaf_hash(&package.header_bytes);
         let expected = inputs.expected_headers.map(|h| h.get(i));
-        let h = &package.header;
-        let found = RetentionMonth::of(h.retain_until_ms);
-        if leaf != trusted {
-            r.fail(
-                name,
-                Outcome::BadDigest,
-                format!("the restored header hashes to leaf {leaf}, the trusted leaf is {trusted}"),
-            );
-        } else if expected.is_some_and(|e| e != Some(&package.header_bytes)) {
-            r.fail(
-                name,
-                Outcome::BadDigest,
-                "the restored header differs from the expected bytes",
-            );
-        } else if (h.tenant.as_str(), h.archive.as_str()) != (tenant.as_str(), archive.as_str())
-            || found != month
-        {
-            r.fail(
-                name,
-                Outcome::DecodeError,
-                format!(
-                    "a package of {}/{} retained until {found}, in the segment of \
-                     {tenant}/{archive} for {month}",
-                    h.tenant, h.archive
-                ),
-            );
-        } else {
-            r.pass(
-                name,
-                format!(
-                    "restored to leaf {leaf}: {} header bytes, {} objects",
-                    package.header_bytes.len(),
-                    package.objects.len()
-                ),
-            );
-        }
+        check_restored(r, name, &package, trusted, expected, key);
     }
-    r
+}
+
+/// One restored package against its trusted leaf, the expected header bytes (`Some` when the
+/// inputs give them, `Some(None)` when they give none for this package) and the key.
+fn check_restored(
+    r: &mut Report,
+    name: String,
+    package: &ColdPackage,
+    trusted: Hash,
+    expected: Option<Option<&Vec<u8>>>,
+    key: &layout::SegmentKey,
+) {
+    let layout::SegmentKey {
+        tenant,
+        archive,
+        month,
+        ..
+    } = key;
+    let leaf = leaf_hash(&package.header_bytes);
+    let h = &package.header;
+    let found = RetentionMonth::of(h.retain_until_ms);
+    if leaf != trusted {
+        r.fail(
+            name,
+            Outcome::BadDigest,
+            format!("the restored header hashes to leaf {leaf}, the trusted leaf is {trusted}"),
+        );
+    } else if expected.is_some_and(|e| e != Some(&package.header_bytes)) {
+        r.fail(
+            name,
+            Outcome::BadDigest,
+            "the restored header differs from the expected bytes",
+        );
+    } else if (h.tenant.as_str(), h.archive.as_str()) != (tenant.as_str(), archive.as_str())
+        || found != *month
+    {
+        r.fail(
+            name,
+            Outcome::DecodeError,
+            format!(
+                "a package of {}/{} retained until {found}, in the segment of \
+                 {tenant}/{archive} for {month}",
+                h.tenant, h.archive
+            ),
+        );
+    } else {
+        r.pass(
+            name,
+            format!(
+                "restored to leaf {leaf}: {} header bytes, {} objects",
+                package.header_bytes.len(),
+                package.objects.len()
+            ),
+        );
+    }
 }
