@@ -25,6 +25,8 @@ pub const LAYOUT_VERSIONS_READ: [&str; 2] =
     [LayoutVersion::V1.as_str(), LayoutVersion::V2.as_str()];
 /// A tile spans this many Merkle levels (§4.3): 2^8 = 256 hashes per full tile.
 pub const TILE_HEIGHT: u32 = 8;
+// The limits name a full tile's width without depending on this module.
+const _: () = assert!(crate::limits::TILE_WIDTH_MAX == 1 << TILE_HEIGHT);
 
 const MS_PER_DAY: u64 = 86_400_000;
 /// Digits of a zero-padded seq, tree size or rewrite number in a key (§2): u64::MAX has 20.

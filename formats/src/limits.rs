@@ -94,10 +94,9 @@ pub const SEGMENT_BLOCK_RAW_BYTES_MAX: usize = PACKAGE_RAW_BYTES_MAX;
 /// Largest uncompressed index of a cold segment (formats/cold-segment.md §4).
 pub const SEGMENT_INDEX_BYTES_MAX: usize = 16 << 20;
 
-/// Hashes in a full hash tile (formats/cold-layout.md §4.3): 2^[`TILE_HEIGHT`].
-///
-/// [`TILE_HEIGHT`]: crate::layout::TILE_HEIGHT
-pub const TILE_WIDTH_MAX: u64 = 1 << crate::layout::TILE_HEIGHT;
+/// Hashes in a full hash tile (formats/cold-layout.md §4.3): 2^8, a tile spanning
+/// `layout::TILE_HEIGHT` = 8 levels (`layout` asserts that the two agree).
+pub const TILE_WIDTH_MAX: u64 = 256;
 /// Highest tile level a tree of at most 2^64 − 1 leaves has (formats/cold-layout.md §4.3):
 /// level 7 holds subtrees of 2^56 leaves; level 8 would need 2^64.
 pub const TILE_LEVEL_MAX: u32 = 7;
