@@ -105,7 +105,7 @@ pub async fn bundle(
         checkpoints: vec![checkpoint],
         consistency: vec![consistency],
         keys: vec![ArchiveKey {
-            key: archives.key().verifier(),
+            key: archives.signing_key().verifier(),
             valid_from_ms: None,
             valid_until_ms: None,
         }],

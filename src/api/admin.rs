@@ -64,7 +64,9 @@ fn require_global_admin(c: &Caller) -> Result<(), Error> {
 }
 
 fn require_tenant_admin(c: &Caller, tenant: &str) -> Result<(), Error> {
-    if require_global_admin(c).is_ok() || (c.key.role == Role::Admin && c.key.tenant == tenant) {
+    if require_global_admin(c).is_ok()
+        || (c.api_key.role == Role::Admin && c.api_key.tenant == tenant)
+    {
         Ok(())
     } else {
         Err(Error::Forbidden(format!(
@@ -175,7 +177,7 @@ pub async fn revoke_key(
 pub async fn list_archives(State(s): State<AppState>, c: Caller) -> ApiResult<Response> {
     let mut out = Vec::new();
     for info in s.archives.all()? {
-        if info.tenant == c.key.tenant && c.may_use(&info.archive).is_ok() {
+        if info.tenant == c.api_key.tenant && c.may_use(&info.archive).is_ok() {
             out.push(ArchiveSummary {
                 packages: s.archives.size(&info)?,
                 archive: info.archive,
@@ -212,7 +214,7 @@ pub async fn apply_agreement(
     }
     let agreement =
         Agreement::parse(&body).map_err(|v| Problem::invalid("the agreement is not valid", v))?;
-    match s.archives.find(&c.key.tenant, &archive)? {
+    match s.archives.find(&c.api_key.tenant, &archive)? {
         None => {
             if agreement.version != 1 {
                 return Err(Problem::invalid(
@@ -227,7 +229,7 @@ pub async fn apply_agreement(
                 )
             })?;
             s.archives
-                .create(&c.key.tenant, &archive, &body, &agreement)
+                .create(&c.api_key.tenant, &archive, &body, &agreement)
                 .await?;
             Ok((
                 StatusCode::CREATED,

@@ -55,7 +55,7 @@ pub async fn start_audit(
     let run = s.audits.start(
         &info,
         r.sample_percent.unwrap_or(100),
-        &c.key.id,
+        &c.api_key.id,
         s.clock.now_ms(),
     )?;
     Ok((StatusCode::CREATED, Json(AuditRun::from(run))).into_response())

@@ -10,7 +10,7 @@ pub use crate::tenant::{ApiKey, Role};
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub key: ApiKey,
+    pub api_key: ApiKey,
 }
 
 /// Handlers take a `Caller` argument: the request is authenticated before the handler runs,
@@ -24,7 +24,7 @@ impl axum::extract::FromRequestParts<crate::api::AppState> for Caller {
     ) -> Result<Caller, Problem> {
         let key = s.tenants.authenticate(bearer(&parts.headers)?)?;
         s.usage.count_request(&key.tenant);
-        Ok(Caller { key })
+        Ok(Caller { api_key: key })
     }
 }
 
@@ -43,18 +43,18 @@ fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
 impl Caller {
     /// Whether this is the server's own admin key (tenants, tiering, every tenant's usage).
     pub fn is_server_admin(&self) -> bool {
-        self.key.is_server_admin()
+        self.api_key.is_server_admin()
     }
 
     /// Refuses unless the caller has one of `roles` (admins may do everything in their tenant).
     pub fn require_any(&self, roles: &[Role]) -> Result<(), Error> {
-        if self.key.role == Role::Admin || roles.contains(&self.key.role) {
+        if self.api_key.role == Role::Admin || roles.contains(&self.api_key.role) {
             return Ok(());
         }
         let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
         Err(Error::Forbidden(format!(
             "this key has the role {}; the request needs {}",
-            self.key.role.name(),
+            self.api_key.role.name(),
             names.join(" or ")
         )))
     }
@@ -66,7 +66,7 @@ impl Caller {
 
     /// Archive names outside a key's list are "not found", like another tenant's.
     pub fn may_use(&self, archive: &str) -> Result<(), Error> {
-        match &self.key.archives {
+        match &self.api_key.archives {
             Some(list) if !list.iter().any(|a| a == archive) => {
                 Err(Error::not_found(format!("no archive {archive:?}")))
             }

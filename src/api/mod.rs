@@ -188,7 +188,7 @@ pub fn router(state: AppState, in_flight_max: usize) -> Router {
 pub fn archive_of(s: &AppState, c: &Caller, archive: &str) -> ApiResult<ArchiveInfo> {
     c.may_use(archive)?;
     Ok(s.archives
-        .find(&c.key.tenant, archive)?
+        .find(&c.api_key.tenant, archive)?
         .ok_or_else(|| Error::not_found(format!("no archive {archive:?}")))?)
 }
 
@@ -207,14 +207,14 @@ pub async fn record_access(
     }
     let entry = AccessEntry {
         time_ms: s.clock.now_ms(),
-        key_id: c.key.id.clone(),
-        role: c.key.role.name().to_string(),
+        key_id: c.api_key.id.clone(),
+        role: c.api_key.role.name().to_string(),
         archive: archive.to_string(),
         action,
         seq,
         detail,
     };
-    Ok(s.access.record(&c.key.tenant, entry).await?)
+    Ok(s.access.record(&c.api_key.tenant, entry).await?)
 }
 
 /// A 200 response with `bytes` of `content_type`, served from `tier`.

@@ -41,7 +41,7 @@ pub struct PublicKeys {
 #[utoipa::path(get, path = "/v1/keys", tag = "proofs",
     responses((status = 200, description = "the public keys with their validity", body = PublicKeys)))]
 pub async fn public_keys(State(s): State<AppState>) -> Json<PublicKeys> {
-    let k = s.archives.key().verifier();
+    let k = s.archives.signing_key().verifier();
     Json(PublicKeys {
         keys: vec![PublicKey {
             name: k.name().to_string(),

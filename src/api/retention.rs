@@ -108,7 +108,7 @@ pub async fn place_hold(
         archive: archive.clone(),
         scope,
         reason: h.reason,
-        placed_by: c.key.id.clone(),
+        placed_by: c.api_key.id.clone(),
         placed_ms: s.clock.now_ms(),
         lifted: None,
     };
@@ -170,7 +170,7 @@ pub async fn lift_hold(
     c.require(Role::Archivist)?;
     let l: LiftHold = parse_json(&body)?;
     let (holds, now) = (s.holds.clone(), s.clock.now_ms());
-    let (id, by) = (info.id, c.key.id.clone());
+    let (id, by) = (info.id, c.api_key.id.clone());
     let hold = tokio::task::spawn_blocking(move || holds.lift(id, &hold_id, &l.reason, &by, now))
         .await
         .map_err(|e| Error::internal(e.to_string()))??;
@@ -255,7 +255,7 @@ pub async fn retention_apply(
         &s.tier,
         &s.holds,
         &info,
-        &c.key.id,
+        &c.api_key.id,
         r.from.unwrap_or(0),
         max as usize,
     )
@@ -357,7 +357,7 @@ pub async fn request_erasure(
     };
     let e = s
         .erasures
-        .request(&info, scope, r.basis, &c.key.id, s.clock.now_ms())
+        .request(&info, scope, r.basis, &c.api_key.id, s.clock.now_ms())
         .await?;
     tracing::info!(archive = %archive, erasure = %e.id, by = %e.requested_by, "erasure requested");
     Ok((StatusCode::CREATED, Json(Erasure::from(e))).into_response())
@@ -405,7 +405,7 @@ pub async fn approve_erasure(
     c.require(Role::Archivist)?;
     let (e, d) = s
         .erasures
-        .approve(&s.tier, &s.holds, &info, &erasure_id, &c.key.id)
+        .approve(&s.tier, &s.holds, &info, &erasure_id, &c.api_key.id)
         .await?;
     tracing::info!(archive = %archive, erasure = %e.id, disposition = d.disposition, "erasure approved and carried out");
     let (e, d) = (Erasure::from(e), Disposed::from(d));
@@ -430,8 +430,12 @@ pub async fn reject_erasure(
     let info = archive_of(&s, &c, &archive)?;
     c.require(Role::Archivist)?;
     let r: RejectErasure = parse_json(&body)?;
-    let e = s
-        .erasures
-        .reject(&info, &erasure_id, r.reason, &c.key.id, s.clock.now_ms())?;
+    let e = s.erasures.reject(
+        &info,
+        &erasure_id,
+        r.reason,
+        &c.api_key.id,
+        s.clock.now_ms(),
+    )?;
     Ok(Json(Erasure::from(e)).into_response())
 }

@@ -33,8 +33,8 @@ fn scope(c: &Caller, asked: Option<&str>) -> ApiResult<Option<String>> {
     }
     c.require_any(&[Role::Archivist, Role::Auditor])?;
     match asked {
-        Some(t) if t != c.key.tenant => Err(Problem::not_found(format!("no tenant {t:?}"))),
-        _ => Ok(Some(c.key.tenant.clone())),
+        Some(t) if t != c.api_key.tenant => Err(Problem::not_found(format!("no tenant {t:?}"))),
+        _ => Ok(Some(c.api_key.tenant.clone())),
     }
 }
 
@@ -139,7 +139,7 @@ pub async fn usage(
     Query(q): Query<UsageQuery>,
 ) -> ApiResult<Response> {
     let tenant = scope(&c, q.tenant.as_deref())?;
-    if c.key.archives.is_some() {
+    if c.api_key.archives.is_some() {
         return Err(Problem::forbidden(
             "usage covers the whole tenant; this key is limited to some archives",
         ));

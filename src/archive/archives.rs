@@ -187,7 +187,7 @@ impl Archives {
         }
     }
 
-    pub fn key(&self) -> &SigningKey {
+    pub fn signing_key(&self) -> &SigningKey {
         &self.key
     }
 

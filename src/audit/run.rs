@@ -201,7 +201,7 @@ impl Audits {
             .ok_or_else(|| Error::not_found(format!("no audit {:?} in this archive", run.id)))?;
         let saved = store.get_json(cf::META, &walk_key(info.id, n), "audit walk")?;
         let mut walk = LogWalk::resume(store, info, run.cursor, saved);
-        let key = archives.key().verifier();
+        let key = archives.signing_key().verifier();
         let scope = Scope {
             info,
             seed: run.seed,

@@ -59,7 +59,7 @@ async fn scrub_archive(
         now_ms,
         blocks: crate::audit::check::step_blocks(),
     };
-    let key = archives.key().verifier();
+    let key = archives.signing_key().verifier();
     let (tally, mut findings) =
         run::check_range(archives, &scope, &key, (cursor, end), &mut walk).await?;
     let wrapped = end >= size;
