@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use crate::bundle::{ArchiveKey, Bundle};
-use crate::disposition::{Cause, DISPOSITION_MEDIA_TYPE, DISPOSITION_OBJECT_NAME, Disposition};
+use crate::disposition::{
+    Cause, DISPOSITION_MEDIA_TYPE, DISPOSITION_OBJECT_NAME, DisposedPackage, Disposition,
+};
 use crate::hash::Hash;
 use crate::header::{Kind, MetaValue, ObjectRef, PackageHeader};
 use crate::layout::{self, RetentionMonth};
@@ -275,6 +277,25 @@ fn limit_vectors(b: &mut Builder, log: &SampleLog) {
         with(log.sealed(3).to_vec(), proof3.clone(), long_name),
     );
 
+    // The checkpoint of 5 with one more signature line, of an unknown key "w" whose signature
+    // (any length is allowed for a key the verifier does not know) makes the note too large.
+    let mut large = cp5.clone();
+    let sig_len = limits::NOTE_BYTES_MAX / 4 * 3;
+    large.push_str(&format!(
+        "\u{2014} w {}\n",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            vec![0x5a; sig_len]
+        )
+    ));
+    refused(
+        b,
+        "limit-note-bytes",
+        "The checkpoint of package-ok with a second signature line by a key named w whose signature is 12288 bytes of 5a (16384 base64 characters): the note is larger than NOTE_BYTES_MAX (16384 bytes).",
+        "checkpoint.decode",
+        with(log.sealed(3).to_vec(), proof3.clone(), large),
+    );
+
     // The record of certificate-ok with one field past its limit, sealed at seq 5 and validly
     // proven.
     let base = SampleLog::build();
@@ -306,6 +327,15 @@ fn limit_vectors(b: &mut Builder, log: &SampleLog) {
     for n in 1..=limits::AUTHORIZERS_MAX {
         authorizers.authorized_by.push(format!("key-ops-{n:02}"));
     }
+    let mut packages = retention.clone();
+    let beyond = (1..=limits::DISPOSITION_PACKAGES_MAX as u64 + 1).map(|seq| DisposedPackage {
+        seq,
+        leaf: Hash([0; 32]),
+    });
+    packages.packages = disposed(&base, &[1, 2, 3, 4])
+        .into_iter()
+        .chain(beyond.skip(4))
+        .collect();
     for (scenario, description, record) in [
         (
             "limit-disposition-basis",
@@ -321,6 +351,11 @@ fn limit_vectors(b: &mut Builder, log: &SampleLog) {
             "limit-disposition-authorizers",
             "The retention disposition of certificate-ok authorized by 16 more keys (key-ops-01 to key-ops-16), sealed and validly proven: 17 authorizers, one more than AUTHORIZERS_MAX (16).",
             authorizers,
+        ),
+        (
+            "limit-disposition-packages",
+            "The retention disposition of certificate-ok naming seqs 1 to 10001 (seqs 1 to 4 with their leaves, the others, beyond the log, with a zero leaf), sealed and validly proven: one more than DISPOSITION_PACKAGES_MAX (10000).",
+            packages,
         ),
     ] {
         b.add(
