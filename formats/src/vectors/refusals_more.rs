@@ -568,6 +568,20 @@ fn segment_open_vectors(b: &mut Builder, log: &SampleLog) {
         build(1, &|_| {}, &compress),
     );
     add(
+        "segment-block-overlap",
+        "The segment of segment-ok whose index starts its first block one byte early, at byte 7 inside the magic, and makes it one byte longer so that it still ends where the index starts (trailer consistent): blocks are back to back from byte 8.",
+        build(
+            0,
+            &|index| {
+                if let Some(block) = index.blocks.first_mut() {
+                    block.offset -= 1;
+                    block.length += 1;
+                }
+            },
+            &compress,
+        ),
+    );
+    add(
         "limit-segment-block-raw-length",
         "The segment of segment-ok whose index declares its last block's raw length as 83886081 bytes and lengthens that block's last package to match (trailer consistent): one more than SEGMENT_BLOCK_RAW_BYTES_MAX (80 MiB).",
         build(
