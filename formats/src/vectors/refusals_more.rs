@@ -34,10 +34,10 @@ pub(super) fn more_refusal_vectors(b: &mut Builder, log: &SampleLog) {
     segment_open_vectors(b, log);
 }
 
-/// One vector per structure limit of formats/cbor.md §3 that a `package` check reaches
-/// (formats/package-header.md §3, formats/proofs.md, formats/signed-note.md) and per limit of
-/// a disposition record (formats/disposition.md §2): seq 3 of package-ok, or the record of
-/// certificate-ok, with one value one past its limit.
+/// One vector per structure limit of formats/cbor.md §3 that a `package` or `consistency`
+/// check reaches (formats/package-header.md §3, formats/proofs.md, formats/signed-note.md) and
+/// per limit of a disposition record (formats/disposition.md §2): package-ok, consistency-ok or
+/// the record of certificate-ok with one value one past its limit.
 fn limit_vectors(b: &mut Builder, log: &SampleLog) {
     let key = &log.key;
     let cp5 = log.checkpoint(5, key);
