@@ -270,6 +270,10 @@ fn certificates_and_disposition_records_match_the_schema() {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .unwrap();
+        if v.failed_check.as_deref() == Some("certificate.decode") {
+            invalid("certificate", &v.scenario, &bytes);
+            continue;
+        }
         valid("certificate", &v.scenario, &bytes);
         let cert = Certificate::decode(&bytes).unwrap();
         let package = sealed::open(&cert.package).unwrap();

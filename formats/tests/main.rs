@@ -13,6 +13,7 @@ mod cddl;
 mod codec;
 mod independent;
 mod layout;
+mod limits;
 mod merkle;
 mod segment;
 mod vectors;

@@ -33,6 +33,9 @@ use crate::verify::Outcome;
 
 use super::{VECTOR_FORMAT, Vector, other_key, test_key};
 
+#[path = "refusals_more.rs"]
+mod refusals_more;
+
 const TENANT: &str = "acme";
 const ARCHIVE: &str = "invoices";
 const T0_MS: u64 = 1_764_000_000_000;
@@ -284,6 +287,7 @@ pub fn generate() -> Vec<Vector> {
     bundle_vectors(&mut b);
     bundle_refusal_vectors(&mut b);
     agreement_version_vectors(&mut b);
+    refusals_more::more_refusal_vectors(&mut b, &log);
     b.out
 }
 
