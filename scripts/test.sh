@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it: checks (and on Debian, as root, installs)
-# what the build needs, then formatting, lints, every test, the verifier-only build and the
-# fuzz targets' build. Exits non-zero on the first failure.
+# what the build needs, then formatting, lints, every test, the check that zegel-verify links
+# no server crate, and the fuzz targets' build. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
