@@ -1443,18 +1443,24 @@ fn disposed(log: &SampleLog, seqs: &[u64]) -> Vec<DisposedPackage> {
         .collect()
 }
 
+/// The disposition the certificate and disposed-bundle vectors share: entries 1 and 2 of the
+/// sample log disposed of at the end of their retention, sealed at seq 5.
+pub(super) fn retention_disposition(base: &SampleLog) -> Disposition {
+    Disposition {
+        cause: Cause::Retention,
+        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
+        authorized_by: vec!["key-ops-retention".into()],
+        // A day after ten years of retention.
+        decided_ms: T0_MS + 10 * 365 * DAY_MS + DAY_MS,
+        packages: disposed(base, &[1, 2]),
+    }
+}
+
 /// Certificates of destruction (formats/disposition.md §6): the sample log plus a
 /// disposition at seq 5, proven under the checkpoint of 6.
 fn certificate_vectors(b: &mut Builder) {
     let base = SampleLog::build();
-    let decided_ms = T0_MS + 10 * 365 * 86_400_000 + 86_400_000;
-    let retention = Disposition {
-        cause: Cause::Retention,
-        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
-        authorized_by: vec!["key-ops-retention".into()],
-        decided_ms,
-        packages: disposed(&base, &[1, 2]),
-    };
+    let retention = retention_disposition(&base);
     let input = |c: &Certificate| vec![("certificate", b64(&c.encode()))];
     let log = log_with_disposition(&retention);
     let ok = certificate_of(&log, 5, &[1, 2]);
@@ -2319,13 +2325,7 @@ fn bundle_vectors(b: &mut Builder) {
     bundle_report_key_vectors(b, &ok);
     // Entry 2 disposed of at the end of retention by a disposition at seq 5 naming 1 and 2.
     let base = SampleLog::build();
-    let retention = Disposition {
-        cause: Cause::Retention,
-        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
-        authorized_by: vec!["key-ops-retention".into()],
-        decided_ms: T0_MS + 10 * 365 * DAY_MS + DAY_MS,
-        packages: disposed(&base, &[1, 2]),
-    };
+    let retention = retention_disposition(&base);
     let log = log_with_disposition(&retention);
     bundle_disposed_vectors(b, &log);
     bundle_disposition_fault_vectors(b, &base, &log, &retention);

@@ -7,9 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::bundle::{ArchiveKey, Bundle};
-use crate::disposition::{
-    Cause, DISPOSITION_MEDIA_TYPE, DISPOSITION_OBJECT_NAME, DisposedPackage, Disposition,
-};
+use crate::disposition::{DISPOSITION_MEDIA_TYPE, DISPOSITION_OBJECT_NAME, DisposedPackage};
 use crate::hash::Hash;
 use crate::header::{Kind, MetaValue, ObjectRef, PackageHeader};
 use crate::layout::{self, RetentionMonth};
@@ -23,7 +21,7 @@ use crate::verify::Outcome;
 
 use super::{
     ARCHIVE, Builder, DAY_MS, SampleLog, T0_MS, TENANT, b64, bundle_of, certificate_of, disposed,
-    log_with_disposition, replace, seal, text,
+    log_with_disposition, replace, retention_disposition, seal, text,
 };
 
 /// Every vector of this module, in a stable order.
@@ -366,13 +364,7 @@ fn disposition_limit_vectors(b: &mut Builder) {
     // The record of certificate-ok with one field past its limit, sealed at seq 5 and validly
     // proven.
     let base = SampleLog::build();
-    let retention = Disposition {
-        cause: Cause::Retention,
-        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
-        authorized_by: vec!["key-ops-retention".into()],
-        decided_ms: T0_MS + 10 * 365 * 86_400_000 + 86_400_000,
-        packages: disposed(&base, &[1, 2]),
-    };
+    let retention = retention_disposition(&base);
     let certificate = |record: Vec<u8>| {
         let log = log_with_record(record);
         vec![(
@@ -481,13 +473,7 @@ fn bundle_limit_vectors(b: &mut Builder) {
         checkpoints,
     );
     let base = SampleLog::build();
-    let retention = Disposition {
-        cause: Cause::Retention,
-        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
-        authorized_by: vec!["key-ops-retention".into()],
-        decided_ms: T0_MS + 10 * 365 * DAY_MS + DAY_MS,
-        packages: disposed(&base, &[1, 2]),
-    };
+    let retention = retention_disposition(&base);
     let log = log_with_disposition(&retention);
     let mut dispositions = bundle_of(&log, 2, 3, &[5, 6], &[5]);
     dispositions.agreement = None;
@@ -521,13 +507,7 @@ fn log_with_record(record: Vec<u8>) -> SampleLog {
 /// (`a6 00 01`).
 fn version_vectors(b: &mut Builder) {
     let base = SampleLog::build();
-    let retention = Disposition {
-        cause: Cause::Retention,
-        basis: "agreement v1: invoices are kept 10 years after issued_on".into(),
-        authorized_by: vec!["key-ops-retention".into()],
-        decided_ms: T0_MS + 10 * 365 * 86_400_000 + 86_400_000,
-        packages: disposed(&base, &[1, 2]),
-    };
+    let retention = retention_disposition(&base);
     let record = retention.encode();
     let ok = certificate_of(&log_with_record(record.clone()), 5, &[1, 2]).encode();
     b.add(
