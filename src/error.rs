@@ -41,6 +41,10 @@ pub enum Error {
         seq: u64,
         cause: String,
         disposition: u64,
+        /// When it was disposed of.
+        at_ms: u64,
+        /// Its retention end as its header said (`None`: kept forever).
+        retain_until_ms: Option<u64>,
     },
     /// Larger than a named limit.
     #[error("{0}")]
@@ -173,6 +177,8 @@ mod tests {
             seq: 3,
             cause: "retention".into(),
             disposition: 9,
+            at_ms: 10,
+            retain_until_ms: Some(5),
         };
         assert_eq!(gone.clone().context("x").to_string(), gone.to_string());
     }

@@ -156,6 +156,7 @@ impl From<Error> for Problem {
                 seq,
                 cause,
                 disposition,
+                ..
             } => {
                 let mut p = Problem::new(
                     StatusCode::GONE,

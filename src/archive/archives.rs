@@ -485,6 +485,8 @@ impl Archives {
                     seq,
                     cause: mark.cause,
                     disposition: mark.disposition,
+                    at_ms: mark.at_ms,
+                    retain_until_ms: mark.retain_until_ms,
                 });
             }
             return Ok(None);

@@ -11,7 +11,7 @@ use zegel_format::hash::{Hash, leaf_hash};
 use zegel_format::header::{HeaderView, Kind};
 
 use crate::archive::archives::{ArchiveInfo, Archives};
-use crate::archive::disposed;
+use crate::archive::disposed::DisposedMark;
 use crate::audit::finding::{Finding, PackageTally};
 use crate::audit::log::{Subtrees, check_nodes};
 use crate::error::Error;
@@ -173,9 +173,21 @@ pub async fn check_one(
             "package.missing",
             "neither hot, cold, nor disposed of",
         )),
-        Err(Error::Gone { .. }) => {
+        Err(Error::Gone {
+            cause,
+            disposition,
+            at_ms,
+            retain_until_ms,
+            ..
+        }) => {
             tally.disposed += 1;
-            check_disposed(archives, info, seq, leaf, records, findings).await?;
+            let mark = DisposedMark {
+                disposition,
+                cause,
+                at_ms,
+                retain_until_ms,
+            };
+            check_disposed(archives, info, (seq, leaf), &mark, records, findings).await;
         }
         Err(e @ Error::Unavailable(_)) => findings.push(Finding::new(
             info,
@@ -210,16 +222,11 @@ pub async fn check_one(
 async fn check_disposed(
     archives: &Archives,
     info: &ArchiveInfo,
-    seq: u64,
-    leaf: Hash,
+    (seq, leaf): (u64, Hash),
+    mark: &DisposedMark,
     records: &mut Records,
     findings: &mut Vec<Finding>,
-) -> Result<(), Error> {
-    let Some(mark) = disposed::mark(archives.store(), info.id, seq)? else {
-        return Err(Error::internal(format!(
-            "package {seq} read as disposed has no mark"
-        )));
-    };
+) {
     if mark.cause == "retention" && mark.retain_until_ms.is_none_or(|u| u > mark.at_ms) {
         let mut f = Finding::new(
             info,
@@ -253,7 +260,6 @@ async fn check_disposed(
             ),
         ));
     }
-    Ok(())
 }
 
 /// The checks of a header whose bytes matched their leaf: its place in the log, its chain
